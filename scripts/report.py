@@ -1,0 +1,11 @@
+"""Render the run's report from its results table (rule `report`)."""
+
+from pathlib import Path
+
+from random_nas.logs import log_to
+from random_nas.report import render_report
+
+logger = log_to(snakemake.log[0])
+out_dir = Path(snakemake.output.tables[0]).parent
+written = render_report(snakemake.input[0], out_dir, top_k=snakemake.params.top_k)
+logger.info("wrote %d report files to %s", len(written), out_dir)

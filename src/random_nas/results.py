@@ -1,0 +1,128 @@
+"""The results table: every candidate's metrics file as one row of a Parquet file.
+
+The schema is explicit so that a table from a run where every candidate failed has the same
+column types as one where all succeeded, and readers never guess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
+
+STATUSES = ("ok", "diverged", "failed")
+METADATA_PREFIX = "random_nas."
+
+_METRIC_FIELDS = [
+    ("arch_id", pa.string()),
+    ("draw", pa.int64()),
+    ("index", pa.string()),  # the space's index can pass 2**63 in large spaces
+    ("status", pa.string()),
+    ("val_accuracy", pa.float64()),
+    ("val_loss", pa.float64()),
+    ("test_accuracy", pa.float64()),
+    ("test_loss", pa.float64()),
+    ("train_loss", pa.float64()),
+    ("train_accuracy", pa.float64()),
+    ("params", pa.int64()),
+    ("flops", pa.int64()),
+    ("train_seconds", pa.float64()),
+    ("eval_seconds", pa.float64()),
+    ("images_per_second", pa.float64()),
+    ("threads", pa.int64()),
+    ("peak_memory_bytes", pa.int64()),
+    ("epochs", pa.int64()),
+    ("epochs_completed", pa.int64()),
+    ("device", pa.string()),
+    ("precision", pa.string()),
+    ("attempt", pa.int64()),
+    ("error", pa.string()),
+    ("torch_version", pa.string()),
+    ("num_layers", pa.int64()),
+    ("num_dense", pa.int64()),
+    ("dense_widths", pa.string()),
+    ("architecture", pa.string()),
+]
+REQUIRED_METRICS = ("arch_id", "status", "layers")
+
+
+def table_schema(num_layers: int) -> pa.Schema:
+    layer_fields = [
+        (f"layer_{number:02d}_{name}", pa.int64())
+        for number in range(1, num_layers + 1)
+        for name in ("filters", "kernel_size", "stride")
+    ]
+    return pa.schema(_METRIC_FIELDS + layer_fields)
+
+
+def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
+    metrics = read_json(path, required=REQUIRED_METRICS, what="metrics file")
+    if metrics["status"] not in STATUSES:
+        raise InputFileError(
+            f"metrics file {path} has status {metrics['status']!r}, expected one of {STATUSES}"
+        )
+    return metrics
+
+
+def metrics_row(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten one metrics record into a table row (architecture per layer and as JSON)."""
+    row = {name: metrics.get(name) for name, _ in _METRIC_FIELDS}
+    row["index"] = None if metrics.get("index") is None else str(metrics["index"])
+    row["torch_version"] = metrics.get("versions", {}).get("torch")
+    layers, dense = metrics["layers"], metrics.get("dense", [])
+    row["num_layers"], row["num_dense"] = len(layers), len(dense)
+    row["dense_widths"] = json.dumps(dense)
+    row["architecture"] = json.dumps({"layers": layers, "dense": dense}, separators=(",", ":"))
+    for number, layer in enumerate(layers, start=1):
+        for name in ("filters", "kernel_size", "stride"):
+            row[f"layer_{number:02d}_{name}"] = layer[name]
+    return row
+
+
+def build_table(
+    metrics_paths: Iterable[str | os.PathLike[str]],
+    config: Mapping[str, Any],
+    space_size: int,
+    versions: Mapping[str, str],
+) -> pa.Table:
+    records = [read_metrics(path) for path in metrics_paths]
+    rows = sorted((metrics_row(record) for record in records), key=lambda row: row["draw"] or 0)
+    num_layers = max((row["num_layers"] for row in rows), default=config["search_space"]["num_layers"])
+    schema = table_schema(num_layers)
+    table = pa.Table.from_pylist(rows, schema=schema)
+    metadata = {
+        "config": json.dumps(config, sort_keys=True),
+        "versions": json.dumps(dict(versions), sort_keys=True),
+        "space_size": str(space_size),
+    }
+    return table.replace_schema_metadata(
+        {f"{METADATA_PREFIX}{key}": value for key, value in metadata.items()}
+    )
+
+
+def write_table(table: pa.Table, path: str | os.PathLike[str]) -> None:
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary)
+
+
+def read_table(path: str | os.PathLike[str]) -> tuple[pa.Table, dict[str, Any]]:
+    """The table and its metadata (config, versions, space_size), decoded."""
+    table = parse_with_context(Path(path), "results table", lambda: pq.read_table(path))
+    raw = table.schema.metadata or {}
+    metadata: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.decode()
+        if name.startswith(METADATA_PREFIX):
+            name = name.removeprefix(METADATA_PREFIX)
+            metadata[name] = int(value) if name == "space_size" else json.loads(value)
+    missing = {"arch_id", "status", "val_accuracy"} - set(table.column_names)
+    if missing:
+        raise InputFileError(f"results table {path} lacks the columns {sorted(missing)}")
+    return table, metadata

@@ -1,0 +1,48 @@
+# Parse-time helpers. Every cluster job parses this file again, so it stays cheap: the
+# library's search-space module imports no torch, and sampling 10,000 ids takes milliseconds.
+from pathlib import Path
+
+from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
+from random_nas.space import SearchSpace
+
+
+def _search_space():
+    try:
+        space = SearchSpace.from_config(config["search_space"])
+    except ValueError as error:
+        raise WorkflowError(f"config search_space: {error}")
+    if config["num_architectures"] > space.size:
+        raise WorkflowError(
+            f"config num_architectures is {config['num_architectures']}, but search_space "
+            f"holds only {space.size} distinct architectures"
+        )
+    return space
+
+
+SPACE = _search_space()
+RUN_DIR = f"results/{config['run']}"
+SAMPLED_INDICES = SPACE.sample_indices(config["num_architectures"], config["seed"])
+ARCH_IDS = [SPACE.decode(index).arch_id for index in SAMPLED_INDICES]
+PUBLISHED_RUNS = sorted(path.parent.name for path in Path("results/published").glob("*/candidates.parquet"))
+TRAIN_ON_GPU = config["training"]["device"] == "cuda"
+# Operational settings: changing them must not mark finished candidates for retraining.
+OPERATIONAL_TRAINING_KEYS = ("threads", "retries", "keep_checkpoints", "eval_batch_size")
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    arch_id=r"[0-9a-f]{12}",
+
+
+def training_params():
+    """The training settings that change a candidate's result (Snakemake's params trigger)."""
+    training = {
+        key: value
+        for key, value in config["training"].items()
+        if key not in OPERATIONAL_TRAINING_KEYS
+    }
+    return {"training": training, "seed": config["seed"], "dataset": config["dataset"]}
+
+
+def report_outputs(run_dir):
+    return [f"{run_dir}/report/{name}" for name in report_files()]

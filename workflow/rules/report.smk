@@ -1,0 +1,41 @@
+rule report:
+    input:
+        "results/{run}/candidates.parquet",
+    output:
+        tables=[
+            report(f"results/{{run}}/report/{name}", category="Ranking", caption="../report/ranking.rst")
+            for name in REPORT_TABLES
+        ],
+        plots=[
+            report(
+                f"results/{{run}}/report/{plot}.{fmt}",
+                category="Plots",
+                subcategory=plot,
+                caption=f"../report/{plot}.rst",
+            )
+            for plot in PLOTS
+            for fmt in PLOT_FORMATS
+        ],
+    params:
+        top_k=config["report"]["top_k"],
+    log:
+        "results/{run}/logs/report.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    script:
+        "../../scripts/report.py"
+
+
+rule published_reports:
+    # No output: a target rule without outputs runs every time it is asked for, so this
+    # always re-renders every published report from its committed table.
+    input:
+        expand("results/published/{name}/candidates.parquet", name=PUBLISHED_RUNS),
+    log:
+        "results/logs/published_reports.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    script:
+        "../../scripts/render_published.py"
