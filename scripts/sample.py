@@ -11,4 +11,6 @@ paths = {path.rsplit("/", 1)[-1].removesuffix(".json"): path for path in snakema
 for draw, index in enumerate(indices):
     record = architecture_record(space, index, snakemake.params.seed, draw)
     write_json(paths[record["arch_id"]], record)
-logger.info("sampled %d of %d architectures with seed %d", len(indices), space.size, snakemake.params.seed)
+logger.info(
+    "sampled %d of %d architectures with seed %d", len(indices), space.size, snakemake.params.seed
+)

@@ -62,4 +62,6 @@ write_text(snakemake.output.history, buffer.getvalue())
 write_json(snakemake.output.metrics, metrics)
 if not snakemake.params.keep_checkpoint:
     checkpoint.unlink(missing_ok=True)
-logger.info("%s: %s, val accuracy %s", record["arch_id"], metrics["status"], metrics.get("val_accuracy"))
+logger.info(
+    "%s: %s, val accuracy %s", record["arch_id"], metrics["status"], metrics.get("val_accuracy")
+)

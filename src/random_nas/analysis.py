@@ -42,7 +42,9 @@ def expected_max(values: np.ndarray, max_samples: int | None = None) -> pd.DataF
     count = len(ordered)
     samples = np.arange(1, (max_samples or count) + 1)
     cumulative = np.arange(count + 1) / count
-    probability = cumulative[None, 1:] ** samples[:, None] - cumulative[None, :-1] ** samples[:, None]
+    probability = (
+        cumulative[None, 1:] ** samples[:, None] - cumulative[None, :-1] ** samples[:, None]
+    )
     mean = probability @ ordered
     variance = np.clip(probability @ ordered**2 - mean**2, 0, None)
     return pd.DataFrame({"samples": samples, "expected_max": mean, "std": np.sqrt(variance)})

@@ -22,7 +22,6 @@ import torch
 
 from random_nas.files import atomic_path, parse_with_context
 
-
 # Held out as the test set of a dataset that has no official one, unless dataset.test_size says.
 HELD_OUT_TEST_IMAGES = 1000
 
@@ -69,7 +68,9 @@ def _torchvision_mnist(class_name: str) -> Callable[[Path, bool], RawDataset]:
 
         dataset_class = getattr(torchvision.datasets, class_name)
         try:
-            splits = [dataset_class(str(root), train=train, download=download) for train in (True, False)]
+            splits = [
+                dataset_class(str(root), train=train, download=download) for train in (True, False)
+            ]
         except RuntimeError as error:
             raise DatasetNotFoundError(
                 f"{class_name} not found under {root / class_name / 'raw'} ({error}). Put the four "
@@ -78,7 +79,8 @@ def _torchvision_mnist(class_name: str) -> Callable[[Path, bool], RawDataset]:
                 "dataset.download: true on a machine with internet"
             ) from None
         train, test = (
-            (split.data.numpy()[:, None], split.targets.numpy().astype(np.int64)) for split in splits
+            (split.data.numpy()[:, None], split.targets.numpy().astype(np.int64))
+            for split in splits
         )
         return RawDataset(*train, *test)
 
@@ -144,7 +146,7 @@ def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(len(labels))
     by_class = shuffled[np.argsort(labels[shuffled], kind="stable")]
-    classes, counts = np.unique(labels, return_counts=True)
+    _, counts = np.unique(labels, return_counts=True)
     rank_in_class = np.arange(len(labels)) - np.repeat(np.cumsum(counts) - counts, counts)
     quantile = (rank_in_class + 0.5) / np.repeat(counts, counts)
     return by_class[np.argsort(quantile, kind="stable")]
@@ -185,7 +187,9 @@ def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
     if name not in DATASETS:
         raise ValueError(f"dataset.name {name!r} is not one of {sorted(DATASETS)}")
     spec = DATASETS[name]
-    raw = spec.load(Path(os.path.expanduser(dataset.get("root", "data"))), dataset.get("download", False))
+    raw = spec.load(
+        Path(os.path.expanduser(dataset.get("root", "data"))), dataset.get("download", False)
+    )
     pool_images, pool_labels = raw.train_images, raw.train_labels
     order = stratified_order(pool_labels, seed)
     if raw.test_images is None:
@@ -223,7 +227,14 @@ def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
     )
 
 
-_TENSOR_FIELDS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
+_TENSOR_FIELDS = (
+    "train_images",
+    "train_labels",
+    "val_images",
+    "val_labels",
+    "test_images",
+    "test_labels",
+)
 
 
 def save_splits(splits: Splits, path: str | os.PathLike[str]) -> None:
@@ -254,4 +265,3 @@ def load_splits(path: str | os.PathLike[str]) -> Splits:
         horizontal_flip=meta["horizontal_flip"],
         crop_padding=meta["crop_padding"],
     )
-

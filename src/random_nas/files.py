@@ -26,7 +26,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to `target`; rename it onto `target` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     os.close(handle)
     try:
         yield Path(temporary)
@@ -70,7 +72,9 @@ def read_json(
             "to recreate it"
         ) from None
     if not isinstance(data, dict):
-        raise InputFileError(f"{what} {path} should hold a JSON object, found {type(data).__name__}")
+        raise InputFileError(
+            f"{what} {path} should hold a JSON object, found {type(data).__name__}"
+        )
     missing = [key for key in required if key not in data]
     if missing:
         raise InputFileError(f"{what} {path} lacks the keys {missing}")

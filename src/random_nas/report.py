@@ -17,12 +17,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from random_nas.analysis import (  # noqa: E402
+from random_nas.analysis import (
     COSTS,
     architecture_features,
     empirical_distribution,
@@ -31,9 +31,9 @@ from random_nas.analysis import (  # noqa: E402
     rank_correlation,
     ranked,
 )
-from random_nas.files import atomic_path, write_text  # noqa: E402
-from random_nas.layout import PLOT_FORMATS, PLOTS, report_files  # noqa: E402
-from random_nas.results import read_table  # noqa: E402
+from random_nas.files import atomic_path, write_text
+from random_nas.layout import PLOT_FORMATS, PLOTS, report_files
+from random_nas.results import read_table
 
 _FIXED_METADATA = {
     "svg": {"Date": None, "Creator": None},
@@ -135,9 +135,13 @@ def plot_cost_vs_accuracy(ok: pd.DataFrame) -> plt.Figure:
         if ok.empty:
             _empty_note(axis)
         else:
-            sns.scatterplot(data=ok, x=cost, y="val_accuracy", ax=axis, color="0.55", s=22, linewidth=0)
+            sns.scatterplot(
+                data=ok, x=cost, y="val_accuracy", ax=axis, color="0.55", s=22, linewidth=0
+            )
             front = pareto_front(ok, cost)
-            axis.step(front[cost], front["val_accuracy"], where="post", color="C3", label="Pareto front")
+            axis.step(
+                front[cost], front["val_accuracy"], where="post", color="C3", label="Pareto front"
+            )
             axis.scatter(front[cost], front["val_accuracy"], color="C3", s=28, zorder=3)
             if cost in ("params", "flops"):
                 axis.set_xscale("log")
@@ -170,7 +174,9 @@ def plot_expected_max(curve: pd.DataFrame) -> plt.Figure:
     else:
         samples, mean, spread = curve["samples"], 100 * curve["expected_max"], 100 * curve["std"]
         axis.plot(samples, mean, color="C2")
-        axis.fill_between(samples, mean - spread, mean + spread, color="C2", alpha=0.25, linewidth=0)
+        axis.fill_between(
+            samples, mean - spread, mean + spread, color="C2", alpha=0.25, linewidth=0
+        )
         axis.set_xscale("log")
     axis.set_xlabel("architectures sampled (n)")
     axis.set_ylabel("expected best val accuracy (%)")
@@ -192,9 +198,13 @@ def plot_choices(ok: pd.DataFrame) -> plt.Figure:
             if data[name].nunique() <= 12:
                 sns.boxplot(data=data, x=name, y="val acc %", ax=axis, color="C0", fliersize=0)
                 np.random.seed(0)  # seaborn jitters with numpy's global generator
-                sns.stripplot(data=data, x=name, y="val acc %", ax=axis, color="0.2", size=2.5, jitter=0.2)
+                sns.stripplot(
+                    data=data, x=name, y="val acc %", ax=axis, color="0.2", size=2.5, jitter=0.2
+                )
             else:
-                sns.scatterplot(data=data, x=name, y="val acc %", ax=axis, color="C0", s=14, linewidth=0)
+                sns.scatterplot(
+                    data=data, x=name, y="val acc %", ax=axis, color="C0", s=14, linewidth=0
+                )
         axis.set_xlabel(name)
     figure.suptitle("Validation accuracy by architecture property")
     figure.tight_layout()
@@ -206,7 +216,9 @@ def plot_val_vs_test(ok: pd.DataFrame, correlation: float) -> plt.Figure:
     if ok.empty:
         _empty_note(axis)
     else:
-        sns.scatterplot(x=100 * ok["val_accuracy"], y=100 * ok["test_accuracy"], ax=axis, s=18, linewidth=0)
+        sns.scatterplot(
+            x=100 * ok["val_accuracy"], y=100 * ok["test_accuracy"], ax=axis, s=18, linewidth=0
+        )
         low = 100 * float(min(ok["val_accuracy"].min(), ok["test_accuracy"].min()))
         axis.plot([low, 100], [low, 100], color="0.6", linestyle="--", linewidth=1)
     axis.set_xlabel("validation accuracy (%)")
@@ -225,7 +237,9 @@ def _summary(frame: pd.DataFrame, metadata: Mapping[str, Any], name: str) -> dic
         "dataset": config.get("dataset", {}).get("name", "?"),
         "search space size": f"{metadata.get('space_size', 0):,}",
         "architectures sampled": str(len(frame)),
-        "ok / diverged / failed": " / ".join(str(counts.get(status, 0)) for status in ("ok", "diverged", "failed")),
+        "ok / diverged / failed": " / ".join(
+            str(counts.get(status, 0)) for status in ("ok", "diverged", "failed")
+        ),
         "epochs per candidate": str(config.get("training", {}).get("epochs", "?")),
         "seed": str(config.get("seed", "?")),
         "total training hours": f"{frame['train_seconds'].sum() / 3600:.2f}",
@@ -237,10 +251,13 @@ def _summary(frame: pd.DataFrame, metadata: Mapping[str, Any], name: str) -> dic
 
 
 def render_report(
-    table_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], top_k: int = 10
+    table_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], top_k: int | None = None
 ) -> list[Path]:
-    """Render every report file from the results table; returns the paths written."""
+    """Render every report file from the results table; returns the paths written.
+
+    `top_k` defaults to the `report.top_k` of the config stored in the table."""
     table, metadata = read_table(table_path)
+    top_k = top_k or metadata.get("config", {}).get("report", {}).get("top_k", 10)
     frame = table.to_pandas()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -277,7 +294,9 @@ def render_report(
             "arch_id": not_ok["arch_id"],
             "status": not_ok["status"],
             "epochs done": not_ok["epochs_completed"].map(_count),
-            "reason": not_ok["error"].fillna("non-finite loss").map(lambda text: text.splitlines()[-1] if text else ""),
+            "reason": not_ok["error"]
+            .fillna("non-finite loss")
+            .map(lambda text: text.splitlines()[-1] if text else ""),
         }
     )
     top = display(ok.head(top_k), ranking_columns)
@@ -291,7 +310,9 @@ def render_report(
     curve_table = pd.DataFrame(
         {
             "n": milestones.get("samples", pd.Series(dtype=int)).astype(int),
-            "expected best val acc %": milestones.get("expected_max", pd.Series(dtype=float)).map(_percent),
+            "expected best val acc %": milestones.get("expected_max", pd.Series(dtype=float)).map(
+                _percent
+            ),
             "s.d. %": milestones.get("std", pd.Series(dtype=float)).map(_percent),
         }
     ).drop_duplicates()
@@ -301,11 +322,16 @@ def render_report(
         ("Summary", pd.DataFrame({"": list(summary), "value": list(summary.values())})),
         (f"Top {top_k} by validation accuracy", top),
         ("Best architecture, per layer", winner),
-        *((f"Pareto front: accuracy vs {label}", front_tables[cost]) for cost, label in COSTS.items()),
+        *(
+            (f"Pareto front: accuracy vs {label}", front_tables[cost])
+            for cost, label in COSTS.items()
+        ),
         ("Expected best validation accuracy of random search with n samples", curve_table),
         ("Failed and diverged candidates (not ranked)", failures),
     ]
-    correlation_line = f"Spearman rank correlation of validation and test accuracy: {correlation:.3f}"
+    correlation_line = (
+        f"Spearman rank correlation of validation and test accuracy: {correlation:.3f}"
+    )
     markdown = [f"# Random search report: {name}\n"]
     for title, section in sections:
         markdown += [f"## {title}\n", _markdown(section)]
@@ -316,15 +342,24 @@ def render_report(
 
 
 _PLOT_CAPTIONS = {
-    "cost_vs_accuracy": "Validation accuracy against each cost; the red steps join the Pareto front "
-    "(no other candidate is both cheaper and more accurate).",
-    "edf": "Empirical distribution of validation error over the sampled architectures: the fraction "
-    "of the space below each error (Radosavovic et al., 2019). A curve further left is a better space.",
-    "expected_max": "Expected best validation accuracy of a random search with n samples, drawn from "
-    "this run's results (Dodge et al., 2019); the band is ± 1 standard deviation. A flat end means "
-    "more samples would barely help.",
+    "cost_vs_accuracy": (
+        "Validation accuracy against each cost; the red steps join the Pareto front "
+        "(no other candidate is both cheaper and more accurate)."
+    ),
+    "edf": (
+        "Empirical distribution of validation error over the sampled architectures: the "
+        "fraction of the space below each error (Radosavovic et al., 2019). A curve further "
+        "left is a better space."
+    ),
+    "expected_max": (
+        "Expected best validation accuracy of a random search with n samples, drawn from this "
+        "run's results (Dodge et al., 2019); the band is ± 1 standard deviation. A flat end "
+        "means more samples would barely help."
+    ),
     "choices": "Validation accuracy by summary properties of the per-layer choices.",
-    "val_vs_test": "Validation against test accuracy of each candidate; the ranking uses validation only.",
+    "val_vs_test": (
+        "Validation against test accuracy of each candidate; the ranking uses validation only."
+    ),
 }
 
 

@@ -35,6 +35,7 @@ _METRIC_FIELDS = [
     ("flops", pa.int64()),
     ("train_seconds", pa.float64()),
     ("eval_seconds", pa.float64()),
+    ("wall_seconds", pa.float64()),
     ("images_per_second", pa.float64()),
     ("threads", pa.int64()),
     ("peak_memory_bytes", pa.int64()),
@@ -94,7 +95,9 @@ def build_table(
 ) -> pa.Table:
     records = [read_metrics(path) for path in metrics_paths]
     rows = sorted((metrics_row(record) for record in records), key=lambda row: row["draw"] or 0)
-    num_layers = max((row["num_layers"] for row in rows), default=config["search_space"]["num_layers"])
+    num_layers = max(
+        (row["num_layers"] for row in rows), default=config["search_space"]["num_layers"]
+    )
     schema = table_schema(num_layers)
     table = pa.Table.from_pylist(rows, schema=schema)
     metadata = {

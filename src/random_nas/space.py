@@ -47,7 +47,9 @@ class Architecture:
 
     def __str__(self) -> str:
         """Compact: filters, kernel and stride per conv layer, e.g. `24k3s2 36k5s1 | dense 128`."""
-        convs = " ".join(f"{layer.filters}k{layer.kernel_size}s{layer.stride}" for layer in self.layers)
+        convs = " ".join(
+            f"{layer.filters}k{layer.kernel_size}s{layer.stride}" for layer in self.layers
+        )
         return convs + (f" | dense {' '.join(map(str, self.dense))}" if self.dense else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,19 +136,21 @@ class SearchSpace:
             layers.append(
                 ConvLayer(self.filters[filters], self.kernel_sizes[kernel], self.strides[stride])
             )
-        for count, count_size in zip(self.dense_layers, self._dense_sizes(), strict=True):
-            if dense_index < count_size:
-                break
-            dense_index -= count_size
+        dense_sizes, group = self._dense_sizes(), 0
+        while dense_index >= dense_sizes[group]:
+            dense_index -= dense_sizes[group]
+            group += 1
         widths = []
-        for _ in range(count):
+        for _ in range(self.dense_layers[group]):
             dense_index, width = divmod(dense_index, len(self.dense_widths))
             widths.append(self.dense_widths[width])
         return Architecture(layers=tuple(layers), dense=tuple(widths))
 
     def encode(self, arch: Architecture) -> int:
         if len(arch.layers) != self.num_layers:
-            raise ValueError(f"architecture has {len(arch.layers)} layers, space has {self.num_layers}")
+            raise ValueError(
+                f"architecture has {len(arch.layers)} layers, space has {self.num_layers}"
+            )
         try:
             conv_index = 0
             for layer in reversed(arch.layers):
@@ -159,7 +163,9 @@ class SearchSpace:
             dense_index = sum(self._dense_sizes()[:count_position])
             widths_index = 0
             for width in reversed(arch.dense):
-                widths_index = widths_index * len(self.dense_widths) + self.dense_widths.index(width)
+                widths_index = widths_index * len(self.dense_widths) + self.dense_widths.index(
+                    width
+                )
         except ValueError as error:
             raise ValueError(f"architecture is not in this search space: {error}") from None
         return conv_index + self.conv_size * (dense_index + widths_index)
@@ -180,9 +186,7 @@ class SearchSpace:
         return [self.decode(index) for index in self.sample_indices(count, seed)]
 
 
-def architecture_record(
-    space: SearchSpace, index: int, seed: int, draw: int
-) -> dict[str, Any]:
+def architecture_record(space: SearchSpace, index: int, seed: int, draw: int) -> dict[str, Any]:
     """The contents of an architecture file (see README, "File contracts")."""
     arch = space.decode(index)
     return {
@@ -193,4 +197,3 @@ def architecture_record(
         "space_size": space.size,
         **arch.to_dict(),
     }
-

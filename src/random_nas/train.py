@@ -75,7 +75,9 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
         # Without native bf16 instructions the CPU emulates bf16 and runs slower than fp32.
         return torch.bfloat16 if torch.backends.mkldnn.is_available() and _cpu_has_bf16() else None
     if name == "fp16" and device.type != "cuda":
-        raise ValueError("training.precision 'fp16' needs a CUDA device; use bf16 or fp32 on the CPU")
+        raise ValueError(
+            "training.precision 'fp16' needs a CUDA device; use bf16 or fp32 on the CPU"
+        )
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 
@@ -235,10 +237,14 @@ def train_candidate(
             batch = order[step * batch_size : (step + 1) * batch_size]
             images, labels = train_images[batch], train_labels[batch]
             if config.augment:
-                images = augment_batch(images, splits.crop_padding, splits.horizontal_flip, generator)
+                images = augment_batch(
+                    images, splits.crop_padding, splits.horizontal_flip, generator
+                )
             with _autocast(device, autocast_dtype):
                 logits = step_model(images)
-                loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+                loss = F.cross_entropy(
+                    logits.float(), labels, label_smoothing=config.label_smoothing
+                )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -301,7 +307,11 @@ def train_candidate(
     if status == "ok":
         test_images = _normalize(splits.test_images, splits, device)
         test_loss, test_accuracy = evaluate(
-            step_model, test_images, splits.test_labels.to(device), config.eval_batch_size, autocast_dtype
+            step_model,
+            test_images,
+            splits.test_labels.to(device),
+            config.eval_batch_size,
+            autocast_dtype,
         )
     else:
         test_loss = test_accuracy = float("nan")
@@ -327,6 +337,8 @@ def train_candidate(
         "epochs": config.epochs,
         "epochs_completed": epochs_done,
         "device": device.type,
-        "precision": "fp32" if autocast_dtype is None else str(autocast_dtype).removeprefix("torch."),
+        "precision": "fp32"
+        if autocast_dtype is None
+        else str(autocast_dtype).removeprefix("torch."),
     }
     return TrainResult(status=status, metrics=metrics, history=history)

@@ -3,13 +3,13 @@ rule collect:
         expand(f"{RUN_DIR}/candidates/{{arch_id}}/metrics.json", arch_id=ARCH_IDS),
     output:
         f"{RUN_DIR}/candidates.parquet",
-    params:
-        config=config,
-        space_size=SPACE.size,
     log:
         f"{RUN_DIR}/logs/collect.log",
     localrule: True
     conda:
         "../envs/random_nas.yaml"
+    params:
+        config=config,
+        space_size=SPACE.size,
     script:
         "../../scripts/collect.py"

@@ -23,10 +23,17 @@ SPACE = _search_space()
 RUN_DIR = f"results/{config['run']}"
 SAMPLED_INDICES = SPACE.sample_indices(config["num_architectures"], config["seed"])
 ARCH_IDS = [SPACE.decode(index).arch_id for index in SAMPLED_INDICES]
-PUBLISHED_RUNS = sorted(path.parent.name for path in Path("results/published").glob("*/candidates.parquet"))
+PUBLISHED_RUNS = sorted(
+    path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
+)
 TRAIN_ON_GPU = config["training"]["device"] == "cuda"
 # Operational settings: changing them must not mark finished candidates for retraining.
-OPERATIONAL_TRAINING_KEYS = ("threads", "retries", "keep_checkpoints", "eval_batch_size")
+OPERATIONAL_TRAINING_KEYS = (
+    "threads",
+    "retries",
+    "keep_checkpoints",
+    "eval_batch_size",
+)
 
 
 wildcard_constraints:

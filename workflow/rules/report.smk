@@ -3,7 +3,11 @@ rule report:
         "results/{run}/candidates.parquet",
     output:
         tables=[
-            report(f"results/{{run}}/report/{name}", category="Ranking", caption="../report/ranking.rst")
+            report(
+                f"results/{{run}}/report/{name}",
+                category="Ranking",
+                caption="../report/ranking.rst",
+            )
             for name in REPORT_TABLES
         ],
         plots=[
@@ -16,13 +20,13 @@ rule report:
             for plot in PLOTS
             for fmt in PLOT_FORMATS
         ],
-    params:
-        top_k=config["report"]["top_k"],
     log:
         "results/{run}/logs/report.log",
     localrule: True
     conda:
         "../envs/random_nas.yaml"
+    params:
+        top_k=config["report"]["top_k"],
     script:
         "../../scripts/report.py"
 

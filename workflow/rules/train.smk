@@ -7,21 +7,21 @@ rule train:
     output:
         metrics="results/{run}/candidates/{arch_id}/metrics.json",
         history="results/{run}/candidates/{arch_id}/history.csv",
+    log:
+        "results/{run}/logs/train/{arch_id}.log",
+    benchmark:
+        "results/{run}/benchmarks/train/{arch_id}.tsv"
+    retries: config["training"]["retries"]
+    conda:
+        "../envs/random_nas.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        gpu=1 if TRAIN_ON_GPU else 0,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         **training_params(),
         checkpoint="results/{run}/checkpoints/{arch_id}.pt",
         keep_checkpoint=config["training"]["keep_checkpoints"],
         retries=config["training"]["retries"],
-    log:
-        "results/{run}/logs/train/{arch_id}.log",
-    benchmark:
-        "results/{run}/benchmarks/train/{arch_id}.tsv"
-    threads: config["training"]["threads"]
-    retries: config["training"]["retries"]
-    resources:
-        gpu=1 if TRAIN_ON_GPU else 0,
-        attempt=lambda wildcards, attempt: attempt,
-    conda:
-        "../envs/random_nas.yaml"
     script:
         "../../scripts/train.py"

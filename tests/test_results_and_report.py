@@ -1,0 +1,150 @@
+import itertools
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from random_nas.analysis import empirical_distribution, expected_max, pareto_front, ranked
+from random_nas.files import InputFileError, write_json
+from random_nas.layout import report_files
+from random_nas.report import render_report
+from random_nas.results import build_table, read_table, write_table
+from random_nas.space import SearchSpace
+
+SPACE = SearchSpace(3, (8, 16), (3, 5), (1, 2))
+CONFIG = {"run": "unit", "seed": 0, "search_space": {"num_layers": 3}, "report": {"top_k": 3}}
+
+
+def metrics_record(draw: int, status: str = "ok", accuracy: float = 0.5) -> dict:
+    arch = SPACE.decode(draw * 7)
+    record = {
+        "arch_id": arch.arch_id,
+        "draw": draw,
+        "index": draw * 7,
+        **arch.to_dict(),
+        "status": status,
+    }
+    if status == "ok":
+        record |= {
+            "val_accuracy": accuracy,
+            "test_accuracy": accuracy - 0.01,
+            "params": 1000 + 100 * draw,
+            "flops": 10**6 * (draw + 1),
+            "train_seconds": 1.0 + draw,
+            "peak_memory_bytes": 2**20 * (draw + 1),
+            "epochs_completed": 1,
+        }
+    else:
+        record |= {"error": "RuntimeError: out of memory" if status == "failed" else None}
+    return record | {"versions": {"torch": "2.14.1"}}
+
+
+@pytest.fixture
+def table_path(tmp_path):
+    accuracies = [0.91, 0.95, 0.90, 0.97, 0.93, 0.96]
+    paths = []
+    for draw, accuracy in enumerate(accuracies):
+        paths.append(tmp_path / f"m{draw}.json")
+        write_json(paths[-1], metrics_record(draw, accuracy=accuracy))
+    for draw, status in ((6, "diverged"), (7, "failed")):
+        paths.append(tmp_path / f"m{draw}.json")
+        write_json(paths[-1], metrics_record(draw, status))
+    path = tmp_path / "candidates.parquet"
+    write_table(build_table(paths, CONFIG, SPACE.size, {"torch": "2.14.1"}), path)
+    return path
+
+
+def test_table_has_one_row_per_candidate_flattened_architecture_and_metadata(table_path):
+    table, metadata = read_table(table_path)
+    frame = table.to_pandas()
+    assert len(frame) == 8 and list(frame["draw"]) == list(range(8))
+    assert {"layer_01_filters", "layer_03_stride", "architecture", "val_accuracy"} <= set(frame)
+    assert json.loads(frame["architecture"][0]) == SPACE.decode(0).to_dict()
+    assert metadata["space_size"] == SPACE.size and metadata["config"]["run"] == "unit"
+    assert frame["status"].tolist()[-2:] == ["diverged", "failed"]
+    assert pd.isna(frame["val_accuracy"].iloc[-1])
+
+
+def test_truncated_metrics_file_is_named(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text('{"arch_id": "abc", "sta')
+    with pytest.raises(InputFileError, match=re.escape(str(path))):
+        build_table([path], CONFIG, SPACE.size, {})
+
+
+def test_truncated_table_is_named(tmp_path, table_path):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(table_path.read_bytes()[:200])
+    with pytest.raises(InputFileError, match=r"broken\.parquet"):
+        read_table(broken)
+
+
+def test_ranking_uses_only_ok_rows_by_validation_accuracy(table_path):
+    frame = read_table(table_path)[0].to_pandas()
+    ranking = ranked(frame)
+    assert list(ranking["val_accuracy"]) == sorted(ranking["val_accuracy"], reverse=True)
+    assert set(ranking["status"]) == {"ok"} and list(ranking["rank"]) == list(range(1, 7))
+
+
+def test_pareto_front_keeps_exactly_the_non_dominated():
+    frame = pd.DataFrame(
+        {
+            "arch_id": list("abcde"),
+            "cost": [1, 2, 3, 4, 5],
+            "val_accuracy": [0.5, 0.4, 0.7, 0.7, 0.9],
+        }
+    )
+    assert list(pareto_front(frame, "cost")["arch_id"]) == ["a", "c", "e"]
+
+
+def test_expected_max_matches_brute_force():
+    values = np.array([0.2, 0.5, 0.5, 0.9, 0.7])
+    curve = expected_max(values)
+    for n in range(1, 5):
+        maxima = [max(draw) for draw in itertools.product(values, repeat=n)]
+        row = curve[curve["samples"] == n].iloc[0]
+        assert row["expected_max"] == pytest.approx(np.mean(maxima))
+        assert row["std"] == pytest.approx(np.std(maxima))
+    assert curve["expected_max"].is_monotonic_increasing
+
+
+def test_edf():
+    edf = empirical_distribution(np.array([3.0, 1.0, 2.0, 2.0]))
+    assert edf["value"].tolist() == [1.0, 2.0, 3.0]
+    assert edf["fraction"].tolist() == [0.25, 0.75, 1.0]
+
+
+def test_report_is_complete_and_byte_identical_when_rendered_twice(tmp_path, table_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    render_report(table_path, first)
+    render_report(table_path, second)
+    for name in report_files():
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    markdown = (first / "ranking.md").read_text()
+    assert "## Top 3 by validation accuracy" in markdown  # top_k from the table's config
+    assert "RuntimeError: out of memory" in markdown and "diverged" in markdown
+    ranking = pd.read_csv(first / "ranking.csv")
+    assert ranking["val_accuracy"].iloc[0] == 0.97
+    html = (first / "index.html").read_text()
+    assert html.count("data:image/svg+xml;base64,") == 5
+
+
+def test_report_renders_with_no_successful_candidate(tmp_path):
+    path = tmp_path / "m.json"
+    write_json(path, metrics_record(0, "failed"))
+    write_table(build_table([path], CONFIG, SPACE.size, {}), tmp_path / "t.parquet")
+    render_report(tmp_path / "t.parquet", tmp_path / "report")
+    assert "(none)" in (tmp_path / "report" / "ranking.md").read_text()
+
+
+def test_rendering_a_report_does_not_import_torch(table_path, tmp_path):
+    code = (
+        "import sys; from random_nas.report import render_report; "
+        f"render_report({str(table_path)!r}, {str(tmp_path / 'r')!r}); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,191 @@
+"""The real `snakemake` on tiny configs, in a temporary copy of the workflow."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import TINY_CONFIG, run_snakemake, snakemake_command, write_config
+
+from random_nas.layout import report_files
+from random_nas.space import SearchSpace
+
+TIMING_KEYS = {
+    "train_seconds",
+    "eval_seconds",
+    "wall_seconds",
+    "images_per_second",
+    "peak_memory_bytes",
+}
+
+
+def tiny(**changes) -> dict:
+    config = json.loads(json.dumps(TINY_CONFIG))
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if name:
+            config[section][name] = value
+        else:
+            config[section] = value
+    return config
+
+
+def tiny_arch_ids(config: dict) -> list[str]:
+    space = SearchSpace.from_config(config["search_space"])
+    return [
+        arch.arch_id for arch in space.sample(config["num_architectures"], config.get("seed", 0))
+    ]
+
+
+def planned_jobs(workdir, configfile) -> dict[str, int]:
+    """The job counts of a dry run (`snakemake -n`), by rule."""
+    stdout = run_snakemake(workdir, configfile, "-n").stdout
+    if "Nothing to be done" in stdout:
+        return {}
+    table = stdout.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(count) for rule, count in (line.split() for line in table)}
+
+
+def comparable(metrics_path) -> dict:
+    metrics = json.loads(metrics_path.read_text())
+    return {key: value for key, value in metrics.items() if key not in TIMING_KEYS}
+
+
+def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_factory):
+    configfile = write_config(workdir, TINY_CONFIG)
+    run_snakemake(workdir, configfile)
+    run = workdir / "results" / "tiny"
+    frame = pd.read_parquet(run / "candidates.parquet")
+    assert sorted(frame["arch_id"]) == sorted(tiny_arch_ids(TINY_CONFIG))
+    assert set(frame["status"]) == {"ok"}
+    assert frame["val_accuracy"].between(0, 1).all() and (frame["flops"] > 0).all()
+    for name in report_files():
+        assert (run / "report" / name).stat().st_size > 0, name
+    assert (
+        (run / "candidates" / frame["arch_id"][0] / "history.csv").read_text().startswith("epoch,")
+    )
+    assert "epoch 1/1" in (run / "logs" / "train" / f"{frame['arch_id'][0]}.log").read_text()
+    assert not list((run / "checkpoints").glob("*.pt"))  # removed once each candidate is done
+
+    # Same config and seed in a second place: identical architecture files, identical metrics.
+    other = tmp_path_factory.mktemp("again")
+    for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+        os.symlink(workdir / name, other / name)
+    run_snakemake(other, write_config(other, TINY_CONFIG))
+    for path in (run / "architectures").glob("*.json"):
+        assert path.read_bytes() == (other / "results/tiny/architectures" / path.name).read_bytes()
+    for path in (run / "candidates").glob("*/metrics.json"):
+        assert comparable(path) == comparable(other / path.relative_to(workdir))
+
+    # Nothing to redo; an operational change (threads) retrains nothing; a training change does.
+    assert planned_jobs(workdir, configfile) == {}
+    threads = write_config(workdir, tiny(training__threads=2), "threads.yaml")
+    assert "train" not in planned_jobs(workdir, threads)
+    lr = write_config(workdir, tiny(training__lr=0.1), "lr.yaml")
+    assert planned_jobs(workdir, lr)["train"] == 3
+    more = write_config(workdir, tiny(num_architectures=5), "more.yaml")
+    assert planned_jobs(workdir, more)["train"] == 2
+
+
+def test_failed_and_diverged_candidates_are_recorded_and_reported(workdir):
+    config = tiny(num_architectures=2)
+    failing = tiny_arch_ids(config)[0]
+    configfile = write_config(workdir, config)
+    result = run_snakemake(workdir, configfile, env={"RANDOM_NAS_FAIL_ARCH": failing})
+    metrics = json.loads((workdir / f"results/tiny/candidates/{failing}/metrics.json").read_text())
+    assert metrics["status"] == "failed" and metrics["attempt"] == 2  # retried once, then recorded
+    assert "injected failure" in metrics["error"]
+    assert "Trying to restart job" in result.stderr
+    frame = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
+    assert sorted(frame["status"]) == ["failed", "ok"]
+    assert (
+        failing
+        in (workdir / "results/tiny/report/ranking.md").read_text().split("Failed and diverged")[1]
+    )
+
+    diverging = write_config(workdir, tiny(run="diverging", training__lr=1e6), "diverging.yaml")
+    run_snakemake(workdir, diverging)
+    frame = pd.read_parquet(workdir / "results/diverging/candidates.parquet")
+    assert set(frame["status"]) == {"diverged"} and frame["val_accuracy"].isna().all()
+    assert (workdir / "results/diverging/report/index.html").exists()
+
+
+def test_killed_run_resumes_and_loses_nothing(workdir):
+    config = tiny(
+        num_architectures=4,
+        training__epochs=8,
+        dataset={"val_size": 200, "train_size": 1200, "test_size": 200},
+    )
+    configfile = write_config(workdir, config)
+    run = workdir / "results" / "tiny"
+    process = subprocess.Popen(
+        snakemake_command(configfile),
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        done = list(run.glob("candidates/*/metrics.json"))
+        checkpoints = list(run.glob("checkpoints/*.pt"))
+        if done and checkpoints:
+            break
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the run never reached a finished candidate and a checkpoint")
+    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does to the whole process group
+    process.wait(timeout=120)
+    assert not (run / "candidates.parquet").exists()
+    finished = {path: path.stat().st_mtime_ns for path in run.glob("candidates/*/metrics.json")}
+    for path in finished:
+        json.loads(path.read_text())  # whole, never truncated
+    assert len(finished) < 4
+
+    run_snakemake(workdir, configfile)
+    frame = pd.read_parquet(run / "candidates.parquet")
+    assert len(frame) == 4 and set(frame["status"]) == {"ok"}
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in finished.items())
+    logs = "".join(path.read_text() for path in run.glob("logs/train/*.log"))
+    assert "resumed from" in logs
+
+
+BAD_CONFIGS = [
+    ({"num_architectures": 0}, "num_architectures"),
+    ({"num_architectures": "many"}, "num_architectures"),
+    ({"num_architectures": 5000}, "holds only 4096"),
+    ({"search_space": {"filters": []}}, "filters"),
+    ({"search_space": {"strides": [1, 1]}}, "strides"),
+    ({"dataset": {"name": "imagenet"}}, "mnist5k"),
+    ({"training": {"device": "tpu"}}, "device"),
+    ({"training": {"epochs": "three"}}, "epochs"),
+    ({"training": {"epoch": 3}}, "epoch"),
+    ({"trainig": {"epochs": 3}}, "trainig"),
+    ({"run": "../elsewhere"}, "run"),
+    ({"run": "a/b"}, "run"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "named"), BAD_CONFIGS)
+def test_bad_config_is_rejected_before_any_job_naming_the_key(workdir, overrides, named):
+    base = write_config(workdir, TINY_CONFIG, "base.yaml")
+    bad = workdir / "bad.yaml"
+    bad.write_text(yaml.safe_dump(overrides))
+    result = run_snakemake(workdir, base, check=False, extra_configfiles=[bad])
+    assert result.returncode != 0
+    assert named in result.stderr + result.stdout
+    assert not (workdir / "results").exists()
+
+
+def test_missing_dataset_error_says_where_to_put_it(workdir):
+    configfile = write_config(
+        workdir, tiny(dataset={"name": "cifar10", "root": "nowhere", "val_size": 10})
+    )
+    result = run_snakemake(workdir, configfile, check=False)
+    assert result.returncode != 0
+    assert "nowhere/cifar-10-batches-py" in result.stderr
