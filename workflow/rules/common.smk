@@ -27,6 +27,8 @@ PUBLISHED_RUNS = sorted(
     path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
 )
 TRAIN_ON_GPU = config["training"]["device"] == "cuda"
+# The time limit a cluster job asks for (minutes), doubled on each retry.
+TRAIN_RUNTIME_MINUTES = 10 + config["training"]["minutes_per_epoch"] * config["training"]["epochs"]
 # Operational settings: changing them must not mark finished candidates for retraining.
 OPERATIONAL_TRAINING_KEYS = (
     "threads",

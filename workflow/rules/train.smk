@@ -18,6 +18,7 @@ rule train:
     resources:
         gpu=1 if TRAIN_ON_GPU else 0,
         attempt=lambda wildcards, attempt: attempt,
+        runtime=lambda wildcards, attempt: attempt * TRAIN_RUNTIME_MINUTES,
     params:
         **training_params(),
         checkpoint="results/{run}/checkpoints/{arch_id}.pt",
