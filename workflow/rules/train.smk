@@ -19,6 +19,7 @@ rule train:
         gpu=1 if TRAIN_ON_GPU else 0,
         attempt=lambda wildcards, attempt: attempt,
         runtime=lambda wildcards, attempt: attempt * TRAIN_RUNTIME_MINUTES,
+        cpus_per_task=config["training"]["threads"],
     params:
         **training_params(),
         checkpoint="results/{run}/checkpoints/{arch_id}.pt",
