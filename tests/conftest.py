@@ -47,9 +47,13 @@ def write_config(folder: Path, overrides: dict, name: str = "tiny.yaml") -> Path
     return path
 
 
-def snakemake_command(configfile: Path, *args: str, cores: int = 2) -> list[str]:
+def snakemake_command(
+    configfile: Path, *args: str, extra_configfiles=(), cores: int = 2
+) -> list[str]:
+    """`--configfile` takes every value after it, so it comes last."""
     executable = Path(sys.executable).with_name("snakemake")
-    return [str(executable), "--cores", str(cores), "--configfile", str(configfile), *args]
+    configfiles = [str(configfile), *map(str, extra_configfiles)]
+    return [str(executable), "--cores", str(cores), *args, "--configfile", *configfiles]
 
 
 def run_snakemake(
@@ -60,12 +64,8 @@ def run_snakemake(
     env: dict | None = None,
     extra_configfiles: list[Path] = (),
 ) -> subprocess.CompletedProcess:
-    command = snakemake_command(configfile, *args)
-    command[command.index(str(configfile)) + 1 : command.index(str(configfile)) + 1] = map(
-        str, extra_configfiles
-    )
     result = subprocess.run(
-        command,
+        snakemake_command(configfile, *args, extra_configfiles=extra_configfiles),
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -121,11 +121,14 @@ def test_failed_and_diverged_candidates_are_recorded_and_reported(workdir):
     assert (workdir / "results/diverging/report/index.html").exists()
 
 
-def test_killed_run_resumes_and_loses_nothing(workdir):
+@pytest.mark.parametrize(
+    "signal_number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"]
+)
+def test_killed_run_resumes_and_loses_nothing(workdir, signal_number):
     config = tiny(
         num_architectures=4,
-        training__epochs=8,
-        dataset={"val_size": 200, "train_size": 1200, "test_size": 200},
+        training__epochs=6,
+        dataset={"val_size": 200, "train_size": 800, "test_size": 200},
     )
     configfile = write_config(workdir, config)
     run = workdir / "results" / "tiny"
@@ -146,7 +149,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir):
     else:
         process.kill()
         pytest.fail("the run never reached a finished candidate and a checkpoint")
-    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does to the whole process group
+    os.killpg(process.pid, signal_number)  # the whole process group, as Ctrl-C does
     process.wait(timeout=120)
     assert not (run / "candidates.parquet").exists()
     for path in run.glob("candidates/*/metrics.json"):
@@ -200,3 +203,26 @@ def test_missing_dataset_error_says_where_to_put_it(workdir):
     result = run_snakemake(workdir, configfile, check=False)
     assert result.returncode != 0
     assert "nowhere/cifar-10-batches-py" in result.stderr
+
+
+def test_truncated_input_files_are_named(workdir):
+    config = tiny(num_architectures=2, training__retries=0)
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile, "sample")
+    broken = workdir / f"results/tiny/architectures/{tiny_arch_ids(config)[0]}.json"
+    broken.write_text(broken.read_text()[:40])
+    result = run_snakemake(workdir, configfile, check=False)
+    assert result.returncode != 0
+    assert (
+        f"architecture file {broken.relative_to(workdir)} is corrupt or truncated" in result.stderr
+    )
+    # keep-going: the healthy candidate was still trained
+    assert (workdir / f"results/tiny/candidates/{tiny_arch_ids(config)[1]}/metrics.json").exists()
+
+    broken.unlink()
+    run_snakemake(workdir, configfile)
+    metrics = workdir / f"results/tiny/candidates/{tiny_arch_ids(config)[1]}/metrics.json"
+    metrics.write_text(metrics.read_text()[:60])
+    result = run_snakemake(workdir, configfile, "--forcerun", "collect", check=False)
+    assert result.returncode != 0
+    assert f"metrics file {metrics.relative_to(workdir)} is corrupt or truncated" in result.stderr

@@ -1,0 +1,291 @@
+"""Performance benchmarks: measured numbers, written as JSON and Markdown (not timed tests).
+
+    .venv/bin/python benchmarks/run.py [--quick] [--out benchmarks/results]
+
+1. trainer images/s against a textbook PyTorch loop (Dataset + DataLoader, NCHW, fp32), same
+   8 architectures of the seed's space, same data and batch size;
+2. achieved training FLOP/s against this machine's matmul peak (fp32 and bf16);
+3. per-job overhead: seconds from process start to the first training step;
+4. pipeline efficiency of real `snakemake --cores 2` runs: in-job training seconds over
+   (wall seconds x parallel jobs), for N = 4, 8, 16;
+5. DAG planning: `snakemake -n` wall time for N = 1,000 and 10,000 architectures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+
+from random_nas.data import prepare_splits, save_splits
+from random_nas.model import build_model
+from random_nas.space import SearchSpace
+from random_nas.train import TrainingConfig, train_candidate
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_SPACE = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
+BATCH = 128
+
+
+def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def textbook_images_per_second(arch, splits, images: int) -> float:
+    """The loop of the PyTorch tutorials: a Dataset yielding one transformed image at a time."""
+    import torchvision.transforms as T
+    from PIL import Image
+
+    transform = T.Compose([T.ToTensor(), T.Normalize(splits.mean, splits.std)])
+
+    class Digits(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return images
+
+        def __getitem__(self, index: int):
+            image = Image.fromarray(splits.train_images[index, 0].numpy())
+            return transform(image), int(splits.train_labels[index])
+
+    torch.manual_seed(0)
+    model = build_model(arch, splits.in_channels, splits.num_classes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loader = torch.utils.data.DataLoader(Digits(), batch_size=BATCH, shuffle=True, drop_last=True)
+    model.train()
+    start, seen = time.perf_counter(), 0
+    for batch, labels in loader:
+        loss = F.cross_entropy(model(batch), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(labels)
+    return seen / (time.perf_counter() - start)
+
+
+def bench_trainer(splits, count: int, images: int) -> dict:
+    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    rows = []
+    subset = dataclasses.replace(
+        splits, train_images=splits.train_images[:images], train_labels=splits.train_labels[:images]
+    )
+    for arch in SEED_SPACE.sample(count, seed=0):
+        metrics = train_candidate(
+            arch, subset, TrainingConfig(epochs=1, batch_size=BATCH, device="cpu")
+        ).metrics
+        textbook = textbook_images_per_second(arch, splits, images)
+        flops_per_second = (
+            3 * metrics["flops"] * metrics["images_per_second"]
+        )  # forward + 2x backward
+        rows.append(
+            {
+                "arch_id": arch.arch_id,
+                "forward_mflops": metrics["flops"] / 1e6,
+                "trainer_images_per_second": metrics["images_per_second"],
+                "textbook_images_per_second": textbook,
+                "ratio": metrics["images_per_second"] / textbook,
+                "train_gflops_per_second": flops_per_second / 1e9,
+                "fraction_of_fp32_peak": flops_per_second / peaks["fp32"],
+                "fraction_of_bf16_peak": flops_per_second / peaks["bf16"],
+                "precision": metrics["precision"],
+            }
+        )
+    return {
+        "matmul_peak_gflops": {key: value / 1e9 for key, value in peaks.items()},
+        "architectures": rows,
+        "median_ratio": statistics.median(row["ratio"] for row in rows),
+    }
+
+
+def bench_startup(workdir: Path, repeats: int = 3) -> dict:
+    """Process start to first training step, as a training job pays it."""
+    code = (
+        "import time, torch, torch.nn.functional as F\n"
+        "from random_nas.data import load_splits\n"
+        "from random_nas.space import SearchSpace\n"
+        "from random_nas.model import build_model\n"
+        "splits = load_splits('dataset.pt')\n"
+        "arch = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2)).decode(0)\n"
+        "model = build_model(arch, 1, 10)\n"
+        "F.cross_entropy(model(splits.train_images[:128].float()), splits.train_labels[:128]).backward()\n"
+    )
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=workdir, check=True)
+        times.append(time.perf_counter() - start)
+    return {"seconds_to_first_step": statistics.median(times), "runs": times}
+
+
+def _workflow_copy(folder: Path) -> None:
+    for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+        os.symlink(REPO / name, folder / name)
+
+
+def bench_pipeline(sizes: list[int], images: int) -> list[dict]:
+    rows = []
+    for count in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            folder = Path(folder)
+            _workflow_copy(folder)
+            (folder / "bench.yaml").write_text(
+                yaml.safe_dump(
+                    {
+                        "run": "bench",
+                        "num_architectures": count,
+                        "dataset": {"train_size": images, "val_size": 500, "test_size": 500},
+                        "training": {"epochs": 1},
+                    }
+                )
+            )
+            # Data preparation and sampling first: the efficiency is of the training fan-out.
+            base = [
+                str(Path(sys.executable).with_name("snakemake")),
+                "--cores",
+                "2",
+                "--configfile",
+                "bench.yaml",
+            ]
+            subprocess.run(
+                [*base, "prepare_data", "sample"], cwd=folder, check=True, capture_output=True
+            )
+            start = time.perf_counter()
+            subprocess.run(base, cwd=folder, check=True, capture_output=True)
+            wall = time.perf_counter() - start
+            jobs = [
+                json.loads(path.read_text())
+                for path in folder.glob("results/bench/candidates/*/metrics.json")
+            ]
+            in_job = sum(job["train_seconds"] + job["eval_seconds"] for job in jobs)
+            rows.append(
+                {
+                    "num_architectures": count,
+                    "wall_seconds": wall,
+                    "in_job_training_seconds": in_job,
+                    "efficiency": in_job / (wall * 2),
+                }
+            )
+    return rows
+
+
+def bench_planning(sizes: list[int]) -> list[dict]:
+    rows = []
+    for count in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            folder = Path(folder)
+            _workflow_copy(folder)
+            (folder / "plan.yaml").write_text(
+                yaml.safe_dump({"run": "plan", "num_architectures": count})
+            )
+            start = time.perf_counter()
+            subprocess.run(
+                [
+                    str(Path(sys.executable).with_name("snakemake")),
+                    "-n",
+                    "--configfile",
+                    "plan.yaml",
+                    "--quiet",
+                    "all",
+                ],
+                cwd=folder,
+                check=True,
+                capture_output=True,
+            )
+            rows.append(
+                {"num_architectures": count, "dry_run_seconds": time.perf_counter() - start}
+            )
+    return rows
+
+
+def markdown(results: dict) -> str:
+    trainer = results["trainer"]
+    lines = [
+        f"# Benchmarks ({results['machine']})",
+        "",
+        f"torch {results['torch']}, {results['threads']} thread(s). Matmul peak (2048²): "
+        + ", ".join(
+            f"{key} {value:.0f} GFLOP/s" for key, value in trainer["matmul_peak_gflops"].items()
+        ),
+        "",
+        "## 1-2. Trainer vs textbook loop, and achieved FLOP/s",
+        "",
+        "| arch_id | fwd MFLOPs | trainer img/s | textbook img/s | ratio | train GFLOP/s | % fp32 peak | % bf16 peak |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in trainer["architectures"]:
+        lines.append(
+            f"| {row['arch_id']} | {row['forward_mflops']:.1f} | {row['trainer_images_per_second']:.0f} | "
+            f"{row['textbook_images_per_second']:.0f} | {row['ratio']:.2f} | {row['train_gflops_per_second']:.1f} | "
+            f"{100 * row['fraction_of_fp32_peak']:.0f} | {100 * row['fraction_of_bf16_peak']:.0f} |"
+        )
+    lines += ["", f"Median trainer/textbook ratio: **{trainer['median_ratio']:.2f}**", ""]
+    lines += [
+        "## 3. Job start to first training step",
+        "",
+        f"{results['startup']['seconds_to_first_step']:.2f} s (median of {len(results['startup']['runs'])})",
+        "",
+        "## 4. Pipeline efficiency (`snakemake --cores 2`)",
+        "",
+        "| N | wall s | in-job s | efficiency |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {row['num_architectures']} | {row['wall_seconds']:.1f} | {row['in_job_training_seconds']:.1f} | "
+            f"{row['efficiency']:.2f} |"
+            for row in results["pipeline"]
+        ),
+        "",
+        "## 5. DAG planning (`snakemake -n`)",
+        "",
+        "| N | seconds |",
+        "| --- | --- |",
+        *(
+            f"| {row['num_architectures']:,} | {row['dry_run_seconds']:.1f} |"
+            for row in results["planning"]
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer architectures and images")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as one training job of the default config
+    splits = prepare_splits({"name": "mnist5k", "val_size": 500, "test_size": 500}, seed=0)
+    images = 512 if args.quick else 1024
+    results = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "trainer": bench_trainer(splits, 4 if args.quick else 8, images),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        save_splits(splits, Path(folder) / "dataset.pt")
+        results["startup"] = bench_startup(Path(folder))
+    results["pipeline"] = bench_pipeline([4] if args.quick else [4, 8, 16], images)
+    results["planning"] = bench_planning([1000] if args.quick else [1000, 10000])
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
