@@ -40,6 +40,8 @@ def expected_max(values: np.ndarray, max_samples: int | None = None) -> pd.DataF
     Dodge et al., "Show Your Work" (2019): P(max = v_(i)) = (i/N)^n - ((i-1)/N)^n."""
     ordered = np.sort(np.asarray(values, dtype=np.float64))
     count = len(ordered)
+    if count == 0:
+        return pd.DataFrame({"samples": [], "expected_max": [], "std": []})
     samples = np.arange(1, (max_samples or count) + 1)
     cumulative = np.arange(count + 1) / count
     probability = (

@@ -245,7 +245,14 @@ def _summary(frame: pd.DataFrame, metadata: Mapping[str, Any], name: str) -> dic
         "total training hours": f"{frame['train_seconds'].sum() / 3600:.2f}",
     }
     if not ok.empty:
-        summary["best val accuracy %"] = _percent(ok["val_accuracy"].max())
+        best = ok["val_accuracy"].max()
+        val_size = config.get("dataset", {}).get("val_size")
+        summary["best val accuracy %"] = _percent(best)
+        if val_size:
+            # One training seed per candidate: the validation set's own sampling error is the
+            # least noise there is between two candidates' accuracies.
+            standard_error = (best * (1 - best) / val_size) ** 0.5
+            summary["± binomial s.e. of that %"] = _percent(standard_error)
         summary["median val accuracy %"] = _percent(ok["val_accuracy"].median())
     return summary
 
@@ -279,7 +286,7 @@ def render_report(
         with atomic_path(out / file) as temporary:
             rows[columns].to_csv(temporary, index=False, float_format="%.6g")
 
-    curve = expected_max(ok["val_accuracy"].to_numpy()) if not ok.empty else pd.DataFrame()
+    curve = expected_max(ok["val_accuracy"].to_numpy())
     correlation = rank_correlation(ok["val_accuracy"], ok["test_accuracy"])
     figures = _Figures(out)
     figures.save(plot_cost_vs_accuracy(ok), "cost_vs_accuracy")
@@ -302,20 +309,16 @@ def render_report(
     top = display(ok.head(top_k), ranking_columns)
     winner = winner_layers(ok.iloc[0]) if not ok.empty else pd.DataFrame()
     front_tables = {cost: display(front, ranking_columns) for cost, front in fronts.items()}
-    milestones = (
-        curve[curve["samples"].isin([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, len(curve)])]
-        if not curve.empty
-        else curve
-    )
+    milestones = curve[
+        curve["samples"].isin([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, len(curve)])
+    ]
     curve_table = pd.DataFrame(
         {
-            "n": milestones.get("samples", pd.Series(dtype=int)).astype(int),
-            "expected best val acc %": milestones.get("expected_max", pd.Series(dtype=float)).map(
-                _percent
-            ),
-            "s.d. %": milestones.get("std", pd.Series(dtype=float)).map(_percent),
+            "n": milestones["samples"].astype(int),
+            "expected best val acc %": milestones["expected_max"].map(_percent),
+            "s.d. %": milestones["std"].map(_percent),
         }
-    ).drop_duplicates()
+    )
     summary = _summary(frame, metadata, name)
 
     sections = [
