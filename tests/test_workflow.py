@@ -77,6 +77,8 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     )
     assert "epoch 1/1" in (run / "logs" / "train" / f"{frame['arch_id'][0]}.log").read_text()
     assert not list((run / "checkpoints").glob("*.pt"))  # removed once each candidate is done
+    run_snakemake(workdir, configfile, "--report", "report.html")
+    assert "cost_vs_accuracy.svg" in (workdir / "report.html").read_text()
 
     # Same config and seed in a second place: identical architecture files, identical metrics.
     other = tmp_path_factory.mktemp("again")
