@@ -79,3 +79,11 @@ def test_precision_choice():
     assert resolve_precision("bf16", torch.device("cpu")) == torch.bfloat16
     with pytest.raises(ValueError, match="fp16"):
         resolve_precision("fp16", torch.device("cpu"))
+
+
+def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path, splits):
+    checkpoint = tmp_path / "candidate.pt"
+    first = train_candidate(SPACE.decode(3), splits, small_config(epochs=2), checkpoint)
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 1
+    other = train_candidate(SPACE.decode(3), splits, small_config(epochs=2, lr=0.02), checkpoint)
+    assert other.history[0]["val_loss"] != first.history[0]["val_loss"]  # trained from scratch

@@ -180,6 +180,19 @@ def peak_memory_bytes(device: torch.device) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
+def _load_checkpoint(
+    path: str | os.PathLike[str] | None, fingerprint: str, device: torch.device
+) -> dict[str, Any] | None:
+    """The saved state of an interrupted run of the same candidate and recipe, if any."""
+    if path is None or not Path(path).exists():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state.get("fingerprint") != fingerprint:
+        logger.warning("ignoring %s: it was saved for another training recipe", path)
+        return None
+    return state
+
+
 def train_candidate(
     arch: Architecture,
     splits: Splits,
@@ -210,8 +223,9 @@ def train_candidate(
     history: list[dict[str, Any]] = []
     train_seconds = eval_seconds = 0.0
     start_epoch = 0
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+    fingerprint = f"{arch.arch_id} {config} {splits.sizes()}"
+    state = _load_checkpoint(checkpoint_path, fingerprint, device)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -289,6 +303,7 @@ def train_candidate(
             with atomic_path(checkpoint_path) as temporary:
                 torch.save(
                     {
+                        "fingerprint": fingerprint,
                         "epoch": epoch + 1,
                         "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(),
