@@ -70,7 +70,6 @@ def architecture_features(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "stride-2 layers": (strides == 2).sum(axis=1),
-            "total stride": strides.prod(axis=1),
             "mean kernel size": columns("kernel_size").mean(axis=1),
             "total filters": columns("filters").sum(axis=1),
             "first-layer filters": columns("filters").iloc[:, 0],
