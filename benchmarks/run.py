@@ -146,41 +146,37 @@ def bench_startup(workdir: Path, repeats: int = 3) -> dict:
     return {"seconds_to_first_step": statistics.median(times), "runs": times}
 
 
-def _workflow_copy(folder: Path) -> None:
-    for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
-        os.symlink(REPO / name, folder / name)
+def _snakemake(folder: Path, config: dict, *args: str) -> float:
+    """Run snakemake on `config` in `folder` (a workflow copy); returns its wall seconds."""
+    if not (folder / "Snakefile").exists():
+        for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+            os.symlink(REPO / name, folder / name)
+    (folder / "bench.yaml").write_text(yaml.safe_dump(config))
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        *args,
+        "--configfile",
+        "bench.yaml",
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=folder, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def bench_pipeline(sizes: list[int], images: int) -> list[dict]:
     rows = []
     for count in sizes:
+        config = {
+            "run": "bench",
+            "num_architectures": count,
+            "dataset": {"train_size": images, "val_size": 500, "test_size": 500},
+            "training": {"epochs": 1},
+        }
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
-            _workflow_copy(folder)
-            (folder / "bench.yaml").write_text(
-                yaml.safe_dump(
-                    {
-                        "run": "bench",
-                        "num_architectures": count,
-                        "dataset": {"train_size": images, "val_size": 500, "test_size": 500},
-                        "training": {"epochs": 1},
-                    }
-                )
-            )
             # Data preparation and sampling first: the efficiency is of the training fan-out.
-            base = [
-                str(Path(sys.executable).with_name("snakemake")),
-                "--cores",
-                "2",
-                "--configfile",
-                "bench.yaml",
-            ]
-            subprocess.run(
-                [*base, "prepare_data", "sample"], cwd=folder, check=True, capture_output=True
-            )
-            start = time.perf_counter()
-            subprocess.run(base, cwd=folder, check=True, capture_output=True)
-            wall = time.perf_counter() - start
+            _snakemake(folder, config, "--cores", "2", "prepare_data", "sample")
+            wall = _snakemake(folder, config, "--cores", "2")
             jobs = [
                 json.loads(path.read_text())
                 for path in folder.glob("results/bench/candidates/*/metrics.json")
@@ -201,28 +197,9 @@ def bench_planning(sizes: list[int]) -> list[dict]:
     rows = []
     for count in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            folder = Path(folder)
-            _workflow_copy(folder)
-            (folder / "plan.yaml").write_text(
-                yaml.safe_dump({"run": "plan", "num_architectures": count})
-            )
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    str(Path(sys.executable).with_name("snakemake")),
-                    "-n",
-                    "--configfile",
-                    "plan.yaml",
-                    "--quiet",
-                    "all",
-                ],
-                cwd=folder,
-                check=True,
-                capture_output=True,
-            )
-            rows.append(
-                {"num_architectures": count, "dry_run_seconds": time.perf_counter() - start}
-            )
+            config = {"run": "plan", "num_architectures": count}
+            seconds = _snakemake(Path(folder), config, "-n", "--quiet", "all")
+            rows.append({"num_architectures": count, "dry_run_seconds": seconds})
     return rows
 
 
