@@ -73,7 +73,11 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         # Without native bf16 instructions the CPU emulates bf16 and runs slower than fp32.
-        return torch.bfloat16 if torch.backends.mkldnn.is_available() and _cpu_has_bf16() else None
+        return (
+            torch.bfloat16
+            if torch.backends.mkldnn.is_available() and cpu_has_native_bf16()
+            else None
+        )
     if name == "fp16" and device.type != "cuda":
         raise ValueError(
             "training.precision 'fp16' needs a CUDA device; use bf16 or fp32 on the CPU"
@@ -81,7 +85,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 
-def _cpu_has_bf16() -> bool:
+def cpu_has_native_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
