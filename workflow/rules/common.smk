@@ -28,7 +28,9 @@ PUBLISHED_RUNS = sorted(
 )
 TRAIN_ON_GPU = config["training"]["device"] == "cuda"
 # The time limit a cluster job asks for (minutes), doubled on each retry.
-TRAIN_RUNTIME_MINUTES = 10 + config["training"]["minutes_per_epoch"] * config["training"]["epochs"]
+TRAIN_RUNTIME_MINUTES = (
+    10 + config["training"]["minutes_per_epoch"] * config["training"]["epochs"]
+)
 # Operational settings: changing them must not mark finished candidates for retraining.
 OPERATIONAL_TRAINING_KEYS = (
     "threads",
