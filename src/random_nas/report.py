@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -119,9 +118,7 @@ class _Figures:
         for fmt in PLOT_FORMATS:
             with atomic_path(self.folder / f"{name}.{fmt}") as temporary:
                 figure.savefig(temporary, format=fmt, dpi=110, metadata=_FIXED_METADATA[fmt])
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="svg", metadata=_FIXED_METADATA["svg"])
-        self.svg[name] = base64.b64encode(buffer.getvalue()).decode()
+        self.svg[name] = base64.b64encode((self.folder / f"{name}.svg").read_bytes()).decode()
         plt.close(figure)
 
 
@@ -147,7 +144,8 @@ def plot_cost_vs_accuracy(ok: pd.DataFrame) -> plt.Figure:
                 axis.set_xscale("log")
         axis.set_xlabel(label)
         axis.set_ylabel("validation accuracy")
-    axes[0].legend(loc="lower right") if not ok.empty else None
+    if not ok.empty:
+        axes[0].legend(loc="lower right")
     figure.suptitle("Validation accuracy against cost (red: not dominated)")
     figure.tight_layout()
     return figure
