@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 rule all:
     default_target: True
     input:
+        f"{RUN_DIR}/architectures",
         report_outputs(RUN_DIR),
 
 

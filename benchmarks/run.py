@@ -5,10 +5,13 @@
 1. trainer images/s against a textbook PyTorch loop (Dataset + DataLoader, NCHW, fp32), same
    8 architectures of the seed's space, same data and batch size;
 2. achieved training FLOP/s against this machine's matmul peak (fp32 and bf16);
-3. per-job overhead: seconds from process start to the first training step;
-4. pipeline efficiency of real `snakemake --cores 2` runs: in-job training seconds over
-   (wall seconds x parallel jobs), for N = 4, 8, 16;
-5. DAG planning: `snakemake -n` wall time for N = 1,000 and 10,000 architectures.
+3. per-job overhead: seconds from process start to the first training step, as the training
+   jobs of benchmark 4 measured it;
+4. pipeline efficiency of real `snakemake --cores 2` runs of the default config: in-job
+   training seconds over (wall seconds x parallel jobs), for N = 4, 8, 16;
+5. DAG planning: `snakemake -n` wall time for N = 1,000 and 10,000 architectures, next to
+   Snakemake's own floor (a minimal workflow with as many `script:` jobs);
+6. bf16 against fp32: validation accuracy of the same architectures trained both ways.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from random_nas.data import prepare_splits, save_splits
-from random_nas.model import build_model
+from random_nas.data import prepare_splits
+from random_nas.model import build_model, count_forward_flops
 from random_nas.space import SearchSpace
 from random_nas.train import TrainingConfig, cpu_has_native_bf16, train_candidate
 
@@ -107,9 +110,8 @@ def bench_trainer(splits, count: int, images: int, device: torch.device) -> dict
             arch, subset, TrainingConfig(epochs=1, batch_size=BATCH, device=device.type)
         ).metrics
         textbook = textbook_images_per_second(arch, splits, images, device)
-        flops_per_second = (
-            3 * metrics["flops"] * metrics["images_per_second"]
-        )  # forward + 2x backward
+        training_flops = 3 * metrics["flops"]  # forward, and twice that backward
+        flops_per_second = training_flops * metrics["images_per_second"]
         rows.append(
             {
                 "arch_id": arch.arch_id,
@@ -117,6 +119,8 @@ def bench_trainer(splits, count: int, images: int, device: torch.device) -> dict
                 "trainer_images_per_second": metrics["images_per_second"],
                 "textbook_images_per_second": textbook,
                 "ratio": metrics["images_per_second"] / textbook,
+                # The ratio a trainer running at the best matmul peak would reach.
+                "ceiling_ratio": max(peaks.values()) / (training_flops * textbook),
                 "train_gflops_per_second": flops_per_second / 1e9,
                 "fraction_of_fp32_peak": flops_per_second / peaks["fp32"],
                 "fraction_of_bf16_peak": flops_per_second / peaks["bf16"],
@@ -128,26 +132,6 @@ def bench_trainer(splits, count: int, images: int, device: torch.device) -> dict
         "architectures": rows,
         "median_ratio": statistics.median(row["ratio"] for row in rows),
     }
-
-
-def bench_startup(workdir: Path, repeats: int = 3) -> dict:
-    """Process start to first training step, as a training job pays it."""
-    code = (
-        "import time, torch, torch.nn.functional as F\n"
-        "from random_nas.data import load_splits\n"
-        "from random_nas.space import SearchSpace\n"
-        "from random_nas.model import build_model\n"
-        "splits = load_splits('dataset.pt')\n"
-        "arch = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2)).decode(0)\n"
-        "model = build_model(arch, 1, 10)\n"
-        "F.cross_entropy(model(splits.train_images[:128].float()), splits.train_labels[:128]).backward()\n"
-    )
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=workdir, check=True)
-        times.append(time.perf_counter() - start)
-    return {"seconds_to_first_step": statistics.median(times), "runs": times}
 
 
 def _snakemake(folder: Path, config: dict, *args: str) -> float:
@@ -167,15 +151,13 @@ def _snakemake(folder: Path, config: dict, *args: str) -> float:
     return time.perf_counter() - start
 
 
-def bench_pipeline(sizes: list[int], images: int) -> list[dict]:
+def bench_pipeline(sizes: list[int], quick: bool) -> list[dict]:
+    """Real runs of the default config (a smaller training set with --quick)."""
     rows = []
     for count in sizes:
-        config = {
-            "run": "bench",
-            "num_architectures": count,
-            "dataset": {"train_size": images, "val_size": 500, "test_size": 500},
-            "training": {"epochs": 1},
-        }
+        config = {"run": "bench", "num_architectures": count}
+        if quick:
+            config |= {"dataset": {"train_size": 1024}, "training": {"epochs": 1}}
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
             # Data preparation and sampling first: the efficiency is of the training fan-out.
@@ -192,9 +174,20 @@ def bench_pipeline(sizes: list[int], images: int) -> list[dict]:
                     "wall_seconds": wall,
                     "in_job_training_seconds": in_job,
                     "efficiency": in_job / (wall * 2),
+                    "seconds_to_first_step": [job["seconds_to_first_step"] for job in jobs],
                 }
             )
     return rows
+
+
+FLOOR_SNAKEFILE = """
+IDS = [f"{i:012x}" for i in range(config["num_architectures"])]
+rule all:
+    input: expand("out/{id}.txt", id=IDS)
+rule job:
+    output: "out/{id}.txt"
+    script: "job.py"
+"""
 
 
 def bench_planning(sizes: list[int]) -> list[dict]:
@@ -203,8 +196,117 @@ def bench_planning(sizes: list[int]) -> list[dict]:
         with tempfile.TemporaryDirectory() as folder:
             config = {"run": "plan", "num_architectures": count}
             seconds = _snakemake(Path(folder), config, "-n", "--quiet", "all")
-            rows.append({"num_architectures": count, "dry_run_seconds": seconds})
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "Snakefile").write_text(FLOOR_SNAKEFILE)
+            (Path(folder) / "job.py").write_text("")
+            floor = _snakemake(Path(folder), {"num_architectures": count}, "-n", "--quiet", "all")
+        rows.append(
+            {
+                "num_architectures": count,
+                "dry_run_seconds": seconds,
+                "snakemake_floor_seconds": floor,
+            }
+        )
     return rows
+
+
+def bench_precision(splits, count: int, images: int, device: torch.device) -> dict:
+    """Validation accuracy with bf16 autocast and in fp32, same architectures, seed and data.
+
+    On a CPU without native bf16 the emulation is slow, so the smallest of the sampled
+    architectures are used there."""
+    subset = dataclasses.replace(
+        splits, train_images=splits.train_images[:images], train_labels=splits.train_labels[:images]
+    )
+    archs = SEED_SPACE.sample(8, seed=0)
+    if device.type == "cpu" and not cpu_has_native_bf16():
+        archs = sorted(
+            archs,
+            key=lambda arch: count_forward_flops(
+                build_model(arch, splits.in_channels, splits.num_classes),
+                tuple(splits.train_images.shape[1:]),
+            ),
+        )
+    rows = []
+    for arch in archs[:count]:
+        accuracy = {}
+        for name, precision, seed in (
+            ("fp32", "fp32", 0),
+            ("bf16", "bf16", 0),
+            ("fp32_seed1", "fp32", 1),
+        ):
+            config = TrainingConfig(
+                epochs=2, batch_size=BATCH, device=device.type, precision=precision, seed=seed
+            )
+            accuracy[name] = train_candidate(arch, subset, config).metrics["val_accuracy"]
+        rows.append(
+            {
+                "arch_id": arch.arch_id,
+                **accuracy,
+                "bf16_minus_fp32": accuracy["bf16"] - accuracy["fp32"],
+                "seed_to_seed": accuracy["fp32_seed1"] - accuracy["fp32"],
+            }
+        )
+    val_size = len(splits.val_labels)
+    mean_accuracy = statistics.mean(row["fp32"] for row in rows)
+    return {
+        "architectures": rows,
+        "train_images": images,
+        "val_images": val_size,
+        "epochs": 2,
+        # The binomial standard error of one accuracy measured on val_size images.
+        "binomial_standard_error": (mean_accuracy * (1 - mean_accuracy) / val_size) ** 0.5,
+        "mean_abs_bf16_minus_fp32": statistics.mean(abs(row["bf16_minus_fp32"]) for row in rows),
+        "mean_abs_seed_to_seed": statistics.mean(abs(row["seed_to_seed"]) for row in rows),
+    }
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _pipeline_sections(results: dict) -> list[str]:
+    startup = [seconds for row in results["pipeline"] for seconds in row["seconds_to_first_step"]]
+    return [
+        "## 3. Job start to first training step",
+        "",
+        f"Median **{statistics.median(startup):.2f} s** over the {len(startup)} training jobs "
+        f"of benchmark 4 (range {min(startup):.2f}-{max(startup):.2f} s).",
+        "",
+        "## 4. Pipeline efficiency (`snakemake --cores 2`, default config)",
+        "",
+        *_table(
+            ["N", "wall s", "in-job s", "efficiency"],
+            [
+                [
+                    str(row["num_architectures"]),
+                    f"{row['wall_seconds']:.1f}",
+                    f"{row['in_job_training_seconds']:.1f}",
+                    f"{row['efficiency']:.2f}",
+                ]
+                for row in results["pipeline"]
+            ],
+        ),
+        "",
+        "## 5. DAG planning (`snakemake -n`)",
+        "",
+        *_table(
+            ["N", "this workflow s", "Snakemake floor s"],
+            [
+                [
+                    f"{row['num_architectures']:,}",
+                    f"{row['dry_run_seconds']:.1f}",
+                    f"{row['snakemake_floor_seconds']:.1f}",
+                ]
+                for row in results["planning"]
+            ],
+        ),
+        "",
+    ]
 
 
 def markdown(results: dict) -> str:
@@ -212,46 +314,74 @@ def markdown(results: dict) -> str:
     lines = [
         f"# Benchmarks ({results['machine']})",
         "",
-        f"torch {results['torch']}, {results['threads']} thread(s). Matmul peak (2048²): "
+        f"torch {results['torch']}, {results['threads']} thread(s), device {results['device']}. "
+        "Matmul peak: "
         + ", ".join(
             f"{key} {value:.0f} GFLOP/s" for key, value in trainer["matmul_peak_gflops"].items()
         ),
         "",
         "## 1-2. Trainer vs textbook loop, and achieved FLOP/s",
         "",
-        "| arch_id | fwd MFLOPs | trainer img/s | textbook img/s | ratio | train GFLOP/s | % fp32 peak | % bf16 peak |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "`ceiling` is the ratio a trainer running at the best matmul peak would reach.",
+        "",
+        *_table(
+            [
+                "arch_id",
+                "fwd MFLOPs",
+                "trainer img/s",
+                "textbook img/s",
+                "ratio",
+                "ceiling",
+                "train GFLOP/s",
+                "% fp32 peak",
+                "% bf16 peak",
+            ],
+            [
+                [
+                    row["arch_id"],
+                    f"{row['forward_mflops']:.1f}",
+                    f"{row['trainer_images_per_second']:.0f}",
+                    f"{row['textbook_images_per_second']:.0f}",
+                    f"{row['ratio']:.2f}",
+                    f"{row['ceiling_ratio']:.2f}",
+                    f"{row['train_gflops_per_second']:.1f}",
+                    f"{100 * row['fraction_of_fp32_peak']:.0f}",
+                    f"{100 * row['fraction_of_bf16_peak']:.0f}",
+                ]
+                for row in trainer["architectures"]
+            ],
+        ),
+        "",
+        f"Median trainer/textbook ratio: **{trainer['median_ratio']:.2f}**",
+        "",
     ]
-    for row in trainer["architectures"]:
-        lines.append(
-            f"| {row['arch_id']} | {row['forward_mflops']:.1f} | {row['trainer_images_per_second']:.0f} | "
-            f"{row['textbook_images_per_second']:.0f} | {row['ratio']:.2f} | {row['train_gflops_per_second']:.1f} | "
-            f"{100 * row['fraction_of_fp32_peak']:.0f} | {100 * row['fraction_of_bf16_peak']:.0f} |"
-        )
-    lines += ["", f"Median trainer/textbook ratio: **{trainer['median_ratio']:.2f}**", ""]
+    if "pipeline" in results:
+        lines += _pipeline_sections(results)
+    precision = results["precision"]
     lines += [
-        "## 3. Job start to first training step",
+        "## 6. bf16 against fp32 (validation accuracy)",
         "",
-        f"{results['startup']['seconds_to_first_step']:.2f} s (median of {len(results['startup']['runs'])})",
+        f"{precision['epochs']} epochs on {precision['train_images']} images, "
+        f"{precision['val_images']} validation images; `seed 1` is fp32 with another seed.",
         "",
-        "## 4. Pipeline efficiency (`snakemake --cores 2`)",
-        "",
-        "| N | wall s | in-job s | efficiency |",
-        "| --- | --- | --- | --- |",
-        *(
-            f"| {row['num_architectures']} | {row['wall_seconds']:.1f} | {row['in_job_training_seconds']:.1f} | "
-            f"{row['efficiency']:.2f} |"
-            for row in results["pipeline"]
+        *_table(
+            ["arch_id", "fp32", "bf16", "fp32 seed 1", "bf16 - fp32", "seed 1 - seed 0"],
+            [
+                [
+                    row["arch_id"],
+                    f"{row['fp32']:.3f}",
+                    f"{row['bf16']:.3f}",
+                    f"{row['fp32_seed1']:.3f}",
+                    f"{row['bf16_minus_fp32']:+.3f}",
+                    f"{row['seed_to_seed']:+.3f}",
+                ]
+                for row in precision["architectures"]
+            ],
         ),
         "",
-        "## 5. DAG planning (`snakemake -n`)",
-        "",
-        "| N | seconds |",
-        "| --- | --- |",
-        *(
-            f"| {row['num_architectures']:,} | {row['dry_run_seconds']:.1f} |"
-            for row in results["planning"]
-        ),
+        f"Mean |bf16 - fp32| {precision['mean_abs_bf16_minus_fp32']:.3f}; mean |seed 1 - seed 0| "
+        f"{precision['mean_abs_seed_to_seed']:.3f}; binomial s.e. of one accuracy "
+        f"{precision['binomial_standard_error']:.3f}.",
         "",
     ]
     return "\n".join(lines)
@@ -262,7 +392,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer architectures and images")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--trainer-only", action="store_true", help="benchmarks 1-2 only")
+    parser.add_argument("--trainer-only", action="store_true", help="benchmarks 1-2 and 6 only")
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.set_num_threads(1)  # as one training job of the default config
@@ -274,17 +404,12 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "trainer": bench_trainer(splits, 4 if args.quick else 8, images, device),
+        "precision": bench_precision(splits, 2 if args.quick else 3, images, device),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.trainer_only:
-        (args.out / "trainer.json").write_text(json.dumps(results, indent=2) + "\n")
-        print(json.dumps(results["trainer"], indent=2))
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        save_splits(splits, Path(folder) / "dataset.pt")
-        results["startup"] = bench_startup(Path(folder))
-    results["pipeline"] = bench_pipeline([4] if args.quick else [4, 8, 16], images)
-    results["planning"] = bench_planning([1000] if args.quick else [1000, 10000])
+    if not args.trainer_only:
+        results["pipeline"] = bench_pipeline([4] if args.quick else [4, 8, 16], args.quick)
+        results["planning"] = bench_planning([1000] if args.quick else [1000, 10000])
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(results))
     print(markdown(results))

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from random_nas.data import load_splits
-from random_nas.files import read_json, write_json, write_text
+from random_nas.files import write_json, write_text
 from random_nas.logs import log_to
 from random_nas.space import Architecture
 from random_nas.train import TrainingConfig, train_candidate
@@ -22,7 +22,7 @@ from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-record = read_json(snakemake.input.architecture, ("arch_id", "layers"), "architecture file")
+record = snakemake.params.architecture
 arch = Architecture.from_dict(record)
 config = TrainingConfig.from_config(snakemake.params.training, snakemake.params.seed)
 attempt, attempts = snakemake.resources.attempt, snakemake.params.retries + 1

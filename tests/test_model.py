@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from random_nas.model import build_model, count_forward_flops, count_parameters
 from random_nas.space import Architecture, ConvLayer, SearchSpace
@@ -31,3 +32,17 @@ def test_params_and_flops_match_a_hand_count():
     conv_flops = 2 * (4 * 9 * 28 * 28 + 4 * 8 * 9 * 14 * 14)
     linear_flops = 2 * (8 * 16 + 16 * 10)
     assert count_forward_flops(model, (1, 28, 28)) == conv_flops + linear_flops
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32)])
+def test_flops_are_what_torch_flop_counter_counts(channels, size):
+    space = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2), (0, 2), (32, 128))
+    archs = space.sample(6, seed=1)
+    assert {len(arch.dense) for arch in archs} == {0, 2}
+    for arch in archs:
+        model = build_model(arch, channels, 10)
+        with FlopCounterMode(display=False) as counter:
+            model.eval()(torch.zeros(1, channels, size, size))
+        model.train()
+        assert count_forward_flops(model, (channels, size, size)) == counter.get_total_flops()
+        assert model.training  # left in the mode it was found in

@@ -1,9 +1,13 @@
+import json
 import math
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
 
-from random_nas.data import prepare_splits
+from random_nas.data import prepare_splits, save_splits
 from random_nas.space import SearchSpace
 from random_nas.train import TrainingConfig, augment_batch, resolve_precision, train_candidate
 
@@ -87,3 +91,24 @@ def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path, splits):
     assert torch.load(checkpoint, weights_only=True)["epoch"] == 1
     other = train_candidate(SPACE.decode(3), splits, small_config(epochs=2, lr=0.02), checkpoint)
     assert other.history[0]["val_loss"] != first.history[0]["val_loss"]  # trained from scratch
+
+
+def test_a_training_process_reaches_its_first_step_without_torch_dynamo(tmp_path, splits):
+    """Importing torch._dynamo costs about 2 s of every job's start; only `compile` needs it."""
+    save_splits(splits, tmp_path / "dataset.pt")
+    code = (
+        "import json, sys\n"
+        "from random_nas.data import load_splits\n"
+        "from random_nas.space import SearchSpace\n"
+        "from random_nas.train import TrainingConfig, train_candidate\n"
+        f"splits = load_splits({str(tmp_path / 'dataset.pt')!r})\n"
+        "arch = SearchSpace(4, (8, 16), (3, 5), (1, 2)).decode(3)\n"
+        "result = train_candidate(arch, splits, TrainingConfig(epochs=1, batch_size=64))\n"
+        "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo was imported'\n"
+        "print(json.dumps(result.metrics['seconds_to_first_step']))\n"
+    )
+    started = time.perf_counter()
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert 0 < json.loads(output) < time.perf_counter() - started

@@ -19,6 +19,7 @@ TIMING_KEYS = {
     "train_seconds",
     "eval_seconds",
     "wall_seconds",
+    "seconds_to_first_step",
     "images_per_second",
     "peak_memory_bytes",
 }
@@ -207,24 +208,29 @@ def test_missing_dataset_error_says_where_to_put_it(workdir):
     assert "nowhere/cifar-10-batches-py" in result.stderr
 
 
-def test_truncated_input_files_are_named(workdir):
+def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(workdir):
     config = tiny(num_architectures=2, training__retries=0)
     configfile = write_config(workdir, config)
-    run_snakemake(workdir, configfile, "sample")
-    broken = workdir / f"results/tiny/architectures/{tiny_arch_ids(config)[0]}.json"
-    broken.write_text(broken.read_text()[:40])
-    result = run_snakemake(workdir, configfile, check=False)
-    assert result.returncode != 0
-    assert (
-        f"architecture file {broken.relative_to(workdir)} is corrupt or truncated" in result.stderr
-    )
-    # keep-going: the healthy candidate was still trained
-    assert (workdir / f"results/tiny/candidates/{tiny_arch_ids(config)[1]}/metrics.json").exists()
-
-    broken.unlink()
     run_snakemake(workdir, configfile)
-    metrics = workdir / f"results/tiny/candidates/{tiny_arch_ids(config)[1]}/metrics.json"
+    first, second = tiny_arch_ids(config)
+    metrics = workdir / f"results/tiny/candidates/{second}/metrics.json"
+    trained = metrics.stat().st_mtime_ns
+
+    # An architecture file is the record of the draw, read by no rule: rewriting it retrains
+    # nothing.
+    architecture = workdir / f"results/tiny/architectures/{first}.json"
+    intact = architecture.read_bytes()
+    architecture.write_bytes(intact[:40])
+    run_snakemake(workdir, configfile, "--forcerun", "sample")
+    assert architecture.read_bytes() == intact and metrics.stat().st_mtime_ns == trained
+
     metrics.write_text(metrics.read_text()[:60])
     result = run_snakemake(workdir, configfile, "--forcerun", "collect", check=False)
     assert result.returncode != 0
     assert f"metrics file {metrics.relative_to(workdir)} is corrupt or truncated" in result.stderr
+
+    result = run_snakemake(
+        workdir, configfile, "-n", "results/tiny/candidates/0123456789ab/metrics.json", check=False
+    )
+    assert result.returncode != 0
+    assert "architecture 0123456789ab is not among the 2 architectures sampled" in result.stdout

@@ -36,6 +36,7 @@ _METRIC_FIELDS = [
     ("train_seconds", pa.float64()),
     ("eval_seconds", pa.float64()),
     ("wall_seconds", pa.float64()),
+    ("seconds_to_first_step", pa.float64()),
     ("images_per_second", pa.float64()),
     ("threads", pa.int64()),
     ("peak_memory_bytes", pa.int64()),

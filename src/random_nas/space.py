@@ -38,11 +38,7 @@ class Architecture:
     @property
     def arch_id(self) -> str:
         """A short content hash: the same architecture has the same id in every run and space."""
-        canonical = json.dumps(
-            {"layers": [layer.to_dict() for layer in self.layers], "dense": list(self.dense)},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:ARCH_ID_LENGTH]
 
     def __str__(self) -> str:
@@ -125,14 +121,16 @@ class SearchSpace:
         return self.conv_size * sum(self._dense_sizes())
 
     def decode(self, index: int) -> Architecture:
-        if not 0 <= index < self.size:
+        conv_size, choices = self.conv_size, self.choices_per_layer
+        num_filters, num_kernels = len(self.filters), len(self.kernel_sizes)
+        if not 0 <= index < conv_size * sum(self._dense_sizes()):
             raise IndexError(f"architecture index {index} outside 0..{self.size - 1}")
-        conv_index, dense_index = index % self.conv_size, index // self.conv_size
+        conv_index, dense_index = index % conv_size, index // conv_size
         layers = []
         for _ in range(self.num_layers):
-            conv_index, choice = divmod(conv_index, self.choices_per_layer)
-            choice, filters = divmod(choice, len(self.filters))
-            stride, kernel = divmod(choice, len(self.kernel_sizes))
+            conv_index, choice = divmod(conv_index, choices)
+            choice, filters = divmod(choice, num_filters)
+            stride, kernel = divmod(choice, num_kernels)
             layers.append(
                 ConvLayer(self.filters[filters], self.kernel_sizes[kernel], self.strides[stride])
             )

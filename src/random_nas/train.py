@@ -25,6 +25,7 @@ from torch import nn
 from random_nas.data import Splits
 from random_nas.files import atomic_path
 from random_nas.model import build_model, count_forward_flops, count_parameters
+from random_nas.optim import SGD, AdamW
 from random_nas.space import Architecture
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ OPTIMIZERS = ("sgd", "adamw")
 LR_SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
+# Part of a checkpoint's fingerprint: a checkpoint in an older layout is not resumed from.
+CHECKPOINT_FORMAT = "checkpoint-v2"
 
 
 @dataclass(frozen=True)
@@ -152,30 +155,37 @@ def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abs
     return torch.autocast(device.type, dtype=dtype)
 
 
-def _lr_factor(config: TrainingConfig, steps_per_epoch: int) -> Any:
+def learning_rate(config: TrainingConfig, step: int, steps_per_epoch: int) -> float:
+    """The learning rate of optimiser step `step` (from 0): linear warmup, then cosine or flat."""
     total = config.epochs * steps_per_epoch
     warmup = round(config.warmup_epochs * steps_per_epoch)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if config.lr_schedule == "constant":
-            return 1.0
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    return factor
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    if config.lr_schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def _make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+def _make_optimizer(model: nn.Module, config: TrainingConfig) -> SGD | AdamW:
     if config.optimizer == "sgd":
-        return torch.optim.SGD(
+        return SGD(
             model.parameters(),
-            lr=config.lr,
             momentum=config.momentum,
             nesterov=config.momentum > 0,
             weight_decay=config.weight_decay,
         )
-    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return AdamW(model.parameters(), weight_decay=config.weight_decay)
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process started (Linux /proc), or None where that is unknown."""
+    try:
+        # Field 22 of /proc/self/stat, counted after the parenthesised command name.
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except OSError:
+        return None
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def peak_memory_bytes(device: torch.device) -> int:
@@ -220,19 +230,17 @@ def train_candidate(
     num_train = len(train_labels)
     batch_size = min(config.batch_size, num_train)
     steps_per_epoch = num_train // batch_size
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, steps_per_epoch))
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
     step_model = torch.compile(model) if config.compile else model
 
     history: list[dict[str, Any]] = []
     train_seconds = eval_seconds = 0.0
     start_epoch = 0
-    fingerprint = f"{arch.arch_id} {config} {splits.sizes()}"
+    fingerprint = f"{CHECKPOINT_FORMAT} {arch.arch_id} {config} {splits.sizes()}"
     state = _load_checkpoint(checkpoint_path, fingerprint, device)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         generator.set_state(state["generator"].to("cpu"))
         torch.set_rng_state(state["torch_rng"].to("cpu"))
@@ -241,6 +249,7 @@ def train_candidate(
         logger.info("resumed from %s after epoch %d", checkpoint_path, start_epoch)
 
     status = "ok"
+    seconds_to_first_step = None
     val_images = _normalize(splits.val_images, splits, device)
     val_labels = splits.val_labels.to(device)
     for epoch in range(start_epoch, config.epochs):
@@ -263,13 +272,17 @@ def train_candidate(
                 loss = F.cross_entropy(
                     logits.float(), labels, label_smoothing=config.label_smoothing
                 )
-            optimizer.zero_grad(set_to_none=True)
+            lr = learning_rate(config, epoch * steps_per_epoch + step, steps_per_epoch)
+            model.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            scaler.step(optimizer)
+            scaler.step(optimizer, lr=lr)
             scaler.update()
-            scheduler.step()
             loss_sum += loss.detach() * len(labels)
             correct += (logits.detach().argmax(1) == labels).sum()
+            if seconds_to_first_step is None:
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                seconds_to_first_step = seconds_since_process_start()
         trained = steps_per_epoch * batch_size
         train_loss = loss_sum.item() / trained  # .item() waits for the device, so timing is fair
         epoch_seconds = time.perf_counter() - epoch_start
@@ -285,7 +298,7 @@ def train_candidate(
                 "train_accuracy": correct.item() / trained,
                 "val_loss": val_loss,
                 "val_accuracy": val_accuracy,
-                "lr": optimizer.param_groups[0]["lr"],
+                "lr": lr,
                 "train_seconds": epoch_seconds,
                 "images_per_second": trained / epoch_seconds,
             }
@@ -311,7 +324,6 @@ def train_candidate(
                         "epoch": epoch + 1,
                         "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
                         "scaler": scaler.state_dict(),
                         "generator": generator.get_state(),
                         "torch_rng": torch.get_rng_state(),
@@ -351,6 +363,7 @@ def train_candidate(
         "images_per_second": epochs_done * steps_per_epoch * batch_size / train_seconds
         if train_seconds
         else float("nan"),
+        "seconds_to_first_step": seconds_to_first_step,
         "threads": torch.get_num_threads(),
         "peak_memory_bytes": peak_memory_bytes(device),
         "epochs": config.epochs,

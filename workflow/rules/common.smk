@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
-from random_nas.space import SearchSpace
+from random_nas.space import SearchSpace, architecture_record
 
 
 def _search_space():
@@ -21,8 +21,17 @@ def _search_space():
 
 SPACE = _search_space()
 RUN_DIR = f"results/{config['run']}"
-SAMPLED_INDICES = SPACE.sample_indices(config["num_architectures"], config["seed"])
-ARCH_IDS = [SPACE.decode(index).arch_id for index in SAMPLED_INDICES]
+# arch_id -> the contents of its architecture file, in draw order.
+SAMPLED = {
+    record["arch_id"]: record
+    for record in (
+        architecture_record(SPACE, index, config["seed"], draw)
+        for draw, index in enumerate(
+            SPACE.sample_indices(config["num_architectures"], config["seed"])
+        )
+    )
+}
+ARCH_IDS = list(SAMPLED)
 PUBLISHED_RUNS = sorted(
     path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
 )
@@ -53,6 +62,21 @@ def training_params():
         if key not in OPERATIONAL_TRAINING_KEYS
     }
     return {"training": training, "seed": config["seed"], "dataset": config["dataset"]}
+
+
+def sampled_architecture(wildcards):
+    """The architecture a train job trains, as its architecture file records it.
+
+    Train jobs take it as a parameter rather than reading the file: a dependency of N jobs on
+    the one sample job would make Snakemake re-plan them all whenever N grows.
+    """
+    if wildcards.run != config["run"] or wildcards.arch_id not in SAMPLED:
+        raise WorkflowError(
+            f"architecture {wildcards.arch_id} is not among the {len(SAMPLED)} architectures "
+            f"sampled for run {config['run']!r} (num_architectures, seed and search_space "
+            "in the config decide which are)"
+        )
+    return SAMPLED[wildcards.arch_id]
 
 
 def report_outputs(run_dir):

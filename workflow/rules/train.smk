@@ -1,8 +1,5 @@
 rule train:
     input:
-        # An architecture file's name is the hash of its content, so a rewritten file (the
-        # sample rule reruns when num_architectures grows) never means a new candidate.
-        architecture=ancient("results/{run}/architectures/{arch_id}.json"),
         dataset="results/{run}/dataset.pt",
     output:
         metrics="results/{run}/candidates/{arch_id}/metrics.json",
@@ -15,13 +12,15 @@ rule train:
     conda:
         "../envs/random_nas.yaml"
     threads: config["training"]["threads"]
+    # Slurm gets --cpus-per-task from threads. Every resource costs Snakemake time per job
+    # when it plans, so gpu is declared only where it means something.
     resources:
-        gpu=1 if TRAIN_ON_GPU else 0,
+        **({"gpu": 1} if TRAIN_ON_GPU else {}),
         attempt=lambda wildcards, attempt: attempt,
         runtime=lambda wildcards, attempt: attempt * TRAIN_RUNTIME_MINUTES,
-        cpus_per_task=config["training"]["threads"],
     params:
         **training_params(),
+        architecture=sampled_architecture,
         checkpoint="results/{run}/checkpoints/{arch_id}.pt",
         keep_checkpoint=config["training"]["keep_checkpoints"],
         retries=config["training"]["retries"],
