@@ -33,7 +33,7 @@ import torch.nn.functional as F
 import yaml
 
 from random_nas.data import prepare_splits
-from random_nas.model import build_model, count_forward_flops
+from random_nas.model import build_model
 from random_nas.space import SearchSpace
 from random_nas.train import TrainingConfig, cpu_has_native_bf16, train_candidate
 
@@ -219,11 +219,7 @@ def bench_precision(splits, count: int, device: torch.device) -> dict:
     archs = SEED_SPACE.sample(8, seed=0)
     if device.type == "cpu" and not cpu_has_native_bf16():
         image_shape = tuple(splits.train_images.shape[1:])
-        archs.sort(
-            key=lambda arch: count_forward_flops(
-                build_model(arch, splits.in_channels, splits.num_classes), image_shape
-            )
-        )
+        archs.sort(key=lambda arch: arch.forward_flops(image_shape, splits.num_classes))
         count = min(count, 2)
     rows = []
     for arch in archs[:count]:

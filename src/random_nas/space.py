@@ -41,6 +41,23 @@ class Architecture:
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:ARCH_ID_LENGTH]
 
+    def forward_flops(self, image_shape: tuple[int, int, int], num_classes: int) -> int:
+        """Forward FLOPs for one image of `image_shape` (channels, height, width) through the
+        model that random_nas.model builds, as torch.utils.flop_counter counts them: 2 per
+        multiply-add of a convolution or matrix product; biases, normalisation, activations
+        and pooling are free. Known without torch, so the workflow can order jobs by cost."""
+        channels, height, width = image_shape
+        flops = 0
+        for layer in self.layers:
+            # "same" padding with an odd kernel: the output is ceil(input / stride).
+            height, width = -(-height // layer.stride), -(-width // layer.stride)
+            flops += 2 * height * width * layer.filters * channels * layer.kernel_size**2
+            channels = layer.filters
+        for width_out in (*self.dense, num_classes):
+            flops += 2 * channels * width_out
+            channels = width_out
+        return flops
+
     def __str__(self) -> str:
         """Compact: filters, kernel and stride per conv layer, e.g. `24k3s2 36k5s1 | dense 128`."""
         convs = " ".join(

@@ -24,7 +24,7 @@ from torch import nn
 
 from random_nas.data import Splits
 from random_nas.files import atomic_path
-from random_nas.model import build_model, count_forward_flops, count_parameters
+from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
 from random_nas.space import Architecture
 
@@ -221,7 +221,7 @@ def train_candidate(
 
     model = build_model(arch, splits.in_channels, splits.num_classes)
     params = count_parameters(model)
-    flops = count_forward_flops(model, tuple(splits.train_images.shape[1:]))
+    flops = arch.forward_flops(tuple(splits.train_images.shape[1:]), splits.num_classes)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = _make_optimizer(model, config)
 

@@ -79,5 +79,13 @@ def sampled_architecture(wildcards):
     return SAMPLED[wildcards.arch_id]
 
 
+def training_priority(wildcards):
+    """Costliest candidates first, so that no long job starts last and runs alone at the end
+    of a run (longest-processing-time-first). Forward MFLOPs at a reference 3x32x32 input:
+    only the order matters."""
+    index = sampled_architecture(wildcards)["index"]
+    return SPACE.decode(index).forward_flops((3, 32, 32), 10) / 1e6
+
+
 def report_outputs(run_dir):
     return [f"{run_dir}/report/{name}" for name in report_files()]

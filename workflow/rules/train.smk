@@ -8,6 +8,7 @@ rule train:
         "results/{run}/logs/train/{arch_id}.log",
     benchmark:
         "results/{run}/benchmarks/train/{arch_id}.tsv"
+    priority: training_priority
     retries: config["training"]["retries"]
     conda:
         "../envs/random_nas.yaml"
