@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks 1-2 on CUDA (trainer vs textbook loop, FLOP/s vs matmul peak), within 5 minutes
-# on one GPU. Run from the repository root on the GPU machine:
+# Benchmarks 1, 2 and 6 on CUDA (trainer vs textbook loop, FLOP/s vs matmul peak, bf16 vs fp32
+# accuracy), within 5 minutes on one GPU. Run from the repository root on the GPU machine:
 #   bash benchmarks/gpu.sh [OUT_DIR]
 set -euo pipefail
 out=${1:-benchmarks/results/gpu}
