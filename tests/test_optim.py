@@ -19,36 +19,37 @@ def _set_gradients(*groups: list[torch.Tensor], step: int) -> None:
             param.grad = gradient.clone()
 
 
+def _assert_steps_as_torch(make_ours, make_theirs, learning_rates: list[float]) -> None:
+    ours, theirs = _twin_parameters()
+    optimizer, reference = make_ours(ours), make_theirs(theirs)
+    for step, lr in enumerate(learning_rates):
+        _set_gradients(ours, theirs, step=step)
+        reference.param_groups[0]["lr"] = lr
+        reference.step()
+        optimizer.step(lr)
+        for mine, torchs in zip(ours, theirs, strict=True):
+            torch.testing.assert_close(mine, torchs, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize(
     ("momentum", "nesterov", "weight_decay"),
     [(0.9, True, 5e-4), (0.9, False, 0.0), (0.0, False, 1e-2)],
 )
 def test_sgd_steps_as_torch_optim_sgd(momentum, nesterov, weight_decay):
-    ours, theirs = _twin_parameters()
-    optimizer = SGD(ours, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
-    reference = torch.optim.SGD(
-        theirs, lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    settings = {"momentum": momentum, "nesterov": nesterov, "weight_decay": weight_decay}
+    _assert_steps_as_torch(
+        lambda params: SGD(params, **settings),
+        lambda params: torch.optim.SGD(params, lr=0.1, **settings),
+        [0.1, 0.05, 0.02, 0.01],
     )
-    for step, lr in enumerate([0.1, 0.05, 0.02, 0.01]):
-        _set_gradients(ours, theirs, step=step)
-        reference.param_groups[0]["lr"] = lr
-        reference.step()
-        optimizer.step(lr)
-        for mine, torchs in zip(ours, theirs, strict=True):
-            torch.testing.assert_close(mine, torchs, rtol=1e-6, atol=1e-7)
 
 
 def test_adamw_steps_as_torch_optim_adamw():
-    ours, theirs = _twin_parameters()
-    optimizer = AdamW(ours, weight_decay=0.05)
-    reference = torch.optim.AdamW(theirs, lr=1e-3, weight_decay=0.05)
-    for step, lr in enumerate([1e-3, 2e-3, 5e-4, 1e-4, 1e-3]):
-        _set_gradients(ours, theirs, step=step)
-        reference.param_groups[0]["lr"] = lr
-        reference.step()
-        optimizer.step(lr)
-        for mine, torchs in zip(ours, theirs, strict=True):
-            torch.testing.assert_close(mine, torchs, rtol=1e-6, atol=1e-7)
+    _assert_steps_as_torch(
+        lambda params: AdamW(params, weight_decay=0.05),
+        lambda params: torch.optim.AdamW(params, lr=1e-3, weight_decay=0.05),
+        [1e-3, 2e-3, 5e-4, 1e-4, 1e-3],
+    )
 
 
 def test_state_round_trips():

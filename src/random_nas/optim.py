@@ -13,7 +13,17 @@ from typing import Any
 import torch
 
 
-class SGD:
+class _Optimizer:
+    def __init__(self, params: Iterable[torch.Tensor]) -> None:
+        self.params = list(params)
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        """What torch.amp.GradScaler reads to unscale gradients (fp16)."""
+        return [{"params": self.params}]
+
+
+class SGD(_Optimizer):
     """SGD with momentum (Nesterov optional, no dampening) and L2 weight decay."""
 
     def __init__(
@@ -23,7 +33,7 @@ class SGD:
         nesterov: bool,
         weight_decay: float,
     ) -> None:
-        self.params = list(params)
+        super().__init__(params)
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
         self.velocity: list[torch.Tensor] = []
 
@@ -44,11 +54,6 @@ class SGD:
                 grads = self.velocity
         torch._foreach_add_(self.params, grads, alpha=-lr)
 
-    @property
-    def param_groups(self) -> list[dict[str, Any]]:
-        """What torch.amp.GradScaler reads to unscale gradients (fp16)."""
-        return [{"params": self.params}]
-
     def state_dict(self) -> dict[str, Any]:
         return {"velocity": self.velocity}
 
@@ -56,7 +61,7 @@ class SGD:
         self.velocity = list(state["velocity"])
 
 
-class AdamW:
+class AdamW(_Optimizer):
     """Adam with decoupled weight decay (betas 0.9, 0.999; eps 1e-8, torch's defaults)."""
 
     def __init__(
@@ -66,7 +71,7 @@ class AdamW:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        self.params = list(params)
+        super().__init__(params)
         self.weight_decay, self.betas, self.eps = weight_decay, betas, eps
         self.steps = 0
         self.mean = [torch.zeros_like(param) for param in self.params]
@@ -87,8 +92,6 @@ class AdamW:
         torch._foreach_div_(denominator, bias_correction2**0.5)
         torch._foreach_add_(denominator, self.eps)
         torch._foreach_addcdiv_(self.params, self.mean, denominator, -lr / bias_correction1)
-
-    param_groups = SGD.param_groups
 
     def state_dict(self) -> dict[str, Any]:
         return {"steps": self.steps, "mean": self.mean, "square": self.square}

@@ -140,7 +140,7 @@ class SearchSpace:
     def decode(self, index: int) -> Architecture:
         conv_size, choices = self.conv_size, self.choices_per_layer
         num_filters, num_kernels = len(self.filters), len(self.kernel_sizes)
-        if not 0 <= index < conv_size * sum(self._dense_sizes()):
+        if not 0 <= index < self.size:
             raise IndexError(f"architecture index {index} outside 0..{self.size - 1}")
         conv_index, dense_index = index % conv_size, index // conv_size
         layers = []

@@ -279,7 +279,7 @@ def train_candidate(
             scaler.update()
             loss_sum += loss.detach() * len(labels)
             correct += (logits.detach().argmax(1) == labels).sum()
-            if seconds_to_first_step is None:
+            if epoch == start_epoch and step == 0:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 seconds_to_first_step = seconds_since_process_start()
