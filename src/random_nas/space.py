@@ -212,3 +212,11 @@ def architecture_record(space: SearchSpace, index: int, seed: int, draw: int) ->
         "space_size": space.size,
         **arch.to_dict(),
     }
+
+
+def sampled_records(space: SearchSpace, count: int, seed: int) -> list[dict[str, Any]]:
+    """The architecture files of a run's draw of `count` candidates, in draw order."""
+    return [
+        architecture_record(space, index, seed, draw)
+        for draw, index in enumerate(space.sample_indices(count, seed))
+    ]

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
-from random_nas.space import SearchSpace, architecture_record
+from random_nas.space import SearchSpace, sampled_records
 
 
 def _search_space():
@@ -24,12 +24,7 @@ RUN_DIR = f"results/{config['run']}"
 # arch_id -> the contents of its architecture file, in draw order.
 SAMPLED = {
     record["arch_id"]: record
-    for record in (
-        architecture_record(SPACE, index, config["seed"], draw)
-        for draw, index in enumerate(
-            SPACE.sample_indices(config["num_architectures"], config["seed"])
-        )
-    )
+    for record in sampled_records(SPACE, config["num_architectures"], config["seed"])
 }
 ARCH_IDS = list(SAMPLED)
 PUBLISHED_RUNS = sorted(
