@@ -1,7 +1,7 @@
 """Gather every candidate's metrics file into the results table (rule `collect`)."""
 
 from random_nas.logs import log_to
-from random_nas.results import build_table, write_table
+from random_nas.results import STATUSES, build_table, write_table
 from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
@@ -12,5 +12,10 @@ table = build_table(
     package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
 )
 write_table(table, snakemake.output[0])
-statuses = table.column("status").value_counts().to_pylist()
-logger.info("collected %d candidates: %s", table.num_rows, statuses)
+statuses = table.column("status").to_pylist()
+logger.info(
+    "collected %d candidates into %s: %s",
+    table.num_rows,
+    snakemake.output[0],
+    ", ".join(f"{statuses.count(status)} {status}" for status in STATUSES),
+)

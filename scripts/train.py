@@ -1,14 +1,17 @@
 """Train one candidate and write its metrics and per-epoch history (rule `train`).
 
-A training error is raised again while Snakemake has retries left; on the last attempt it is
-recorded as `status: failed` with its text, so that collect and report still complete.
+Two kinds of error, kept apart. A candidate whose own training raises (out of memory, ...) is
+a result: raised again while Snakemake has retries left, then recorded as `status: failed`
+with its text. Anything else (no CUDA device, unreadable data, a bug) means the environment is
+broken: the job fails, writes no metrics file, and the next run tries the candidate again.
+
+The recipe comes as `params` (Snakemake retrains when it changes); operational settings are
+read from the config, so that changing them retrains nothing.
 """
 
 import csv
 import io
-import os
 import time
-import traceback
 from pathlib import Path
 
 import torch
@@ -17,31 +20,63 @@ from random_nas.data import load_splits
 from random_nas.files import write_json, write_text
 from random_nas.logs import log_to
 from random_nas.space import Architecture
-from random_nas.train import TrainingConfig, train_candidate
-from random_nas.versions import package_versions
+from random_nas.train import (
+    CandidateFailure,
+    TrainingConfig,
+    resolve_device,
+    resolve_precision,
+    train_candidate,
+)
+from random_nas.versions import hardware, package_versions
 
 logger = log_to(snakemake.log[0])
+operational = snakemake.config["training"]
 torch.set_num_threads(snakemake.threads)
 record = snakemake.params.architecture
 arch = Architecture.from_dict(record)
-config = TrainingConfig.from_config(snakemake.params.training, snakemake.params.seed)
-attempt, attempts = snakemake.resources.attempt, snakemake.params.retries + 1
-checkpoint = Path(snakemake.params.checkpoint)
-logger.info("training %s (attempt %d of %d): %s", record["arch_id"], attempt, attempts, arch)
+config = TrainingConfig.from_config(
+    {**snakemake.params.training, "eval_batch_size": operational["eval_batch_size"]},
+    snakemake.params.seed,
+)
+attempt, attempts = snakemake.resources.attempt, operational["retries"] + 1
+# Beside the job's outputs, so that it moves with them (a module's prefix, another run name).
+checkpoint = Path(snakemake.output.metrics).with_name("checkpoint.pt")
+logger.info(
+    "training %s (attempt %d of %d, %d threads, evaluation batches of %d): %s",
+    record["arch_id"],
+    attempt,
+    attempts,
+    snakemake.threads,
+    config.eval_batch_size,
+    arch,
+)
 
 started = time.perf_counter()
 try:
-    if os.environ.get("RANDOM_NAS_FAIL_ARCH") == record["arch_id"]:
-        raise RuntimeError("injected failure (RANDOM_NAS_FAIL_ARCH)")
-    result = train_candidate(arch, load_splits(snakemake.input.dataset), config, checkpoint)
+    splits = load_splits(snakemake.input.dataset)
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    result = train_candidate(arch, splits, config, checkpoint)
     metrics, history = result.metrics, result.history
-except Exception as error:
+except CandidateFailure as failure:
     if attempt < attempts:
         logger.exception("attempt %d of %d failed; Snakemake will retry", attempt, attempts)
         raise
     logger.exception("last attempt failed: recording the candidate as failed")
-    metrics = {"status": "failed", "error": "".join(traceback.format_exception_only(error)).strip()}
+    metrics = {
+        "status": "failed",
+        "error": str(failure),
+        "device": device.type,
+        "precision": precision,
+    }
     history = []
+except Exception:
+    logger.exception(
+        "no result for %s: the environment is broken (not the candidate); nothing is recorded "
+        "and the next run trains it again",
+        record["arch_id"],
+    )
+    raise
 
 metrics = {
     "arch_id": record["arch_id"],
@@ -52,6 +87,12 @@ metrics = {
     **metrics,
     "attempt": attempt,
     "wall_seconds": time.perf_counter() - started,
+    "hardware": hardware(device.type),
+    "recipe": {
+        "training": config.recipe(),
+        "seed": config.seed,
+        "dataset": {"name": splits.name, "sizes": splits.sizes(), "sha256": splits.sha256},
+    },
     "versions": package_versions("torch"),
 }
 buffer = io.StringIO()
@@ -60,7 +101,7 @@ writer.writeheader()
 writer.writerows(history)
 write_text(snakemake.output.history, buffer.getvalue())
 write_json(snakemake.output.metrics, metrics)
-if not snakemake.params.keep_checkpoint:
+if not operational["keep_checkpoints"]:
     checkpoint.unlink(missing_ok=True)
 logger.info(
     "%s: %s, val accuracy %s", record["arch_id"], metrics["status"], metrics.get("val_accuracy")

@@ -63,6 +63,7 @@ def run_snakemake(
     check: bool = True,
     env: dict | None = None,
     extra_configfiles: list[Path] = (),
+    umask: int = -1,
 ) -> subprocess.CompletedProcess:
     result = subprocess.run(
         snakemake_command(configfile, *args, extra_configfiles=extra_configfiles),
@@ -71,7 +72,54 @@ def run_snakemake(
         text=True,
         env={**os.environ, **(env or {})},
         timeout=600,
+        umask=umask,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stderr[-6000:]}")
     return result
+
+
+# Loaded by every Python process started with this folder on PYTHONPATH: a training of the
+# architecture named below runs out of memory in its model, as a too-large candidate would.
+# The fault lives in the tests; the production code has no hook for it.
+_OUT_OF_MEMORY_SITECUSTOMIZE = """
+import importlib.util
+import sys
+
+
+class _OutOfMemory:
+    def find_spec(self, name, path=None, target=None):
+        if name != "random_nas.model":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            build_model = module.build_model
+
+            def failing_build_model(arch, *args, **kwargs):
+                if arch.arch_id == {arch_id!r}:
+                    import torch
+
+                    raise torch.OutOfMemoryError("injected: CUDA out of memory")
+                return build_model(arch, *args, **kwargs)
+
+            module.build_model = failing_build_model
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _OutOfMemory())
+"""
+
+
+def out_of_memory_for(arch_id: str, folder: Path) -> dict[str, str]:
+    """The environment under which training `arch_id` runs out of memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_OUT_OF_MEMORY_SITECUSTOMIZE.format(arch_id=arch_id))
+    return {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+    }

@@ -47,6 +47,33 @@ def test_sampling_is_seeded_distinct_and_prefix_stable():
     assert SEED_SPACE.sample_indices(50, seed=8) != first
 
 
+@pytest.mark.parametrize(
+    "space",
+    [
+        SearchSpace(2, (8, 16), (3,), (1, 2)),  # 16 architectures
+        SearchSpace(3, (8, 16), (3,), (1, 2)),  # 64, the review's example
+        SearchSpace(4, (8, 12, 16, 24), (3, 5), (1, 2)),  # 16**4 = 2**16, the largest permuted
+        SearchSpace(4, (8, 12, 16, 24), (3, 5), (1, 2), (0, 1), (32,)),  # 2**17, drawn
+    ],
+    ids=lambda space: f"size{space.size}",
+)
+def test_sampling_is_prefix_stable_at_every_count(space):
+    counts = range(1, min(space.size, 40) + 1)
+    draws = {count: space.sample_indices(count, seed=5) for count in counts}
+    for count in counts[1:]:
+        assert draws[count][:-1] == draws[count - 1], f"draw of {count} in a space of {space.size}"
+    if space.size <= 64:
+        whole = space.sample_indices(space.size, seed=5)
+        assert whole[: counts[-1]] == draws[counts[-1]]
+        assert sorted(whole) == list(range(space.size))
+
+
+def test_sampling_method_depends_on_the_space_not_the_count():
+    space = SearchSpace(3, (8, 16), (3,), (1, 2))
+    quarter, most = space.sample_indices(15, seed=0), space.sample_indices(16, seed=0)
+    assert most[:15] == quarter  # the old code switched method at count * 4 >= size
+
+
 def test_sampling_a_whole_small_space_gives_every_architecture():
     space = SearchSpace(2, (8, 16), (3,), (1, 2))
     assert sorted(space.sample_indices(space.size, seed=0)) == list(range(space.size))
@@ -77,6 +104,7 @@ def test_arch_id_is_a_content_hash_independent_of_space():
         ({"strides": (1, 1)}, "repeated"),
         ({"num_layers": 0}, "num_layers"),
         ({"dense_layers": (0, 1)}, "dense_widths is empty"),
+        ({"kernel_sizes": (3, 4)}, r"kernel_sizes must be odd .* got \[4\]"),
     ],
 )
 def test_invalid_space_is_rejected_with_the_reason(changes, message):

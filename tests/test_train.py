@@ -1,15 +1,22 @@
-import json
+import dataclasses
 import math
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
 
-from random_nas.data import prepare_splits, save_splits
+import random_nas.data
+import random_nas.train
+from random_nas.data import prepare_splits
+from random_nas.settings import OPERATIONAL_TRAINING_KEYS, gpu_present
 from random_nas.space import SearchSpace
-from random_nas.train import TrainingConfig, augment_batch, resolve_precision, train_candidate
+from random_nas.train import (
+    CandidateFailure,
+    TrainingConfig,
+    augment_batch,
+    resolve_precision,
+    set_tf32,
+    train_candidate,
+)
 
 SPACE = SearchSpace(4, (8, 16), (3, 5), (1, 2))
 
@@ -65,6 +72,20 @@ def test_huge_learning_rate_is_recorded_as_diverged(splits):
     assert math.isnan(result.metrics["val_accuracy"])
 
 
+def test_augmentation_fills_the_uncovered_border_with_black(splits):
+    mean, std = (
+        torch.tensor(splits.mean).view(1, -1, 1, 1),
+        torch.tensor(splits.std).view(1, -1, 1, 1),
+    )
+    white = (torch.ones(64, 1, 28, 28) - mean) / std  # normalised, as the trainer holds them
+    black = ((0 - mean) / std).flatten()
+    moved = augment_batch(white, 2, False, torch.Generator().manual_seed(1), black)
+    pixels = (moved * std + mean).flatten()
+    # Each pixel comes from the image (white) or the fill, which must be black in pixel space;
+    # a zero fill in normalised space would be the dataset's mean grey (about 0.13 for MNIST).
+    assert set(pixels.round(decimals=4).tolist()) == {0.0, 1.0}
+
+
 def test_augmentation_translates_and_mirrors_whole_images():
     images = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
     generator = torch.Generator().manual_seed(0)
@@ -78,11 +99,60 @@ def test_augmentation_translates_and_mirrors_whole_images():
         assert torch.equal(result, original) or torch.equal(result, original.flip(2))
 
 
-def test_precision_choice():
-    assert resolve_precision("fp32", torch.device("cpu")) is None
-    assert resolve_precision("bf16", torch.device("cpu")) == torch.bfloat16
+def test_precision_is_named_as_in_the_config():
+    cpu = torch.device("cpu")
+    assert [resolve_precision(name, cpu) for name in ("fp32", "bf16")] == ["fp32", "bf16"]
     with pytest.raises(ValueError, match="fp16"):
-        resolve_precision("fp16", torch.device("cpu"))
+        resolve_precision("fp16", cpu)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_cpu_picks_bf16_only_where_it_is_native(monkeypatch, native):
+    monkeypatch.setattr(random_nas.train, "cpu_has_native_bf16", lambda: native)
+    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp16")])
+def test_auto_precision_on_cuda_ignores_emulated_bf16(monkeypatch, native, expected):
+    # A pre-Ampere GPU: bf16 only by emulation, which torch's default check counts as support.
+    def is_bf16_supported(including_emulation: bool = True) -> bool:
+        return native or including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    assert resolve_precision("auto", torch.device("cuda")) == expected
+
+
+def test_tf32_is_set_explicitly_both_ways_on_cuda():
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        for enabled in (True, False):
+            set_tf32(torch.device("cuda"), enabled)
+            assert torch.backends.cuda.matmul.allow_tf32 is enabled
+            assert torch.backends.cudnn.allow_tf32 is enabled
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_gpu_presence_is_read_from_the_driver_and_cuda_visible_devices(tmp_path):
+    gpus = tmp_path / "gpus"
+    assert not gpu_present(gpus, {})
+    (gpus / "0000:01:00.0").mkdir(parents=True)
+    assert gpu_present(gpus, {})
+    assert gpu_present(gpus, {"CUDA_VISIBLE_DEVICES": "0"})
+    assert not gpu_present(gpus, {"CUDA_VISIBLE_DEVICES": ""})
+
+
+def test_every_training_key_of_the_schema_reaches_the_trainer_or_is_operational():
+    import yaml
+    from conftest import REPO
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    keys = set(schema["properties"]["training"]["properties"])
+    trainer = set(TrainingConfig.__dataclass_fields__)
+    assert keys - trainer <= {"threads", "retries", "keep_checkpoints", "minutes_per_epoch"}
+    assert "eval_batch_size" in trainer  # operational, and it takes effect
+    assert keys == (trainer - {"seed"}) | OPERATIONAL_TRAINING_KEYS
+    assert set(small_config().recipe()) == keys - OPERATIONAL_TRAINING_KEYS
 
 
 def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path, splits):
@@ -93,23 +163,52 @@ def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path, splits):
     assert other.history[0]["val_loss"] != first.history[0]["val_loss"]  # trained from scratch
 
 
-def test_a_training_process_imports_nothing_it_does_not_need(tmp_path, splits):
-    """torch._dynamo alone costs about 2 s of every job's start; only `compile` needs it."""
-    save_splits(splits, tmp_path / "dataset.pt")
-    code = (
-        "import json, sys\n"
-        "from random_nas.data import load_splits\n"
-        "from random_nas.space import SearchSpace\n"
-        "from random_nas.train import TrainingConfig, train_candidate\n"
-        f"splits = load_splits({str(tmp_path / 'dataset.pt')!r})\n"
-        "arch = SearchSpace(4, (8, 16), (3, 5), (1, 2)).decode(3)\n"
-        "result = train_candidate(arch, splits, TrainingConfig(epochs=1, batch_size=64))\n"
-        "heavy = {'torch._dynamo', 'torchvision', 'pandas', 'matplotlib'} & set(sys.modules)\n"
-        "assert not heavy, f'imported {heavy}'\n"
-        "print(json.dumps(result.metrics['seconds_to_first_step']))\n"
+def _with_one_image_changed(splits):
+    """The same dataset name and split sizes, one training image different."""
+    images = splits.train_images.clone()
+    images[0] = 255 - images[0]
+    tensors = {name: getattr(splits, name).numpy() for name in random_nas.data._TENSOR_FIELDS}
+    tensors["train_images"] = images.numpy()
+    return dataclasses.replace(
+        splits, train_images=images, sha256=random_nas.data.content_sha256(tensors)
     )
-    started = time.perf_counter()
-    output = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    assert 0 < json.loads(output) < time.perf_counter() - started
+
+
+def test_checkpoint_of_other_data_or_precision_or_unreadable_is_ignored(tmp_path, splits, caplog):
+    checkpoint = tmp_path / "candidate.pt"
+    config = small_config(epochs=2)
+    train_candidate(SPACE.decode(3), splits, config, checkpoint)
+    fresh = train_candidate(SPACE.decode(3), _with_one_image_changed(splits), config)
+    other_data = train_candidate(
+        SPACE.decode(3), _with_one_image_changed(splits), config, checkpoint
+    )
+    assert "resumed" not in caplog.text and "ignoring checkpoint" in caplog.text
+    assert [row["val_loss"] for row in other_data.history] == [
+        row["val_loss"] for row in fresh.history
+    ]
+
+    # Saved in fp32, asked for in bf16 ("auto" resolving differently on another machine).
+    train_candidate(SPACE.decode(3), splits, config, checkpoint)
+    caplog.clear()
+    bf16 = train_candidate(
+        SPACE.decode(3), splits, small_config(epochs=2, precision="bf16"), checkpoint
+    )
+    assert bf16.metrics["precision"] == "bf16" and "ignoring checkpoint" in caplog.text
+
+    checkpoint.write_bytes(b"PK\x03\x04 truncated")
+    caplog.clear()
+    result = train_candidate(SPACE.decode(3), splits, config, checkpoint)
+    assert result.status == "ok" and "cannot be read" in caplog.text
+
+
+def test_a_candidate_error_is_a_failure_and_a_missing_device_is_not(monkeypatch, splits):
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA device") as error:
+            train_candidate(SPACE.decode(1), splits, small_config(device="cuda"))
+        assert not isinstance(error.value, CandidateFailure)
+    monkeypatch.setattr(random_nas.train, "build_model", out_of_memory)
+    with pytest.raises(CandidateFailure, match="OutOfMemoryError: CUDA out of memory"):
+        train_candidate(SPACE.decode(1), splits, small_config())

@@ -4,13 +4,20 @@ import base64
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY_CONFIG, run_snakemake, snakemake_command, write_config
+from conftest import (
+    TINY_CONFIG,
+    out_of_memory_for,
+    run_snakemake,
+    snakemake_command,
+    write_config,
+)
 
 from random_nas.layout import report_files
 from random_nas.space import SearchSpace
@@ -65,19 +72,33 @@ def comparable(metrics_path) -> dict:
 
 def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_factory):
     configfile = write_config(workdir, TINY_CONFIG)
-    run_snakemake(workdir, configfile)
+    run_snakemake(workdir, configfile, umask=0o002)
     run = workdir / "results" / "tiny"
     frame = pd.read_parquet(run / "candidates.parquet")
     assert sorted(frame["arch_id"]) == sorted(tiny_arch_ids(TINY_CONFIG))
     assert set(frame["status"]) == {"ok"}
     assert frame["val_accuracy"].between(0, 1).all() and (frame["flops"] > 0).all()
+    # Written as open() would under the umask (group-writable here), not mkstemp's 0600.
+    for path in [
+        run / "candidates.parquet",
+        run / "report" / "index.html",
+        *run.glob("candidates/*/metrics.json"),
+    ]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
+    # Each row says what it is: the resolved recipe, the data's content hash, the machine.
+    metrics = json.loads(next(run.glob("candidates/*/metrics.json")).read_text())
+    assert metrics["recipe"]["training"]["lr"] == 0.05 and metrics["recipe"]["seed"] == 0
+    assert metrics["recipe"]["dataset"]["sizes"] == {"train": 400, "val": 200, "test": 200}
+    assert len(metrics["recipe"]["dataset"]["sha256"]) == 64
+    assert metrics["precision"] in ("fp32", "bf16") and metrics["hardware"]
+    assert frame["hardware"].notna().all()
     for name in report_files():
         assert (run / "report" / name).stat().st_size > 0, name
     assert (
         (run / "candidates" / frame["arch_id"][0] / "history.csv").read_text().startswith("epoch,")
     )
     assert "epoch 1/1" in (run / "logs" / "train" / f"{frame['arch_id'][0]}.log").read_text()
-    assert not list((run / "checkpoints").glob("*.pt"))  # removed once each candidate is done
+    assert not list(run.glob("candidates/*/checkpoint.pt"))  # removed once each is done
     run_snakemake(workdir, configfile, "--report", "report.html")
     assert "cost_vs_accuracy.svg" in (workdir / "report.html").read_text()
 
@@ -91,24 +112,65 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     for path in (run / "candidates").glob("*/metrics.json"):
         assert comparable(path) == comparable(other / path.relative_to(workdir))
 
-    # Nothing to redo; an operational change (threads) retrains nothing; a training change does.
+    # Nothing to redo; operational changes retrain nothing (the table is re-collected, as its
+    # metadata holds the config); a training change retrains.
     assert planned_jobs(workdir, configfile) == {}
-    threads = write_config(workdir, tiny(training__threads=2), "threads.yaml")
-    assert "train" not in planned_jobs(workdir, threads)
+    for key, value in OPERATIONAL_CHANGES.items():
+        changed = write_config(workdir, tiny(**{key: value}), "operational.yaml")
+        assert not {"train", "prepare_data"} & set(planned_jobs(workdir, changed)), key
     lr = write_config(workdir, tiny(training__lr=0.1), "lr.yaml")
     assert planned_jobs(workdir, lr)["train"] == 3
     more = write_config(workdir, tiny(num_architectures=5), "more.yaml")
     assert planned_jobs(workdir, more)["train"] == 2
 
 
-def test_failed_and_diverged_candidates_are_recorded_and_reported(workdir):
+OPERATIONAL_CHANGES = {
+    "training__threads": 2,
+    "training__retries": 3,
+    "training__keep_checkpoints": True,
+    "training__eval_batch_size": 7,
+    "training__minutes_per_epoch": 1,
+    "dataset": {**TINY_CONFIG["dataset"], "root": "elsewhere", "download": True},
+}
+
+
+def test_operational_settings_take_effect(workdir):
+    config = tiny(
+        num_architectures=1,
+        training__epochs=2,
+        training__threads=2,
+        training__eval_batch_size=7,
+        training__keep_checkpoints=True,
+        training__minutes_per_epoch=4,
+    )
+    configfile = write_config(workdir, config)
+    (arch_id,) = tiny_arch_ids(config)
+    target = f"results/tiny/candidates/{arch_id}/metrics.json"
+    assert "runtime=18" in run_snakemake(workdir, configfile, "-n", target).stdout  # 10 + 4 x 2
+    run_snakemake(workdir, configfile)
+    candidate = workdir / "results/tiny/candidates" / arch_id
+    assert json.loads((candidate / "metrics.json").read_text())["threads"] == 2
+    assert (
+        "2 threads, evaluation batches of 7"
+        in (workdir / f"results/tiny/logs/train/{arch_id}.log").read_text()
+    )
+    assert torch_load_epoch(candidate / "checkpoint.pt") == 1  # kept, and beside the outputs
+
+
+def torch_load_epoch(path) -> int:
+    import torch
+
+    return torch.load(path, weights_only=True)["epoch"]
+
+
+def test_failed_and_diverged_candidates_are_recorded_and_reported(workdir, tmp_path):
     config = tiny(num_architectures=2)
     failing = tiny_arch_ids(config)[0]
     configfile = write_config(workdir, config)
-    result = run_snakemake(workdir, configfile, env={"RANDOM_NAS_FAIL_ARCH": failing})
+    result = run_snakemake(workdir, configfile, env=out_of_memory_for(failing, tmp_path / "oom"))
     metrics = json.loads((workdir / f"results/tiny/candidates/{failing}/metrics.json").read_text())
     assert metrics["status"] == "failed" and metrics["attempt"] == 2  # retried once, then recorded
-    assert "injected failure" in metrics["error"]
+    assert "OutOfMemoryError: injected: CUDA out of memory" in metrics["error"]
     assert "Trying to restart job" in result.stderr
     frame = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
     assert sorted(frame["status"]) == ["failed", "ok"]
@@ -122,6 +184,20 @@ def test_failed_and_diverged_candidates_are_recorded_and_reported(workdir):
     frame = pd.read_parquet(workdir / "results/diverging/candidates.parquet")
     assert set(frame["status"]) == {"diverged"} and frame["val_accuracy"].isna().all()
     assert (workdir / "results/diverging/report/index.html").exists()
+
+
+def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdir):
+    config = tiny(num_architectures=1, training__device="cuda", training__retries=0)
+    configfile = write_config(workdir, config)
+    (arch_id,) = tiny_arch_ids(config)
+    result = run_snakemake(workdir, configfile, check=False)
+    assert result.returncode != 0
+    assert "torch sees no CUDA device" in result.stderr  # on the console, not only in a log
+    assert (
+        "environment is broken" in (workdir / f"results/tiny/logs/train/{arch_id}.log").read_text()
+    )
+    assert not (workdir / f"results/tiny/candidates/{arch_id}/metrics.json").exists()
+    assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 
 
 @pytest.mark.parametrize(
@@ -145,7 +221,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         done = [path for path in run.glob("candidates/*/metrics.json") if recorded(workdir, path)]
-        checkpoints = list(run.glob("checkpoints/*.pt"))
+        checkpoints = list(run.glob("candidates/*/checkpoint.pt"))
         if done and checkpoints:
             break
         time.sleep(0.2)
@@ -178,6 +254,7 @@ BAD_CONFIGS = [
     ({"num_architectures": 5000}, "holds only 4096"),
     ({"search_space": {"filters": []}}, "filters"),
     ({"search_space": {"strides": [1, 1]}}, "strides"),
+    ({"search_space": {"kernel_sizes": [3, 4]}}, "kernel_sizes"),
     ({"dataset": {"name": "imagenet"}}, "mnist5k"),
     ({"training": {"device": "tpu"}}, "device"),
     ({"training": {"epochs": "three"}}, "epochs"),

@@ -9,6 +9,7 @@ job loads in milliseconds, instead of each parsing the raw dataset again.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import pickle
@@ -149,6 +150,26 @@ def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
     return by_class[np.argsort(quantile, kind="stable")]
 
 
+_TENSOR_FIELDS = (
+    "train_images",
+    "train_labels",
+    "val_images",
+    "val_labels",
+    "test_images",
+    "test_labels",
+)
+
+
+def content_sha256(tensors: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over the splits' arrays (name, shape, dtype and bytes of each, in a fixed order)."""
+    digest = hashlib.sha256()
+    for field in _TENSOR_FIELDS:
+        array = np.ascontiguousarray(tensors[field])
+        digest.update(f"{field}{array.shape}{array.dtype}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Splits:
     """Train, validation and test tensors (uint8 images, int64 labels) and what they need."""
@@ -165,6 +186,9 @@ class Splits:
     std: tuple[float, ...]
     horizontal_flip: bool
     crop_padding: int
+    # SHA-256 of the images and labels of every split: the data's identity in a checkpoint's
+    # fingerprint and in each candidate's recipe.
+    sha256: str = ""
 
     @property
     def in_channels(self) -> int:
@@ -206,32 +230,25 @@ def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
             f"dataset.val_size ({val_size}) + dataset.train_size ({train_size})"
         )
     val_index, train_index = order[:val_size], order[val_size : val_size + train_size]
-    train_images = pool_images[train_index]
-    scaled = train_images.astype(np.float64) / 255.0
+    tensors = {
+        "train_images": pool_images[train_index],
+        "train_labels": pool_labels[train_index],
+        "val_images": pool_images[val_index],
+        "val_labels": pool_labels[val_index],
+        "test_images": np.ascontiguousarray(test_images),
+        "test_labels": np.ascontiguousarray(test_labels),
+    }
+    scaled = tensors["train_images"].astype(np.float64) / 255.0
     return Splits(
         name=name,
-        train_images=torch.from_numpy(train_images),
-        train_labels=torch.from_numpy(pool_labels[train_index]),
-        val_images=torch.from_numpy(pool_images[val_index]),
-        val_labels=torch.from_numpy(pool_labels[val_index]),
-        test_images=torch.from_numpy(np.ascontiguousarray(test_images)),
-        test_labels=torch.from_numpy(np.ascontiguousarray(test_labels)),
+        **{field: torch.from_numpy(array) for field, array in tensors.items()},
         num_classes=spec.num_classes,
         mean=tuple(float(value) for value in scaled.mean(axis=(0, 2, 3))),
         std=tuple(float(value) for value in scaled.std(axis=(0, 2, 3))),
         horizontal_flip=spec.horizontal_flip,
         crop_padding=spec.crop_padding,
+        sha256=content_sha256(tensors),
     )
-
-
-_TENSOR_FIELDS = (
-    "train_images",
-    "train_labels",
-    "val_images",
-    "val_labels",
-    "test_images",
-    "test_labels",
-)
 
 
 def save_splits(splits: Splits, path: str | os.PathLike[str]) -> None:
@@ -243,6 +260,7 @@ def save_splits(splits: Splits, path: str | os.PathLike[str]) -> None:
         "std": list(splits.std),
         "horizontal_flip": splits.horizontal_flip,
         "crop_padding": splits.crop_padding,
+        "sha256": splits.sha256,
     }
     with atomic_path(path) as temporary:
         torch.save(payload, temporary)
@@ -261,4 +279,7 @@ def load_splits(path: str | os.PathLike[str]) -> Splits:
         std=tuple(meta["std"]),
         horizontal_flip=meta["horizontal_flip"],
         crop_padding=meta["crop_padding"],
+        # Files prepared before the hash was stored get it computed here.
+        sha256=meta.get("sha256")
+        or content_sha256({field: payload[field].numpy() for field in _TENSOR_FIELDS}),
     )

@@ -1,8 +1,10 @@
 """Whole-or-nothing file writes and readers whose errors name the file.
 
 A run is hours of training: a killed job must never leave half a metrics file or half a
-table where a whole one is expected, so every output is written beside its target and renamed
-over it (an atomic step on POSIX file systems).
+table where a whole one is expected, so every output is written beside its target, flushed to
+disk and renamed over it (an atomic step on POSIX file systems). The file gets the mode that
+`open()` would give it under the process's umask: results on a shared file system stay
+readable by colleagues and web servers.
 """
 
 from __future__ import annotations
@@ -21,9 +23,26 @@ class InputFileError(ValueError):
     """An input file is missing, truncated or not in the expected format."""
 
 
+def _umask() -> int:
+    # The only portable way to read the umask is to set it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _sync(path: str | os.PathLike[str], flags: int = os.O_RDONLY) -> None:
+    handle = os.open(path, flags)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to `target`; rename it onto `target` only on success."""
+    """Yield a temporary path next to `target`; on success make it durable, give it the mode
+    a plain `open()` would (0666 less the umask; mkstemp makes 0600) and rename it onto
+    `target`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -32,7 +51,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())
+        _sync(temporary)
         os.replace(temporary, target)
+        _sync(target.parent, os.O_RDONLY | os.O_DIRECTORY)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -44,6 +44,8 @@ _METRIC_FIELDS = [
     ("epochs_completed", pa.int64()),
     ("device", pa.string()),
     ("precision", pa.string()),
+    ("tf32", pa.bool_()),
+    ("hardware", pa.string()),
     ("attempt", pa.int64()),
     ("error", pa.string()),
     ("torch_version", pa.string()),
@@ -51,6 +53,7 @@ _METRIC_FIELDS = [
     ("num_dense", pa.int64()),
     ("dense_widths", pa.string()),
     ("architecture", pa.string()),
+    ("recipe", pa.string()),
 ]
 REQUIRED_METRICS = ("arch_id", "status", "layers")
 
@@ -82,6 +85,8 @@ def metrics_row(metrics: Mapping[str, Any]) -> dict[str, Any]:
     row["num_layers"], row["num_dense"] = len(layers), len(dense)
     row["dense_widths"] = json.dumps(dense)
     row["architecture"] = json.dumps({"layers": layers, "dense": dense}, separators=(",", ":"))
+    recipe = metrics.get("recipe")
+    row["recipe"] = None if recipe is None else json.dumps(recipe, sort_keys=True)
     for number, layer in enumerate(layers, start=1):
         for name in ("filters", "kernel_size", "stride"):
             row[f"layer_{number:02d}_{name}"] = layer[name]
@@ -101,8 +106,10 @@ def build_table(
     )
     schema = table_schema(num_layers)
     table = pa.Table.from_pylist(rows, schema=schema)
+    machines = sorted({row["hardware"] for row in rows if row["hardware"]})
     metadata = {
         "config": json.dumps(config, sort_keys=True),
+        "machines": json.dumps(machines),
         "versions": json.dumps(dict(versions), sort_keys=True),
         "space_size": str(space_size),
     }

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 ARCH_ID_LENGTH = 12
+# Spaces up to this size are sampled as a prefix of one seeded permutation of the whole space;
+# larger ones by drawing indices and skipping repeats. Both make every draw of n the first n of
+# a draw of n + 1, and the method depends on the space alone, never on how many are drawn.
+PERMUTATION_LIMIT = 2**16
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,11 @@ class SearchSpace:
                 problems.append(f"{name} needs at least one candidate")
             elif len(set(values)) != len(values):
                 problems.append(f"{name} has repeated candidates: {list(values)}")
+        even = [size for size in self.kernel_sizes if size % 2 == 0]
+        if even:
+            problems.append(
+                f"kernel_sizes must be odd ('same' padding needs a centre pixel), got {even}"
+            )
         if any(count > 0 for count in self.dense_layers) and not self.dense_widths:
             problems.append("dense_layers allows dense layers but dense_widths is empty")
         if problems:
@@ -186,12 +195,15 @@ class SearchSpace:
         return conv_index + self.conv_size * (dense_index + widths_index)
 
     def sample_indices(self, count: int, seed: int) -> list[int]:
-        """`count` distinct indices drawn uniformly, in draw order; the same for the same seed."""
+        """`count` distinct indices drawn uniformly, in draw order; the same for the same seed,
+        and prefix-stable: the draw of `count` starts with the draw of any smaller count."""
         if not 1 <= count <= self.size:
             raise ValueError(f"cannot sample {count} architectures from a space of {self.size}")
         rng = random.Random(seed)
-        if count * 4 >= self.size:
-            return rng.sample(range(self.size), count)
+        if self.size <= PERMUTATION_LIMIT:
+            permutation = list(range(self.size))
+            rng.shuffle(permutation)
+            return permutation[:count]
         drawn: dict[int, None] = {}
         while len(drawn) < count:
             drawn[rng.randrange(self.size)] = None

@@ -8,6 +8,7 @@ that lets a preempted job resume to the same final metrics.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -26,16 +27,24 @@ from random_nas.data import Splits
 from random_nas.files import atomic_path
 from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
+from random_nas.settings import OPERATIONAL_TRAINING_KEYS
 from random_nas.space import Architecture
 
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "adamw")
 LR_SCHEDULES = ("cosine", "constant")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
+# The config's precision names, as recorded in every metrics file; fp32 means no autocast.
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Part of a checkpoint's fingerprint: a checkpoint in an older layout is not resumed from.
-CHECKPOINT_FORMAT = "checkpoint-v2"
+CHECKPOINT_FORMAT = "checkpoint-v3"
+
+
+class CandidateFailure(RuntimeError):
+    """The candidate's own training raised (out of memory, a numerical error in its layers):
+    a result about this architecture, recorded as `status: failed`. Anything else raised by
+    `train_candidate` (no CUDA device, unreadable data, a bug) is a broken environment."""
 
 
 @dataclass(frozen=True)
@@ -53,43 +62,66 @@ class TrainingConfig:
     precision: str = "auto"
     device: str = "auto"
     seed: int = 0
-    eval_batch_size: int = 1000
     compile: bool = False
+    tf32: bool = False
+    # Operational: how a result is computed, not what it is (evaluation is per image).
+    eval_batch_size: int = 1000
 
     @classmethod
     def from_config(cls, training: Mapping[str, Any], seed: int) -> TrainingConfig:
         known = {name for name in cls.__dataclass_fields__ if name != "seed"}
         return cls(seed=seed, **{key: value for key, value in training.items() if key in known})
 
+    def recipe(self) -> dict[str, Any]:
+        """The training settings a result depends on (operational ones left out)."""
+        return {
+            name: getattr(self, name)
+            for name in self.__dataclass_fields__
+            if name != "seed" and name not in OPERATIONAL_TRAINING_KEYS
+        }
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("training.device is 'cuda' but torch sees no CUDA device")
+        raise RuntimeError(
+            "training.device is 'cuda' but torch sees no CUDA device on this machine "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}, "
+            f"torch built for CUDA {torch.version.cuda})"
+        )
     return torch.device(name)
 
 
-def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for plain fp32."""
+def resolve_precision(name: str, device: torch.device) -> str:
+    """The precision to train in, in the config's names: `fp32`, `bf16` or `fp16`.
+
+    `auto` follows the hardware: bf16 where the GPU or CPU computes it natively, else fp16
+    with loss scaling on a GPU and fp32 on a CPU. Emulated bf16 (pre-Ampere GPUs, CPUs
+    without AVX512-BF16/AMX) is slower than fp32, so `auto` never picks it."""
     if name == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        # Without native bf16 instructions the CPU emulates bf16 and runs slower than fp32.
-        return (
-            torch.bfloat16
-            if torch.backends.mkldnn.is_available() and cpu_has_native_bf16()
-            else None
-        )
+            return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+        return "bf16" if torch.backends.mkldnn.is_available() and cpu_has_native_bf16() else "fp32"
     if name == "fp16" and device.type != "cuda":
         raise ValueError(
             "training.precision 'fp16' needs a CUDA device; use bf16 or fp32 on the CPU"
         )
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
+    if name not in AUTOCAST_DTYPES:
+        raise ValueError(f"training.precision {name!r} is not one of auto, fp32, bf16, fp16")
+    return name
 
 
 def cpu_has_native_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def set_tf32(device: torch.device, enabled: bool) -> None:
+    """TF32 matmuls and convolutions on Ampere+ GPUs: an explicit choice, never a default
+    (torch enables it for cuDNN convolutions unless told otherwise)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = enabled
+        torch.backends.cudnn.allow_tf32 = enabled
 
 
 @dataclass
@@ -107,13 +139,29 @@ def _normalize(images: torch.Tensor, splits: Splits, device: torch.device) -> to
 
 
 def augment_batch(
-    images: torch.Tensor, padding: int, flip: bool, generator: torch.Generator
+    images: torch.Tensor,
+    padding: int,
+    flip: bool,
+    generator: torch.Generator,
+    fill: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Random translation by up to `padding` pixels (zero fill) and optional mirroring."""
-    batch, _, height, width = images.shape
+    """Random translation by up to `padding` pixels and optional mirroring.
+
+    The uncovered border takes `fill`, one value per channel: for normalised images, the
+    normalised value of black, so that a translated image shows a black frame, as a real
+    shifted photograph or digit would, and not the dataset's mean grey (zero after
+    normalisation)."""
+    batch, channels, height, width = images.shape
     device = images.device
     if padding:
-        padded = F.pad(images, (padding,) * 4)
+        fill = torch.zeros(channels, device=device) if fill is None else fill
+        padded = (
+            fill.to(images.dtype)
+            .view(1, channels, 1, 1)
+            .expand(batch, channels, height + 2 * padding, width + 2 * padding)
+            .clone()
+        )
+        padded[:, :, padding : padding + height, padding : padding + width] = images
         offsets = torch.randint(0, 2 * padding + 1, (2, batch), device=device, generator=generator)
         rows = (offsets[0, :, None] + torch.arange(height, device=device))[:, None, :, None]
         cols = (offsets[1, :, None] + torch.arange(width, device=device))[:, None, None, :]
@@ -188,23 +236,86 @@ def seconds_since_process_start() -> float | None:
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def peak_memory_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+def _process_memory_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class MemoryGauge:
+    """Peak memory of the training alone: what it adds on top of the process with its data
+    already placed (the model, optimiser state, activations and workspace).
+
+    CUDA: the peak of allocated tensor memory. CPU: the peak resident set size, reset through
+    /proc/self/clear_refs (Linux); so it includes the allocator's caching, and where that reset
+    is not allowed the process's whole peak is kept instead (a coarser, upper figure)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            self.baseline = torch.cuda.memory_allocated(device)
+            return
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            self.baseline = (_process_memory_kib("VmRSS") or 0) * 1024
+        except OSError:
+            self.baseline = 0
+
+    def peak_bytes(self) -> int:
+        if self.device.type == "cuda":
+            return int(torch.cuda.max_memory_allocated(self.device)) - self.baseline
+        peak_kib = _process_memory_kib("VmHWM")
+        if peak_kib is None:
+            peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
+        return max(0, peak_kib * 1024 - self.baseline)
 
 
 def _load_checkpoint(
     path: str | os.PathLike[str] | None, fingerprint: str, device: torch.device
 ) -> dict[str, Any] | None:
-    """The saved state of an interrupted run of the same candidate and recipe, if any."""
+    """The saved state of an interrupted training of the same candidate, recipe, data,
+    device type and precision, if there is one. Anything else is ignored with a warning,
+    never loaded: a state saved on another device or precision has other shapes."""
     if path is None or not Path(path).exists():
         return None
-    state = torch.load(path, map_location=device, weights_only=True)
-    if state.get("fingerprint") != fingerprint:
-        logger.warning("ignoring %s: it was saved for another training recipe", path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:
+        logger.warning("ignoring checkpoint %s: it cannot be read (%s)", path, error)
+        return None
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        logger.warning(
+            "ignoring checkpoint %s: it was saved for another candidate, recipe, dataset, "
+            "device or precision; training from the start",
+            path,
+        )
         return None
     return state
+
+
+def checkpoint_fingerprint(
+    arch: Architecture, config: TrainingConfig, splits: Splits, device: torch.device, precision: str
+) -> str:
+    """What a checkpoint must have been saved for to be resumed: the candidate, the recipe and
+    seed, the dataset's content, the resolved device type and precision, the format."""
+    return json.dumps(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "arch_id": arch.arch_id,
+            "recipe": config.recipe(),
+            "seed": config.seed,
+            "dataset": splits.sha256,
+            "device": device.type,
+            "precision": precision,
+        },
+        sort_keys=True,
+    )
 
 
 def train_candidate(
@@ -213,139 +324,152 @@ def train_candidate(
     config: TrainingConfig,
     checkpoint_path: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
-    """Train `arch` on the training split; report validation (model selection) and test metrics."""
+    """Train `arch` on the training split; report validation (model selection) and test metrics.
+
+    Raises CandidateFailure when the candidate's own training raises; any other exception
+    means the environment is broken and no result was measured."""
     device = resolve_device(config.device)
-    autocast_dtype = resolve_precision(config.precision, device)
+    precision = resolve_precision(config.precision, device)
+    autocast_dtype = AUTOCAST_DTYPES[precision]
+    set_tf32(device, config.tf32)
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
 
-    model = build_model(arch, splits.in_channels, splits.num_classes)
-    params = count_parameters(model)
-    flops = arch.forward_flops(tuple(splits.train_images.shape[1:]), splits.num_classes)
-    model = model.to(device, memory_format=torch.channels_last)
-    optimizer = _make_optimizer(model, config)
-
     train_images = _normalize(splits.train_images, splits, device)
     train_labels = splits.train_labels.to(device)
+    val_images = _normalize(splits.val_images, splits, device)
+    val_labels = splits.val_labels.to(device)
+    black = (
+        (torch.zeros(len(splits.mean)) - torch.tensor(splits.mean)) / torch.tensor(splits.std)
+    ).to(device)
     num_train = len(train_labels)
     batch_size = min(config.batch_size, num_train)
     steps_per_epoch = num_train // batch_size
-    scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
-    step_model = torch.compile(model) if config.compile else model
-
-    history: list[dict[str, Any]] = []
-    train_seconds = eval_seconds = 0.0
-    start_epoch = 0
-    fingerprint = f"{CHECKPOINT_FORMAT} {arch.arch_id} {config} {splits.sizes()}"
+    fingerprint = checkpoint_fingerprint(arch, config, splits, device, precision)
     state = _load_checkpoint(checkpoint_path, fingerprint, device)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        generator.set_state(state["generator"].to("cpu"))
-        torch.set_rng_state(state["torch_rng"].to("cpu"))
-        history, start_epoch = state["history"], state["epoch"]
-        train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
-        logger.info("resumed from %s after epoch %d", checkpoint_path, start_epoch)
+    memory = MemoryGauge(device)
 
-    status = "ok"
-    seconds_to_first_step = None
-    val_images = _normalize(splits.val_images, splits, device)
-    val_labels = splits.val_labels.to(device)
-    for epoch in range(start_epoch, config.epochs):
-        step_model.train()
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        epoch_start = time.perf_counter()
-        order = torch.randperm(num_train, device=device, generator=generator)
-        for step in range(steps_per_epoch):
-            batch = order[step * batch_size : (step + 1) * batch_size]
-            images, labels = train_images[batch], train_labels[batch]
-            if config.augment:
-                images = augment_batch(
-                    images, splits.crop_padding, splits.horizontal_flip, generator
-                )
-            with _autocast(device, autocast_dtype):
-                logits = step_model(images)
-                loss = F.cross_entropy(
-                    logits.float(), labels, label_smoothing=config.label_smoothing
-                )
-            lr = learning_rate(config, epoch * steps_per_epoch + step, steps_per_epoch)
-            model.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer, lr=lr)
-            scaler.update()
-            loss_sum += loss.detach() * len(labels)
-            correct += (logits.detach().argmax(1) == labels).sum()
-            if epoch == start_epoch and step == 0:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                seconds_to_first_step = seconds_since_process_start()
-        trained = steps_per_epoch * batch_size
-        train_loss = loss_sum.item() / trained  # .item() waits for the device, so timing is fair
-        epoch_seconds = time.perf_counter() - epoch_start
-        train_seconds += epoch_seconds
-        val_loss, val_accuracy = evaluate(
-            step_model, val_images, val_labels, config.eval_batch_size, autocast_dtype
-        )
-        eval_seconds += time.perf_counter() - epoch_start - epoch_seconds
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "train_accuracy": correct.item() / trained,
-                "val_loss": val_loss,
-                "val_accuracy": val_accuracy,
-                "lr": lr,
-                "train_seconds": epoch_seconds,
-                "images_per_second": trained / epoch_seconds,
-            }
-        )
-        logger.info(
-            "epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
-            epoch + 1,
-            config.epochs,
-            train_loss,
-            val_loss,
-            val_accuracy,
-            trained / epoch_seconds,
-        )
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            status = "diverged"
-            logger.warning("loss is not finite after epoch %d: stopping (diverged)", epoch + 1)
-            break
-        if checkpoint_path is not None and epoch + 1 < config.epochs:
-            with atomic_path(checkpoint_path) as temporary:
-                torch.save(
-                    {
-                        "fingerprint": fingerprint,
-                        "epoch": epoch + 1,
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scaler": scaler.state_dict(),
-                        "generator": generator.get_state(),
-                        "torch_rng": torch.get_rng_state(),
-                        "history": history,
-                        "train_seconds": train_seconds,
-                        "eval_seconds": eval_seconds,
-                    },
-                    temporary,
-                )
+    try:
+        model = build_model(arch, splits.in_channels, splits.num_classes)
+        params = count_parameters(model)
+        model = model.to(device, memory_format=torch.channels_last)
+        optimizer = _make_optimizer(model, config)
+        scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+        step_model = torch.compile(model) if config.compile else model
 
-    test_start = time.perf_counter()
-    if status == "ok":
-        test_images = _normalize(splits.test_images, splits, device)
-        test_loss, test_accuracy = evaluate(
-            step_model,
-            test_images,
-            splits.test_labels.to(device),
-            config.eval_batch_size,
-            autocast_dtype,
-        )
-    else:
-        test_loss = test_accuracy = float("nan")
+        history: list[dict[str, Any]] = []
+        train_seconds = eval_seconds = 0.0
+        start_epoch = 0
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scaler.load_state_dict(state["scaler"])
+            generator.set_state(state["generator"].to("cpu"))
+            torch.set_rng_state(state["torch_rng"].to("cpu"))
+            history, start_epoch = state["history"], state["epoch"]
+            train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
+            logger.info("resumed from %s after epoch %d", checkpoint_path, start_epoch)
+
+        status = "ok"
+        seconds_to_first_step = None
+        for epoch in range(start_epoch, config.epochs):
+            step_model.train()
+            loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+            correct = torch.zeros((), device=device, dtype=torch.int64)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            epoch_start = time.perf_counter()
+            order = torch.randperm(num_train, device=device, generator=generator)
+            for step in range(steps_per_epoch):
+                batch = order[step * batch_size : (step + 1) * batch_size]
+                images, labels = train_images[batch], train_labels[batch]
+                if config.augment:
+                    images = augment_batch(
+                        images, splits.crop_padding, splits.horizontal_flip, generator, black
+                    )
+                with _autocast(device, autocast_dtype):
+                    logits = step_model(images)
+                    loss = F.cross_entropy(
+                        logits.float(), labels, label_smoothing=config.label_smoothing
+                    )
+                lr = learning_rate(config, epoch * steps_per_epoch + step, steps_per_epoch)
+                model.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer, lr=lr)
+                scaler.update()
+                loss_sum += loss.detach() * len(labels)
+                correct += (logits.detach().argmax(1) == labels).sum()
+                if epoch == start_epoch and step == 0:
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    seconds_to_first_step = seconds_since_process_start()
+            trained = steps_per_epoch * batch_size
+            train_loss = loss_sum.item() / trained  # .item() waits for the device: fair timing
+            epoch_seconds = time.perf_counter() - epoch_start
+            train_seconds += epoch_seconds
+            val_loss, val_accuracy = evaluate(
+                step_model, val_images, val_labels, config.eval_batch_size, autocast_dtype
+            )
+            eval_seconds += time.perf_counter() - epoch_start - epoch_seconds
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": train_loss,
+                    "train_accuracy": correct.item() / trained,
+                    "val_loss": val_loss,
+                    "val_accuracy": val_accuracy,
+                    "lr": lr,
+                    "train_seconds": epoch_seconds,
+                    "images_per_second": trained / epoch_seconds,
+                }
+            )
+            logger.info(
+                "epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
+                epoch + 1,
+                config.epochs,
+                train_loss,
+                val_loss,
+                val_accuracy,
+                trained / epoch_seconds,
+            )
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                status = "diverged"
+                logger.warning("loss is not finite after epoch %d: stopping (diverged)", epoch + 1)
+                break
+            if checkpoint_path is not None and epoch + 1 < config.epochs:
+                with atomic_path(checkpoint_path) as temporary:
+                    torch.save(
+                        {
+                            "fingerprint": fingerprint,
+                            "epoch": epoch + 1,
+                            "model": model.state_dict(),
+                            "optimizer": optimizer.state_dict(),
+                            "scaler": scaler.state_dict(),
+                            "generator": generator.get_state(),
+                            "torch_rng": torch.get_rng_state(),
+                            "history": history,
+                            "train_seconds": train_seconds,
+                            "eval_seconds": eval_seconds,
+                        },
+                        temporary,
+                    )
+
+        test_start = time.perf_counter()
+        if status == "ok":
+            test_images = _normalize(splits.test_images, splits, device)
+            test_loss, test_accuracy = evaluate(
+                step_model,
+                test_images,
+                splits.test_labels.to(device),
+                config.eval_batch_size,
+                autocast_dtype,
+            )
+        else:
+            test_loss = test_accuracy = float("nan")
+        peak_memory = memory.peak_bytes()
+    except RuntimeError as error:  # torch.OutOfMemoryError included
+        raise CandidateFailure(f"{type(error).__name__}: {error}") from error
+
     last = history[-1] if history else {}
     epochs_done = len(history)
     metrics = {
@@ -357,7 +481,7 @@ def train_candidate(
         "train_loss": last.get("train_loss", float("nan")),
         "train_accuracy": last.get("train_accuracy", float("nan")),
         "params": params,
-        "flops": flops,
+        "flops": arch.forward_flops(tuple(splits.train_images.shape[1:]), splits.num_classes),
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds + time.perf_counter() - test_start,
         "images_per_second": epochs_done * steps_per_epoch * batch_size / train_seconds
@@ -365,12 +489,11 @@ def train_candidate(
         else float("nan"),
         "seconds_to_first_step": seconds_to_first_step,
         "threads": torch.get_num_threads(),
-        "peak_memory_bytes": peak_memory_bytes(device),
+        "peak_memory_bytes": peak_memory,
         "epochs": config.epochs,
         "epochs_completed": epochs_done,
         "device": device.type,
-        "precision": "fp32"
-        if autocast_dtype is None
-        else str(autocast_dtype).removeprefix("torch."),
+        "precision": precision,
+        "tf32": config.tf32 and device.type == "cuda",
     }
     return TrainResult(status=status, metrics=metrics, history=history)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
+from random_nas.settings import data_recipe, gpu_present, recipe
 from random_nas.space import SearchSpace, sampled_records
 
 
@@ -30,33 +31,22 @@ ARCH_IDS = list(SAMPLED)
 PUBLISHED_RUNS = sorted(
     path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
 )
-TRAIN_ON_GPU = config["training"]["device"] == "cuda"
+# `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda` does.
+TRAIN_ON_GPU = config["training"]["device"] == "cuda" or (
+    config["training"]["device"] == "auto" and gpu_present()
+)
 # The time limit a cluster job asks for (minutes), doubled on each retry.
 TRAIN_RUNTIME_MINUTES = (
     10 + config["training"]["minutes_per_epoch"] * config["training"]["epochs"]
 )
-# Operational settings: changing them must not mark finished candidates for retraining.
-OPERATIONAL_TRAINING_KEYS = (
-    "threads",
-    "retries",
-    "keep_checkpoints",
-    "eval_batch_size",
-)
+# What a finished candidate depends on; Snakemake retrains when it changes. Operational
+# settings (random_nas.settings) are read by the scripts from the config instead.
+RECIPE = recipe(config)
 
 
 wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     arch_id=r"[0-9a-f]{12}",
-
-
-def training_params():
-    """The training settings that change a candidate's result (Snakemake's params trigger)."""
-    training = {
-        key: value
-        for key, value in config["training"].items()
-        if key not in OPERATIONAL_TRAINING_KEYS
-    }
-    return {"training": training, "seed": config["seed"], "dataset": config["dataset"]}
 
 
 def sampled_architecture(wildcards):

@@ -25,7 +25,7 @@ rule prepare_data:
     conda:
         "../envs/random_nas.yaml"
     params:
-        dataset=config["dataset"],
+        dataset=data_recipe(config),
         seed=config["seed"],
     script:
         "../../scripts/prepare_data.py"

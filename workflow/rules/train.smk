@@ -20,10 +20,7 @@ rule train:
         attempt=lambda wildcards, attempt: attempt,
         runtime=lambda wildcards, attempt: attempt * TRAIN_RUNTIME_MINUTES,
     params:
-        **training_params(),
+        **RECIPE,
         architecture=sampled_architecture,
-        checkpoint="results/{run}/checkpoints/{arch_id}.pt",
-        keep_checkpoint=config["training"]["keep_checkpoints"],
-        retries=config["training"]["retries"],
     script:
         "../../scripts/train.py"

@@ -1,0 +1,57 @@
+"""Which config keys make a result, and which only say how to run it.
+
+A finished candidate depends on its recipe: the training settings, the seed and the data.
+Operational settings change where and how fast a result is computed, never the result, so
+changing them retrains nothing. The workflow reads this module at parse time (stdlib only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# Under `training`: torch threads, Snakemake retries, checkpoint housekeeping, the batch size
+# of evaluation passes (each image is evaluated alone in eval mode) and the cluster time limit.
+OPERATIONAL_TRAINING_KEYS = frozenset(
+    {"threads", "retries", "keep_checkpoints", "eval_batch_size", "minutes_per_epoch"}
+)
+# Under `dataset`: where the files are and whether to fetch them, not which images are used.
+OPERATIONAL_DATASET_KEYS = frozenset({"root", "download"})
+
+
+def recipe(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a candidate's result depends on: Snakemake's rerun trigger for training."""
+    return {
+        "training": {
+            key: value
+            for key, value in config["training"].items()
+            if key not in OPERATIONAL_TRAINING_KEYS
+        },
+        "seed": config["seed"],
+        "dataset": data_recipe(config),
+    }
+
+
+def data_recipe(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The dataset settings that decide which images land in which split."""
+    return {
+        key: value
+        for key, value in config["dataset"].items()
+        if key not in OPERATIONAL_DATASET_KEYS
+    }
+
+
+def gpu_present(
+    driver_gpus: Path = Path("/proc/driver/nvidia/gpus"), environ: Mapping[str, str] = os.environ
+) -> bool:
+    """Whether this machine shows an NVIDIA GPU to its processes, known without importing torch:
+    the driver lists one and CUDA_VISIBLE_DEVICES does not hide them all."""
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    try:
+        return any(driver_gpus.iterdir())
+    except OSError:
+        return False
