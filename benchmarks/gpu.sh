@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks 1, 2 and 6 on CUDA (trainer vs textbook loop, FLOP/s vs matmul peak, bf16 vs fp32
-# accuracy), within 5 minutes on one GPU. Run from the repository root on the GPU machine:
+# On a GPU machine, from the repository root: the CUDA checks the CPU test suite cannot run
+# (benchmarks/gpu_checks.py), then benchmarks 1, 2 and 6 on CUDA, within about 7 minutes.
 #   bash benchmarks/gpu.sh [OUT_DIR]
 set -euo pipefail
 out=${1:-benchmarks/results/gpu}
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv && .venv/bin/pip install --quiet -e .
 fi
-nvidia-smi --query-gpu=name,memory.total --format=csv
+nvidia-smi --query-gpu=name,memory.total,compute_cap --format=csv
+mkdir -p "$out"
+timeout 120 .venv/bin/python benchmarks/gpu_checks.py | tee "$out/checks.txt"
 timeout 300 .venv/bin/python benchmarks/run.py --device cuda --trainer-only --out "$out"
