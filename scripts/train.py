@@ -91,7 +91,12 @@ metrics = {
     "recipe": {
         "training": config.recipe(),
         "seed": config.seed,
-        "dataset": {"name": splits.name, "sizes": splits.sizes(), "sha256": splits.sha256},
+        "dataset": {
+            "name": splits.name,
+            "num_classes": splits.num_classes,
+            "sizes": splits.sizes(),
+            "sha256": splits.sha256,
+        },
     },
     "versions": package_versions("torch"),
 }
