@@ -1,4 +1,4 @@
-"""Re-render every published report from its committed table (rule `published_reports`)."""
+"""Re-render every published report from its committed tables (rule `published_reports`)."""
 
 from pathlib import Path
 
@@ -7,5 +7,8 @@ from random_nas.report import render_report
 
 logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):
-    render_report(table_path, table_path.parent / "report")
+    repeats = table_path.with_name("repeats.parquet")
+    render_report(
+        table_path, table_path.parent / "report", repeats_path=repeats if repeats.exists() else None
+    )
     logger.info("re-rendered %s", table_path.parent / "report")

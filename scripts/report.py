@@ -7,5 +7,10 @@ from random_nas.report import render_report
 
 logger = log_to(snakemake.log[0])
 out_dir = Path(snakemake.output.tables[0]).parent
-written = render_report(snakemake.input[0], out_dir, top_k=snakemake.params.top_k)
+written = render_report(
+    snakemake.input.table,
+    out_dir,
+    top_k=snakemake.params.top_k,
+    repeats_path=snakemake.input.get("repeats"),
+)
 logger.info("wrote %d report files to %s", len(written), out_dir)

@@ -26,6 +26,7 @@ TINY_CONFIG = {
     },
     "dataset": {"val_size": 200, "train_size": 400, "test_size": 200},
     "training": {"epochs": 1, "batch_size": 64, "lr": 0.05, "warmup_epochs": 0},
+    "repeats": {"top_k": 0},
 }
 
 

@@ -1,5 +1,6 @@
 """The published runs re-render from their committed tables, identical to what is committed."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO
 
 from random_nas.layout import report_files
@@ -14,7 +16,8 @@ from random_nas.layout import report_files
 PUBLISHED = sorted(
     path.parent for path in (REPO / "results/published").glob("*/candidates.parquet")
 )
-COMPARED = ("ranking.md", "ranking.csv", "pareto.csv")
+COMPARED = ("ranking.md", "ranking.csv", "pareto.csv", "expected_max.csv", "seeds.csv")
+PRECISIONS = {"fp32", "bf16", "fp16"}
 
 
 def test_there_is_a_published_run_of_at_least_100_architectures():
@@ -23,6 +26,35 @@ def test_there_is_a_published_run_of_at_least_100_architectures():
         frame = pd.read_parquet(folder / "candidates.parquet")
         assert len(frame) >= 100 and (frame["status"] == "ok").mean() > 0.9
         assert (folder / "config.yaml").exists()
+        assert frame["hardware"].notna().all() and frame["recipe"].notna().all()
+
+
+@pytest.mark.parametrize("folder", PUBLISHED, ids=lambda folder: folder.name)
+def test_published_configs_pin_their_precision(folder):
+    """`auto` follows the hardware: a published run names what it was trained in."""
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["training"]["precision"] in PRECISIONS
+    frame = pd.read_parquet(folder / "candidates.parquet")
+    assert set(frame["precision"]) == {config["training"]["precision"]}
+    reproduce = yaml.safe_load(
+        (REPO / "config" / f"published_{folder.name.split('-')[0]}.yaml").read_text()
+    )
+    assert reproduce["training"]["precision"] == config["training"]["precision"]
+
+
+def test_readme_quotes_only_what_the_published_reports_compute():
+    """Every statement the README makes about a published run is a line of its report's
+    Findings (and the report is re-rendered from the tables by the test below)."""
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"<!-- findings: (\S+) -->\n(.*?)<!-- /findings -->", readme, re.S)
+    assert blocks, "the README quotes no findings"
+    for path, block in blocks:
+        report = (REPO / path).read_text()
+        computed = report.split("## Findings\n", 1)[1].split("\n## ", 1)[0]
+        quoted = [line.removeprefix("> ") for line in block.splitlines() if line.strip()]
+        assert quoted
+        for line in quoted:
+            assert line in computed.splitlines(), line
 
 
 @pytest.mark.parametrize("folder", PUBLISHED, ids=lambda folder: folder.name)

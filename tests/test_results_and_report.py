@@ -8,7 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from random_nas.analysis import empirical_distribution, expected_max, pareto_front, ranked
+from random_nas.analysis import (
+    binomial_difference_se,
+    empirical_distribution,
+    expected_best,
+    pareto_front,
+    pooled_seed_sd,
+    ranked,
+    scored_draws,
+    seed_rank_correlations,
+    seed_statistics,
+)
 from random_nas.files import InputFileError, write_json
 from random_nas.layout import report_files
 from random_nas.report import render_report
@@ -16,7 +26,13 @@ from random_nas.results import build_table, read_table, write_table
 from random_nas.space import SearchSpace
 
 SPACE = SearchSpace(3, (8, 16), (3, 5), (1, 2))
-CONFIG = {"run": "unit", "seed": 0, "search_space": {"num_layers": 3}, "report": {"top_k": 3}}
+CONFIG = {
+    "run": "unit",
+    "seed": 0,
+    "search_space": {"num_layers": 3},
+    "dataset": {"name": "mnist5k", "val_size": 1000},
+    "report": {"top_k": 3},
+}
 
 
 def metrics_record(draw: int, status: str = "ok", accuracy: float = 0.5) -> dict:
@@ -101,15 +117,72 @@ def test_pareto_front_keeps_exactly_the_non_dominated():
     assert list(pareto_front(frame, "cost")["arch_id"]) == ["a", "c", "e"]
 
 
-def test_expected_max_matches_brute_force():
-    values = np.array([0.2, 0.5, 0.5, 0.9, 0.7])
-    curve = expected_max(values)
-    for n in range(1, 5):
-        maxima = [max(draw) for draw in itertools.product(values, repeat=n)]
-        row = curve[curve["samples"] == n].iloc[0]
-        assert row["expected_max"] == pytest.approx(np.mean(maxima))
-        assert row["std"] == pytest.approx(np.std(maxima))
-    assert curve["expected_max"].is_monotonic_increasing
+@pytest.mark.parametrize(
+    "values", [[0.2, 0.5, 0.5, 0.9, 0.7], [0.93, 0.91, 0.1, 0.88, 0.95, 0.92, 0.1]]
+)
+def test_expected_best_matches_brute_force_enumeration(values):
+    curve = expected_best(np.array(values))
+    assert list(curve["n"]) == list(range(1, len(values) + 1))
+    for n in range(1, len(values) + 1):
+        row = curve[curve["n"] == n].iloc[0]
+        without = [max(subset) for subset in itertools.combinations(values, n)]
+        with_replacement = [max(draw) for draw in itertools.product(values, repeat=n)]
+        assert row["expected_best"] == pytest.approx(np.mean(without))
+        assert row["band_low"] == np.quantile(without, 0.05, method="inverted_cdf")
+        assert row["band_high"] == np.quantile(without, 0.95, method="inverted_cdf")
+        assert row["with_replacement"] == pytest.approx(np.mean(with_replacement))
+    # Without replacement, n = N is the best value observed; the band never passes it.
+    assert curve["expected_best"].iloc[-1] == pytest.approx(max(values))
+    assert (curve["band_high"] <= max(values)).all()
+    assert (curve["with_replacement"] <= curve["expected_best"] + 1e-12).all()
+
+
+def test_expected_best_is_fast_enough_for_ten_thousand_draws():
+    curve = expected_best(np.random.default_rng(0).uniform(size=10_000))
+    assert len(curve) == 10_000 and curve["expected_best"].is_monotonic_increasing
+
+
+def test_diverged_draws_count_as_chance_and_failed_ones_are_left_out(table_path):
+    frame = read_table(table_path)[0].to_pandas()
+    scored = scored_draws(frame, num_classes=10)
+    assert len(scored) == 7  # 6 ok + 1 diverged; the failed one is an error, not a draw
+    assert scored.loc[scored["status"] == "diverged", "score"].tolist() == [0.1]
+    assert scored.loc[scored["status"] == "ok", "score"].tolist() == [
+        0.91,
+        0.95,
+        0.90,
+        0.97,
+        0.93,
+        0.96,
+    ]
+
+
+def test_seed_statistics_pooled_noise_and_rank_correlation():
+    repeats = pd.DataFrame(
+        {
+            "arch_id": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "seed": [0, 1, 2] * 3,
+            "status": ["ok"] * 8 + ["diverged"],
+            "val_accuracy": [0.90, 0.94, 0.98, 0.95, 0.91, 0.93, 0.80, 0.82, None],
+            "test_accuracy": [0.9] * 9,
+        }
+    )
+    table = seed_statistics(repeats).set_index("arch_id")
+    assert table.loc["a", "val_mean"] == pytest.approx(0.94)
+    assert table.loc["a", "val_sd"] == pytest.approx(0.04)
+    assert table.loc["c", "seeds"] == 2
+    assert table.loc["b", "rank_first_seed"] == 1 and table.loc["a", "rank_by_mean"] == 1
+    sd, freedom = pooled_seed_sd(repeats)
+    squares = 0.04**2 * 2 + 0.02**2 * 2 + 0.01**2 * 2
+    assert freedom == 2 + 2 + 1 and sd == pytest.approx(np.sqrt(squares / 5))
+    pairs = seed_rank_correlations(repeats)
+    assert list(zip(pairs["seed_a"], pairs["seed_b"], strict=True)) == [(0, 1), (0, 2), (1, 2)]
+    assert pairs["spearman"].iloc[0] == pytest.approx(0.5)
+
+
+def test_binomial_difference_standard_error():
+    # Two accuracies near 93 % on 1,000 images: about 1.1 points, not the 0.8 of one.
+    assert binomial_difference_se(0.93, 0.93, 1000) == pytest.approx(0.01141, abs=1e-5)
 
 
 def test_edf():
@@ -130,7 +203,7 @@ def test_report_is_complete_and_byte_identical_when_rendered_twice(tmp_path, tab
     ranking = pd.read_csv(first / "ranking.csv")
     assert ranking["val_accuracy"].iloc[0] == 0.97
     html = (first / "index.html").read_text()
-    assert html.count("data:image/svg+xml;base64,") == 5
+    assert html.count("data:image/svg+xml;base64,") == 6
 
 
 def test_report_renders_with_no_successful_candidate(tmp_path):

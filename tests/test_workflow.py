@@ -3,12 +3,16 @@
 import base64
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import (
@@ -50,9 +54,9 @@ def tiny_arch_ids(config: dict) -> list[str]:
     ]
 
 
-def planned_jobs(workdir, configfile) -> dict[str, int]:
+def planned_jobs(workdir, configfile, *targets: str) -> dict[str, int]:
     """The job counts of a dry run (`snakemake -n`), by rule."""
-    stdout = run_snakemake(workdir, configfile, "-n").stdout
+    stdout = run_snakemake(workdir, configfile, "-n", *targets).stdout
     if "Nothing to be done" in stdout:
         return {}
     table = stdout.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
@@ -311,3 +315,110 @@ def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(wor
     )
     assert result.returncode != 0
     assert "architecture 0123456789ab is not among the 2 architectures sampled" in result.stdout
+
+
+def test_repeated_seeds_train_the_best_and_grow_with_only_what_is_new(workdir):
+    config = tiny(repeats={"top_k": 2, "seeds": [1]})
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile)
+    run = workdir / "results" / "tiny"
+    candidates = pd.read_parquet(run / "candidates.parquet")
+    best_two = list(
+        candidates.sort_values(["val_accuracy", "flops", "arch_id"], ascending=[False, True, True])[
+            "arch_id"
+        ][:2]
+    )
+    repeats = pd.read_parquet(run / "repeats.parquet")
+    assert sorted(zip(repeats["arch_id"], repeats["seed"], strict=True)) == sorted(
+        (arch_id, seed) for arch_id in best_two for seed in (0, 1)
+    )
+    first = repeats[repeats["seed"] == 0].set_index("arch_id")
+    assert (
+        first["val_accuracy"] == candidates.set_index("arch_id").loc[best_two, "val_accuracy"]
+    ).all()
+    again = json.loads((run / f"repeats/{best_two[0]}/seed_1/metrics.json").read_text())
+    original = json.loads((run / f"candidates/{best_two[0]}/metrics.json").read_text())
+    assert again["recipe"]["seed"] == 1 and original["recipe"]["seed"] == 0
+    assert again["recipe"]["dataset"] == original["recipe"]["dataset"]  # the same split
+    assert again["train_loss"] != original["train_loss"]  # another seed, another training
+    assert len(pd.read_csv(run / "report/seeds.csv")) == 2
+    assert "pooled seed-to-seed standard deviation" in (run / "report/ranking.md").read_text()
+
+    done = {path: path.stat().st_mtime_ns for path in run.glob("*/*/seed_*/metrics.json")}
+    more_seeds = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [1, 2]}), "seeds.yaml")
+    planned = planned_jobs(workdir, more_seeds)
+    assert planned["train_repeat"] == 2 and "train" not in planned
+    run_snakemake(workdir, more_seeds)
+    more_k = write_config(workdir, tiny(repeats={"top_k": 3, "seeds": [1, 2]}), "top3.yaml")
+    run_snakemake(workdir, more_k)
+    assert len(pd.read_parquet(run / "repeats.parquet")) == 9
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in done.items())
+    assert len(list(run.glob("logs/train/*_seed_*.log"))) == 6  # each (candidate, seed) once
+
+    own_seed = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [0, 1]}), "own.yaml")
+    result = run_snakemake(workdir, own_seed, "-n", check=False)
+    assert result.returncode != 0
+    assert "repeats.seeds holds the run's own seed 0" in result.stdout + result.stderr
+
+
+def _publish(workdir, run: str, name: str, overrides: dict) -> Path:
+    """Copy a finished run into results/published/{name}/ as a published run is committed: its
+    tables and its full validated config."""
+    from snakemake.utils import update_config, validate
+
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    update_config(config, overrides)
+    validate(config, str(workdir / "workflow/schemas/config.schema.yaml"))
+    folder = workdir / "results/published" / name
+    folder.mkdir(parents=True)
+    for table in ("candidates.parquet", "repeats.parquet"):
+        if (workdir / "results" / run / table).exists():
+            shutil.copy(workdir / "results" / run / table, folder / table)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    return folder
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir):
+    config = tiny(run="pub", training__precision="fp32", repeats={"top_k": 2, "seeds": [1]})
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile)
+    _publish(workdir, "pub", "pub", config)
+    altered = _publish(workdir, "pub", "altered", config)
+    table = pq.read_table(altered / "candidates.parquet")
+    frame = table.to_pandas()
+    winner = frame.sort_values(["val_accuracy", "flops", "arch_id"], ascending=[False, True, True])[
+        "arch_id"
+    ].iloc[0]
+    frame.loc[frame["arch_id"] == winner, "val_accuracy"] += 0.2
+    pq.write_table(
+        pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False),
+        altered / "candidates.parquet",
+    )
+    before = {
+        path: path.read_bytes()
+        for path in (workdir / "results/published").rglob("*")
+        if path.is_file()
+    }
+
+    run_snakemake(workdir, configfile, "verify_published")
+    verified = pd.read_csv(workdir / "results/verify/pub/verification.csv")
+    assert len(verified) == 3 and winner in set(verified["arch_id"])
+    assert verified["exact"].all() and verified["agrees"].all()  # the same machine, bit for bit
+    assert (verified["hardware"] == verified["published_hardware"]).all()
+    verdict = (workdir / "results/verify/pub/verification.md").read_text()
+    assert "3 of 3 retrained candidates agree" in verdict and "seed-to-seed" in verdict
+    flagged = pd.read_csv(workdir / "results/verify/altered/verification.csv").set_index("arch_id")
+    assert not flagged.loc[winner, "agrees"] and flagged["agrees"].sum() == 2
+    after = {
+        path: path.read_bytes()
+        for path in (workdir / "results/published").rglob("*")
+        if path.is_file()
+    }
+    assert after == before  # nothing under results/published/ changed
+    assert not {"verify_train", "verification"} & set(
+        planned_jobs(workdir, configfile, "verify_published")
+    )  # running it again retrains nothing

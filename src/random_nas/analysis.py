@@ -8,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Normal quantile of a two-sided 95 % interval.
+Z95 = 1.96
+
 COSTS = {
     "params": "parameters",
     "flops": "forward FLOPs per image",
@@ -34,22 +37,48 @@ def pareto_front(frame: pd.DataFrame, cost: str, score: str = "val_accuracy") ->
     return rows[rows[score] > best_so_far]
 
 
-def expected_max(values: np.ndarray, max_samples: int | None = None) -> pd.DataFrame:
-    """Expected best value (and its standard deviation) of n draws with replacement from
-    `values`, for n = 1..max_samples, by the exact order-statistics formula of
-    Dodge et al., "Show Your Work" (2019): P(max = v_(i)) = (i/N)^n - ((i-1)/N)^n."""
+def scored_draws(frame: pd.DataFrame, num_classes: int) -> pd.DataFrame:
+    """Every draw that was measured, with the validation accuracy it counts for: an `ok`
+    candidate its own, a `diverged` one that of a chance-level classifier (1 / classes).
+    `failed` rows are errors, not measurements, and are left out. Dropping diverged draws
+    would flatter the space: they were drawn from it like the others."""
+    measured = frame[frame["status"].isin(["ok", "diverged"])]
+    score = measured["val_accuracy"].where(measured["status"] == "ok", 1 / num_classes)
+    return measured.assign(score=score.astype(float))
+
+
+def _log_binomial(n: np.ndarray, k: np.ndarray, log_factorial: np.ndarray) -> np.ndarray:
+    return log_factorial[n] - log_factorial[k] - log_factorial[n - k]
+
+
+def expected_best(values: np.ndarray, band: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
+    """The best of n architectures drawn without replacement from the N measured ones, for
+    n = 1..N: its expectation, unbiased (Tang et al., "Showing Your Work Doesn't Always Work",
+    2020): with sorted values v(1) <= ... <= v(N), P(best = v(i)) = C(i-1, n-1) / C(N, n),
+    so E = sum_i v(i) C(i-1, n-1) / C(N, n); the `band` quantiles of that distribution, which
+    never pass the best value observed; and Dodge et al.'s with-replacement expectation
+    (P(best <= v(i)) = (i/N)^n), for comparison with the literature, where it is biased low."""
     ordered = np.sort(np.asarray(values, dtype=np.float64))
     count = len(ordered)
+    columns = ["n", "expected_best", "band_low", "band_high", "with_replacement"]
     if count == 0:
-        return pd.DataFrame({"samples": [], "expected_max": [], "std": []})
-    samples = np.arange(1, (max_samples or count) + 1)
-    cumulative = np.arange(count + 1) / count
-    probability = (
-        cumulative[None, 1:] ** samples[:, None] - cumulative[None, :-1] ** samples[:, None]
-    )
-    mean = probability @ ordered
-    variance = np.clip(probability @ ordered**2 - mean**2, 0, None)
-    return pd.DataFrame({"samples": samples, "expected_max": mean, "std": np.sqrt(variance)})
+        return pd.DataFrame({name: [] for name in columns})
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, count + 1)))])
+    positions = np.arange(1, count + 1)  # i, 1-based rank in sorted order
+    fraction = positions / count
+    rows = []
+    for n in range(1, count + 1):
+        eligible = positions >= n
+        probability = np.zeros(count)
+        probability[eligible] = np.exp(
+            _log_binomial(positions[eligible] - 1, np.full(eligible.sum(), n - 1), log_factorial)
+            - _log_binomial(np.array([count]), np.array([n]), log_factorial)
+        )
+        cumulative = np.cumsum(probability)
+        low, high = (ordered[min(np.searchsorted(cumulative, q - 1e-12), count - 1)] for q in band)
+        with_replacement = (fraction**n - (fraction - 1 / count) ** n) @ ordered
+        rows.append((n, float(probability @ ordered), low, high, float(with_replacement)))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def empirical_distribution(values: np.ndarray) -> pd.DataFrame:
@@ -84,3 +113,118 @@ def rank_correlation(first: pd.Series, second: pd.Series) -> float:
     if len(paired) < 2:
         return float("nan")
     return float(paired.iloc[:, 0].rank().corr(paired.iloc[:, 1].rank()))
+
+
+def seed_statistics(repeats: pd.DataFrame) -> pd.DataFrame:
+    """Per repeated candidate: mean and standard deviation of validation and test accuracy over
+    its seeds, its rank by the first seed alone and by the mean (a diverged or failed seed
+    counts as missing)."""
+    ok = repeats[repeats["status"] == "ok"]
+    first_seed = repeats["seed"].min()
+    grouped = ok.groupby("arch_id")
+    table = pd.DataFrame(
+        {
+            "seeds": grouped["seed"].count(),
+            "val_mean": grouped["val_accuracy"].mean(),
+            "val_sd": grouped["val_accuracy"].std(ddof=1),
+            "test_mean": grouped["test_accuracy"].mean(),
+            "test_sd": grouped["test_accuracy"].std(ddof=1),
+            "val_first_seed": ok[ok["seed"] == first_seed].set_index("arch_id")["val_accuracy"],
+        }
+    ).reset_index()
+    table["rank_first_seed"] = (
+        table["val_first_seed"].rank(ascending=False, method="min").astype("Int64")
+    )
+    table["rank_by_mean"] = table["val_mean"].rank(ascending=False, method="min").astype("Int64")
+    return table.sort_values(["rank_by_mean", "arch_id"]).reset_index(drop=True)
+
+
+def pooled_seed_sd(repeats: pd.DataFrame) -> tuple[float, int]:
+    """The seed-to-seed standard deviation of validation accuracy, pooled over candidates:
+    sqrt(sum of squared deviations from each candidate's mean / sum of (seeds - 1)), and its
+    degrees of freedom."""
+    ok = repeats[repeats["status"] == "ok"]
+    deviations = ok["val_accuracy"] - ok.groupby("arch_id")["val_accuracy"].transform("mean")
+    freedom = int((ok.groupby("arch_id").size() - 1).clip(lower=0).sum())
+    if freedom == 0:
+        return float("nan"), 0
+    return float(np.sqrt((deviations**2).sum() / freedom)), freedom
+
+
+def seed_rank_correlations(repeats: pd.DataFrame) -> pd.DataFrame:
+    """Spearman correlation of the repeated candidates' validation accuracy between each pair
+    of seeds: does a second seed rank the top candidates alike?"""
+    wide = repeats[repeats["status"] == "ok"].pivot(
+        index="arch_id", columns="seed", values="val_accuracy"
+    )
+    seeds = sorted(wide.columns)
+    return pd.DataFrame(
+        [
+            (first, second, rank_correlation(wide[first], wide[second]))
+            for position, first in enumerate(seeds)
+            for second in seeds[position + 1 :]
+        ],
+        columns=["seed_a", "seed_b", "spearman"],
+    )
+
+
+def binomial_difference_se(first: float, second: float, images: int) -> float:
+    """Standard error of the difference of two accuracies, each measured on `images`
+    independent images (two binomial proportions)."""
+    return float(np.sqrt((first * (1 - first) + second * (1 - second)) / images))
+
+
+def verification_table(
+    published: pd.DataFrame,
+    retrained: pd.DataFrame,
+    repeats: pd.DataFrame | None,
+    val_size: int,
+) -> tuple[pd.DataFrame, str]:
+    """Compare retrained candidates with their published rows; returns the table and a
+    sentence saying which tolerance was used.
+
+    The tolerance is the 95 % band of the difference of two trainings that differ by the
+    noise the published run measured itself: 1.96 x sqrt(2) x its pooled seed-to-seed standard
+    deviation where it has repeated seeds, else 1.96 x the binomial standard error of a
+    difference of two accuracies on its validation images. Another CPU or GPU rounds
+    differently, and a training amplifies rounding differences as a change of seed does, so
+    it lands within that band rather than bit for bit; the same machine agrees exactly."""
+    noise = pooled_seed_sd(repeats) if repeats is not None else (float("nan"), 0)
+    merged = retrained.merge(
+        published[["arch_id", "val_accuracy", "hardware"]].rename(
+            columns={"val_accuracy": "published_val_accuracy", "hardware": "published_hardware"}
+        ),
+        on="arch_id",
+        how="left",
+    )
+    difference = merged["val_accuracy"] - merged["published_val_accuracy"]
+    if np.isfinite(noise[0]):
+        tolerance = pd.Series(Z95 * np.sqrt(2) * noise[0], index=merged.index)
+        basis = (
+            f"1.96 x sqrt(2) x the run's pooled seed-to-seed standard deviation of validation "
+            f"accuracy, {100 * noise[0]:.2f} points over {noise[1]} degrees of freedom "
+            "(repeats.parquet)"
+        )
+    else:
+        tolerance = merged["published_val_accuracy"].map(
+            lambda accuracy: Z95 * binomial_difference_se(accuracy, accuracy, val_size)
+        )
+        basis = (
+            "1.96 x the binomial standard error of a difference of two accuracies on the "
+            f"run's {val_size:,} validation images (the run has no repeated seeds)"
+        )
+    table = pd.DataFrame(
+        {
+            "arch_id": merged["arch_id"],
+            "published_val_accuracy": merged["published_val_accuracy"],
+            "val_accuracy": merged["val_accuracy"],
+            "difference": difference,
+            "tolerance": tolerance,
+            "agrees": (difference.abs() <= tolerance) & (merged["status"] == "ok"),
+            "exact": difference == 0,
+            "status": merged["status"],
+            "published_hardware": merged["published_hardware"],
+            "hardware": merged["hardware"],
+        }
+    )
+    return table, basis

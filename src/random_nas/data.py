@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from random_nas.files import atomic_path, parse_with_context
+from random_nas.settings import NUM_CLASSES
 
 # Held out as the test set of a dataset that has no official one, unless dataset.test_size says.
 HELD_OUT_TEST_IMAGES = 1000
@@ -127,10 +128,12 @@ def _cifar10(root: Path, download: bool) -> RawDataset:
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist5k": DatasetSpec(_mnist5k, 10, False, 2),
-    "mnist": DatasetSpec(_torchvision_mnist("MNIST"), 10, False, 2),
-    "fashion_mnist": DatasetSpec(_torchvision_mnist("FashionMNIST"), 10, True, 2),
-    "cifar10": DatasetSpec(_cifar10, 10, True, 4),
+    "mnist5k": DatasetSpec(_mnist5k, NUM_CLASSES["mnist5k"], False, 2),
+    "mnist": DatasetSpec(_torchvision_mnist("MNIST"), NUM_CLASSES["mnist"], False, 2),
+    "fashion_mnist": DatasetSpec(
+        _torchvision_mnist("FashionMNIST"), NUM_CLASSES["fashion_mnist"], True, 2
+    ),
+    "cifar10": DatasetSpec(_cifar10, NUM_CLASSES["cifar10"], True, 4),
 }
 
 

@@ -1,7 +1,14 @@
 """Names of the files a report holds; light to import, since the workflow reads it at parse time."""
 
-REPORT_TABLES = ("ranking.md", "ranking.csv", "pareto.csv", "index.html")
-PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "choices", "val_vs_test")
+REPORT_TABLES = (
+    "ranking.md",
+    "ranking.csv",
+    "pareto.csv",
+    "expected_max.csv",
+    "seeds.csv",
+    "index.html",
+)
+PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "choices", "val_vs_test")
 PLOT_FORMATS = ("svg", "png")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,22 +18,38 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from random_nas.analysis import (
     COSTS,
+    Z95,
     architecture_features,
+    binomial_difference_se,
     empirical_distribution,
-    expected_max,
+    expected_best,
     pareto_front,
+    pooled_seed_sd,
     rank_correlation,
     ranked,
+    scored_draws,
+    seed_rank_correlations,
+    seed_statistics,
 )
-from random_nas.files import atomic_path, write_text
+from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, PLOTS, report_files
 from random_nas.results import read_table
+from random_nas.settings import NUM_CLASSES
+
+# Units of each cost on the plots, as in the tables: (column scale, axis label).
+COST_AXES = {
+    "params": (1.0, "parameters"),
+    "flops": (1e-6, "forward MFLOPs per image"),
+    "train_seconds": (1.0, "training seconds"),
+    "peak_memory_bytes": (1 / 2**20, "peak training memory (MiB)"),
+}
 
 _FIXED_METADATA = {
     "svg": {"Date": None, "Creator": None},
@@ -127,23 +144,22 @@ def _empty_note(axis: plt.Axes, text: str = "no successful candidates") -> None:
 
 
 def plot_cost_vs_accuracy(ok: pd.DataFrame) -> plt.Figure:
-    figure, axes = plt.subplots(1, len(COSTS), figsize=(4 * len(COSTS), 3.6), sharey=True)
-    for axis, (cost, label) in zip(axes, COSTS.items(), strict=True):
+    figure, axes = plt.subplots(1, len(COSTS), figsize=(14, 4), sharey=True)
+    for axis, (cost, (scale, label)) in zip(axes, COST_AXES.items(), strict=True):
         if ok.empty:
             _empty_note(axis)
         else:
-            sns.scatterplot(
-                data=ok, x=cost, y="val_accuracy", ax=axis, color="0.55", s=22, linewidth=0
-            )
+            x, y = scale * ok[cost], 100 * ok["val_accuracy"]
+            axis.scatter(x, y, color="0.55", s=22, linewidth=0)
             front = pareto_front(ok, cost)
-            axis.step(
-                front[cost], front["val_accuracy"], where="post", color="C3", label="Pareto front"
-            )
-            axis.scatter(front[cost], front["val_accuracy"], color="C3", s=28, zorder=3)
+            fx, fy = scale * front[cost], 100 * front["val_accuracy"]
+            axis.step(fx, fy, where="post", color="C3", label="Pareto front")
+            axis.scatter(fx, fy, color="C3", s=28, zorder=3)
             if cost in ("params", "flops"):
                 axis.set_xscale("log")
+                _label_log_axis(axis.xaxis)
         axis.set_xlabel(label)
-        axis.set_ylabel("validation accuracy")
+    axes[0].set_ylabel("validation accuracy (%)")
     if not ok.empty:
         axes[0].legend(loc="lower right")
     figure.suptitle("Validation accuracy against cost (red: not dominated)")
@@ -151,34 +167,87 @@ def plot_cost_vs_accuracy(ok: pd.DataFrame) -> plt.Figure:
     return figure
 
 
-def plot_edf(ok: pd.DataFrame) -> plt.Figure:
-    figure, axis = plt.subplots(figsize=(5.5, 3.8))
-    if ok.empty:
-        _empty_note(axis)
+def _label_log_axis(axis: matplotlib.axis.Axis) -> None:
+    """Plain numbers at 1-2-5 steps on a log axis: readable where the range spans few decades."""
+    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def plot_edf(scored: pd.DataFrame) -> plt.Figure:
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    if scored.empty:
+        _empty_note(axis, "no measured candidates")
     else:
-        edf = empirical_distribution(100 * (1 - ok["val_accuracy"].to_numpy()))
+        edf = empirical_distribution(100 * (1 - scored["score"].to_numpy()))
         axis.step(edf["value"], edf["fraction"], where="post", color="C0")
+        axis.set_xlim(0, min(100, edf["value"].max() + 5))
+    axis.set_ylim(0, 1.02)
     axis.set_xlabel("validation error (%)")
     axis.set_ylabel("fraction of architectures")
-    axis.set_title(f"Error EDF of the sampled space (n = {len(ok)})")
+    axis.set_title(f"Error EDF of the sampled space (n = {len(scored)} measured draws)")
     figure.tight_layout()
     return figure
 
 
-def plot_expected_max(curve: pd.DataFrame) -> plt.Figure:
-    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+def plot_expected_max(curve: pd.DataFrame, best: float) -> plt.Figure:
+    figure, axis = plt.subplots(figsize=(7, 4.5))
     if curve.empty:
-        _empty_note(axis)
+        _empty_note(axis, "no measured candidates")
     else:
-        samples, mean, spread = curve["samples"], 100 * curve["expected_max"], 100 * curve["std"]
-        axis.plot(samples, mean, color="C2")
+        n = curve["n"]
         axis.fill_between(
-            samples, mean - spread, mean + spread, color="C2", alpha=0.25, linewidth=0
+            n,
+            100 * curve["band_low"],
+            100 * curve["band_high"],
+            color="C2",
+            alpha=0.25,
+            linewidth=0,
+            label="5th–95th percentile",
         )
+        axis.plot(n, 100 * curve["expected_best"], color="C2", label="expected (unbiased)")
+        axis.plot(
+            n,
+            100 * curve["with_replacement"],
+            color="0.4",
+            linestyle="--",
+            linewidth=1,
+            label="with replacement (Dodge et al.)",
+        )
+        axis.axhline(100 * best, color="C3", linewidth=0.8, linestyle=":", label="best observed")
         axis.set_xscale("log")
+        _label_log_axis(axis.xaxis)
+        axis.legend(loc="lower right", fontsize="small")
     axis.set_xlabel("architectures sampled (n)")
-    axis.set_ylabel("expected best val accuracy (%)")
-    axis.set_title("Random search: expected best of n (± 1 s.d.)")
+    axis.set_ylabel("best validation accuracy (%)")
+    axis.set_title("Random search: best of n draws without replacement")
+    figure.tight_layout()
+    return figure
+
+
+def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    if repeats is None or seeds.empty:
+        _empty_note(axis, "no repeated seeds in this run (config repeats.top_k)")
+        axis.set_xticks([])
+    else:
+        order = list(seeds["arch_id"])
+        ok = repeats[repeats["status"] == "ok"]
+        positions = ok["arch_id"].map({arch_id: i for i, arch_id in enumerate(order)})
+        axis.scatter(positions, 100 * ok["val_accuracy"], color="0.5", s=16, label="one seed")
+        axis.errorbar(
+            range(len(order)),
+            100 * seeds["val_mean"],
+            yerr=100 * seeds["val_sd"].fillna(0),
+            fmt="o",
+            color="C0",
+            capsize=3,
+            label="mean ± 1 s.d.",
+        )
+        axis.set_xticks(range(len(order)), order, rotation=60, ha="right", fontsize="x-small")
+        axis.legend(loc="lower left", fontsize="small")
+    axis.set_ylabel("validation accuracy (%)")
+    axis.set_title("Top candidates retrained with other seeds (best mean first)")
     figure.tight_layout()
     return figure
 
@@ -186,7 +255,7 @@ def plot_expected_max(curve: pd.DataFrame) -> plt.Figure:
 def plot_choices(ok: pd.DataFrame) -> plt.Figure:
     features = architecture_features(ok) if not ok.empty else pd.DataFrame()
     names = list(features.columns) or ["stride-2 layers"]
-    figure, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.4), sharey=True)
+    figure, axes = plt.subplots(1, len(names), figsize=(3.5 * len(names), 4), sharey=True)
     axes = np.atleast_1d(axes)
     for axis, name in zip(axes, names, strict=True):
         if features.empty:
@@ -210,15 +279,17 @@ def plot_choices(ok: pd.DataFrame) -> plt.Figure:
 
 
 def plot_val_vs_test(ok: pd.DataFrame, correlation: float) -> plt.Figure:
-    figure, axis = plt.subplots(figsize=(4.6, 4.2))
+    figure, axis = plt.subplots(figsize=(5.5, 5))
     if ok.empty:
         _empty_note(axis)
     else:
-        sns.scatterplot(
-            x=100 * ok["val_accuracy"], y=100 * ok["test_accuracy"], ax=axis, s=18, linewidth=0
-        )
-        low = 100 * float(min(ok["val_accuracy"].min(), ok["test_accuracy"].min()))
-        axis.plot([low, 100], [low, 100], color="0.6", linestyle="--", linewidth=1)
+        val, test = 100 * ok["val_accuracy"], 100 * ok["test_accuracy"]
+        axis.scatter(val, test, s=18, linewidth=0, color="C0")
+        low = float(min(val.min(), test.min())) - 1
+        high = min(100.0, float(max(val.max(), test.max())) + 1)
+        axis.plot([low, high], [low, high], color="0.6", linestyle="--", linewidth=1)
+        axis.set_xlim(low, high)
+        axis.set_ylim(low, high)
     axis.set_xlabel("validation accuracy (%)")
     axis.set_ylabel("test accuracy (%)")
     axis.set_title(f"Validation vs test (Spearman ρ = {correlation:.3f})")
@@ -226,10 +297,29 @@ def plot_val_vs_test(ok: pd.DataFrame, correlation: float) -> plt.Figure:
     return figure
 
 
-def _summary(frame: pd.DataFrame, metadata: Mapping[str, Any], name: str) -> dict[str, str]:
+def _num_classes(frame: pd.DataFrame, metadata: Mapping[str, Any]) -> int:
+    """Classes of the run's dataset: from a row's recipe, else from the dataset's name."""
+    for text in frame.get("recipe", pd.Series(dtype=object)).dropna():
+        classes = json.loads(text).get("dataset", {}).get("num_classes")
+        if classes:
+            return int(classes)
+    name = metadata.get("config", {}).get("dataset", {}).get("name")
+    if name not in NUM_CLASSES:
+        raise InputFileError(
+            f"results table of run {metadata.get('config', {}).get('run')!r} names no number "
+            "of classes (recipe.dataset.num_classes) and no known dataset"
+        )
+    return NUM_CLASSES[name]
+
+
+def _summary(
+    frame: pd.DataFrame, metadata: Mapping[str, Any], name: str, scored: pd.DataFrame
+) -> dict[str, str]:
     config = metadata.get("config", {})
     counts = frame["status"].value_counts()
     ok = frame[frame["status"] == "ok"]
+    precisions = sorted(frame["precision"].dropna().unique()) if "precision" in frame else []
+    machines = metadata.get("machines") or []
     summary = {
         "run": name,
         "dataset": config.get("dataset", {}).get("name", "?"),
@@ -238,58 +328,189 @@ def _summary(frame: pd.DataFrame, metadata: Mapping[str, Any], name: str) -> dic
         "ok / diverged / failed": " / ".join(
             str(counts.get(status, 0)) for status in ("ok", "diverged", "failed")
         ),
+        "draws measured (diverged as chance)": str(len(scored)),
         "epochs per candidate": str(config.get("training", {}).get("epochs", "?")),
         "seed": str(config.get("seed", "?")),
+        "precision": ", ".join(precisions) or "?",
+        "hardware": "; ".join(machines) or "not recorded",
         "total training hours": f"{frame['train_seconds'].sum() / 3600:.2f}",
     }
     if not ok.empty:
         best = ok["val_accuracy"].max()
-        val_size = config.get("dataset", {}).get("val_size")
         summary["best val accuracy %"] = _percent(best)
-        if val_size:
-            # One training seed per candidate: the validation set's own sampling error is the
-            # least noise there is between two candidates' accuracies.
-            standard_error = (best * (1 - best) / val_size) ** 0.5
-            summary["± binomial s.e. of that %"] = _percent(standard_error)
-        summary["median val accuracy %"] = _percent(ok["val_accuracy"].median())
+        summary["median val accuracy % (ok)"] = _percent(ok["val_accuracy"].median())
     return summary
 
 
+def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
+    """1-based rank of `arch_id` among `ok` by `column`, cheapest first (ties share a rank)."""
+    ranks = ok[column].rank(method="min")
+    return int(ranks[ok["arch_id"] == arch_id].iloc[0])
+
+
+def findings(
+    frame: pd.DataFrame,
+    scored: pd.DataFrame,
+    curve: pd.DataFrame,
+    repeats: pd.DataFrame | None,
+    val_size: int | None,
+    correlation: float,
+) -> list[str]:
+    """The report's statements about the run, each computed here from its tables: the README
+    quotes them, and a test checks the quotes against a fresh render."""
+    ok = ranked(frame)
+    lines: list[str] = []
+    if ok.empty:
+        return ["No candidate finished with status ok."]
+    best = ok.iloc[0]
+    lines.append(
+        f"The best of the {len(ok)} ok architectures, {best['arch_id']}, reaches "
+        f"{100 * best['val_accuracy']:.1f} % validation and {100 * best['test_accuracy']:.1f} % "
+        f"test accuracy; it ranks {_rank_of(ok, best['arch_id'], 'train_seconds')} of "
+        f"{len(ok)} by training time and {_rank_of(ok, best['arch_id'], 'flops')} of {len(ok)} "
+        "by FLOPs (1 = cheapest)."
+    )
+    failed = int((frame["status"] == "failed").sum())
+    diverged = int((frame["status"] == "diverged").sum())
+    lines.append(
+        f"{len(scored)} draws are measured ({diverged} diverged, scored as chance); "
+        f"{failed} failed and are left out. Half of the measured draws have a validation error "
+        f"below {100 * (1 - scored['score'].median()):.1f} %, nine in ten below "
+        f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
+    )
+    at = [n for n in (10, len(curve)) if n <= len(curve)]
+    unbiased = " and ".join(
+        f"{100 * curve['expected_best'].iloc[n - 1]:.2f} % at n = {n}" for n in at
+    )
+    replaced = " and ".join(f"{100 * curve['with_replacement'].iloc[n - 1]:.2f} %" for n in at)
+    lines.append(
+        f"Expected best of n random draws (unbiased, without replacement): {unbiased}; "
+        f"Dodge et al.'s with-replacement estimate reads {replaced}."
+    )
+    if repeats is not None and (repeats["status"] == "ok").any():
+        seeds = seed_statistics(repeats)
+        noise, freedom = pooled_seed_sd(repeats)
+        spread = ok["val_accuracy"].std(ddof=1)
+        lines.append(
+            f"Seed noise: over the top {len(seeds)} candidates and "
+            f"{repeats['seed'].nunique()} seeds each, the pooled seed-to-seed standard deviation "
+            f"of validation accuracy is {100 * noise:.2f} points ({freedom} degrees of freedom), "
+            f"against {100 * spread:.2f} points across the {len(ok)} architectures."
+        )
+        winner = best["arch_id"]
+        by_mean = seeds.iloc[0]
+        held = "is still" if by_mean["arch_id"] == winner else "is not"
+        lines.append(
+            f"The single-seed winner {winner} {held} the winner by mean over seeds "
+            f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} % ± "
+            f"{100 * by_mean['val_sd']:.2f})."
+        )
+        pairs = seed_rank_correlations(repeats)
+        if not pairs.empty:
+            lines.append(
+                f"Spearman rank correlation of the top {len(seeds)} between seeds: "
+                + ", ".join(
+                    f"seeds {a} and {b}: {rho:.2f}" for a, b, rho in pairs.itertuples(index=False)
+                )
+                + f"; mean {pairs['spearman'].mean():.2f}."
+            )
+        if len(seeds) >= 2:
+            first, second = seeds.iloc[0], seeds.iloc[1]
+            gap = first["val_mean"] - second["val_mean"]
+            error = noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
+            verdict = "larger than seed noise" if gap > Z95 * error else "within seed noise"
+            lines.append(
+                f"By mean, {first['arch_id']} leads {second['arch_id']} by {100 * gap:.2f} "
+                f"points; the seed noise gives that difference a standard error of "
+                f"{100 * error:.2f} points (95 % interval ± {100 * Z95 * error:.2f}): "
+                f"{verdict}."
+            )
+    elif val_size and len(ok) >= 2:
+        first, second = ok.iloc[0], ok.iloc[1]
+        gap = first["val_accuracy"] - second["val_accuracy"]
+        error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
+        verdict = "larger than" if gap > Z95 * error else "within"
+        lines.append(
+            f"One seed per candidate: {first['arch_id']} leads {second['arch_id']} by "
+            f"{100 * gap:.2f} points, {verdict} the 95 % interval of a difference of two "
+            f"accuracies on {val_size:,} validation images (± {100 * Z95 * error:.2f} points); "
+            "seed noise is not measured (config repeats.top_k)."
+        )
+    strides = (
+        pd.DataFrame(
+            {
+                "stride2": architecture_features(ok)["stride-2 layers"],
+                "val": ok["val_accuracy"],
+            }
+        )
+        .groupby("stride2")["val"]
+        .agg(["median", "size"])
+    )
+    lines.append(
+        "Median validation accuracy by number of stride-2 layers: "
+        + ", ".join(
+            f"{count}: {100 * row['median']:.1f} % ({int(row['size'])})"
+            for count, row in strides.iterrows()
+        )
+        + "."
+    )
+    lines.append(
+        f"Validation and test accuracy rank the ok candidates with Spearman ρ = {correlation:.2f}."
+    )
+    return lines
+
+
 def render_report(
-    table_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], top_k: int | None = None
+    table_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    top_k: int | None = None,
+    repeats_path: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
-    """Render every report file from the results table; returns the paths written.
+    """Render every report file from the results table (and the repeated seeds' table, where
+    there is one); returns the paths written.
 
     `top_k` defaults to the `report.top_k` of the config stored in the table."""
     table, metadata = read_table(table_path)
-    top_k = top_k or metadata.get("config", {}).get("report", {}).get("top_k", 10)
+    config = metadata.get("config", {})
+    top_k = top_k or config.get("report", {}).get("top_k", 10)
     frame = table.to_pandas()
+    repeats = read_table(repeats_path)[0].to_pandas() if repeats_path else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    name = metadata.get("config", {}).get("run") or out.parent.name
+    name = config.get("run") or out.parent.name
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams["svg.hashsalt"] = "random-nas"
 
     ok = ranked(frame)
+    scored = scored_draws(frame, _num_classes(frame, metadata))
     cost_columns = ["params", "flops", "train_seconds", "peak_memory_bytes"]
     ranking_columns = ["rank", "arch_id", "val_accuracy", "test_accuracy", *cost_columns]
     fronts = {cost: pareto_front(ok, cost) for cost in COSTS}
     pareto_rows = pd.concat(
         [front.assign(cost=cost) for cost, front in fronts.items()], ignore_index=True
     )
+    curve = expected_best(scored["score"].to_numpy())
+    seeds = (
+        seed_statistics(repeats)
+        if repeats is not None
+        else pd.DataFrame(columns=["arch_id", "seeds", "val_mean", "val_sd", "test_mean"])
+    )
     for file, rows, columns in (
         ("ranking.csv", ok, ranking_columns),
         ("pareto.csv", pareto_rows, ["cost", *ranking_columns]),
+        ("expected_max.csv", curve, list(curve.columns)),
+        ("seeds.csv", seeds, list(seeds.columns)),
     ):
         with atomic_path(out / file) as temporary:
             rows[columns].to_csv(temporary, index=False, float_format="%.6g")
 
-    curve = expected_max(ok["val_accuracy"].to_numpy())
     correlation = rank_correlation(ok["val_accuracy"], ok["test_accuracy"])
+    best = float(scored["score"].max()) if not scored.empty else float("nan")
     figures = _Figures(out)
     figures.save(plot_cost_vs_accuracy(ok), "cost_vs_accuracy")
-    figures.save(plot_edf(ok), "edf")
-    figures.save(plot_expected_max(curve), "expected_max")
+    figures.save(plot_edf(scored), "edf")
+    figures.save(plot_expected_max(curve, best), "expected_max")
+    figures.save(plot_seeds(seeds, repeats), "seeds")
     figures.save(plot_choices(ok), "choices")
     figures.save(plot_val_vs_test(ok, correlation), "val_vs_test")
 
@@ -307,22 +528,37 @@ def render_report(
     top = display(ok.head(top_k), ranking_columns)
     winner = winner_layers(ok.iloc[0]) if not ok.empty else pd.DataFrame()
     front_tables = {cost: display(front, ranking_columns) for cost, front in fronts.items()}
-    milestones = curve[
-        curve["samples"].isin([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, len(curve)])
-    ]
+    milestones = curve[curve["n"].isin([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, len(curve)])]
     curve_table = pd.DataFrame(
         {
-            "n": milestones["samples"].astype(int),
-            "expected best val acc %": milestones["expected_max"].map(_percent),
-            "s.d. %": milestones["std"].map(_percent),
+            "n": milestones["n"].astype(int),
+            "expected best val acc %": milestones["expected_best"].map(_percent),
+            "5th–95th percentile %": [
+                f"{_percent(low)}–{_percent(high)}"
+                for low, high in zip(milestones["band_low"], milestones["band_high"], strict=True)
+            ],
+            "with replacement %": milestones["with_replacement"].map(_percent),
         }
     )
-    summary = _summary(frame, metadata, name)
+    seeds_table = pd.DataFrame(
+        {
+            "arch_id": seeds["arch_id"],
+            "seeds": seeds["seeds"].map(_count),
+            "val acc % mean": seeds["val_mean"].map(_percent),
+            "val s.d.": seeds["val_sd"].map(_percent),
+            "test acc % mean": seeds["test_mean"].map(_percent),
+        }
+    )
+    summary = _summary(frame, metadata, name, scored)
+    statements = findings(
+        frame, scored, curve, repeats, config.get("dataset", {}).get("val_size"), correlation
+    )
 
     sections = [
         ("Summary", pd.DataFrame({"": list(summary), "value": list(summary.values())})),
         (f"Top {top_k} by validation accuracy", top),
         ("Best architecture, per layer", winner),
+        ("Repeated seeds of the top candidates", seeds_table),
         *(
             (f"Pareto front: accuracy vs {label}", front_tables[cost])
             for cost, label in COSTS.items()
@@ -330,15 +566,12 @@ def render_report(
         ("Expected best validation accuracy of random search with n samples", curve_table),
         ("Failed and diverged candidates (not ranked)", failures),
     ]
-    correlation_line = (
-        f"Spearman rank correlation of validation and test accuracy: {correlation:.3f}"
-    )
-    markdown = [f"# Random search report: {name}\n"]
+    markdown = [f"# Random search report: {name}\n", "## Findings\n"]
+    markdown += [f"- {line}" for line in statements] + [""]
     for title, section in sections:
         markdown += [f"## {title}\n", _markdown(section)]
-    markdown += [f"\n{correlation_line}\n"]
     write_text(out / "ranking.md", "\n".join(markdown))
-    write_text(out / "index.html", _html_page(name, sections, correlation_line, figures.svg))
+    write_text(out / "index.html", _html_page(name, statements, sections, figures.svg))
     return [out / file for file in report_files()]
 
 
@@ -348,14 +581,19 @@ _PLOT_CAPTIONS = {
         "(no other candidate is both cheaper and more accurate)."
     ),
     "edf": (
-        "Empirical distribution of validation error over the sampled architectures: the "
-        "fraction of the space below each error (Radosavovic et al., 2019). A curve further "
-        "left is a better space."
+        "Empirical distribution of validation error over the measured draws (diverged ones "
+        "count as chance): the fraction of the space below each error (Radosavovic et al., "
+        "2019). A curve further left is a better space."
     ),
     "expected_max": (
-        "Expected best validation accuracy of a random search with n samples, drawn from this "
-        "run's results (Dodge et al., 2019); the band is ± 1 standard deviation. A flat end "
-        "means more samples would barely help."
+        "Best validation accuracy of a random search with n samples, drawn without replacement "
+        "from this run's measured draws: the unbiased expectation (Tang et al., 2020) with the "
+        "5th–95th percentiles of the best of n, and Dodge et al.'s with-replacement estimate "
+        "(dashed), which is biased low. A flat end means more samples would barely help."
+    ),
+    "seeds": (
+        "The top candidates trained again with other seeds: each seed's validation accuracy "
+        "(grey) and the mean ± 1 standard deviation (blue), best mean first."
     ),
     "choices": "Validation accuracy by summary properties of the per-layer choices.",
     "val_vs_test": (
@@ -366,26 +604,27 @@ _PLOT_CAPTIONS = {
 
 def _html_page(
     name: str,
+    statements: list[str],
     sections: list[tuple[str, pd.DataFrame]],
-    correlation_line: str,
     svgs: Mapping[str, str],
 ) -> str:
-    body = [f"<h1>Random search report: {html.escape(name)}</h1>"]
-    for title, section in sections[:3]:
+    body = [f"<h1>Random search report: {html.escape(name)}</h1>", "<h2>Findings</h2><ul>"]
+    body += [f"<li>{html.escape(line)}</li>" for line in statements] + ["</ul>"]
+    for title, section in sections[:4]:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
     for plot in PLOTS:
         body += [
             f'<figure><img alt="{plot}" src="data:image/svg+xml;base64,{svgs[plot]}">',
             f"<figcaption>{html.escape(_PLOT_CAPTIONS[plot])}</figcaption></figure>",
         ]
-        if plot == "val_vs_test":
-            body.append(f"<p>{html.escape(correlation_line)}</p>")
-    for title, section in sections[3:]:
+    for title, section in sections[4:]:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
     style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;margin:0.5em 0}td,th{padding:2px 10px;text-align:right;"
-        "border-bottom:1px solid #ddd}img{max-width:100%}figcaption{color:#555;font-size:0.9em}"
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:0.5em auto}td,th{padding:2px 10px;"
+        "text-align:right;border-bottom:1px solid #ddd}figure{margin:2em auto;text-align:center}"
+        "img{max-width:100%}figcaption{color:#555;font-size:0.9em;max-width:800px;"
+        "margin:0.3em auto}li{margin:0.3em 0}"
     )
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"

@@ -23,6 +23,7 @@ METADATA_PREFIX = "random_nas."
 _METRIC_FIELDS = [
     ("arch_id", pa.string()),
     ("draw", pa.int64()),
+    ("seed", pa.int64()),  # the training seed, from the recipe
     ("index", pa.string()),  # the space's index can pass 2**63 in large spaces
     ("status", pa.string()),
     ("val_accuracy", pa.float64()),
@@ -87,6 +88,7 @@ def metrics_row(metrics: Mapping[str, Any]) -> dict[str, Any]:
     row["architecture"] = json.dumps({"layers": layers, "dense": dense}, separators=(",", ":"))
     recipe = metrics.get("recipe")
     row["recipe"] = None if recipe is None else json.dumps(recipe, sort_keys=True)
+    row["seed"] = None if recipe is None else recipe.get("seed")
     for number, layer in enumerate(layers, start=1):
         for name in ("filters", "kernel_size", "stride"):
             row[f"layer_{number:02d}_{name}"] = layer[name]
@@ -100,7 +102,10 @@ def build_table(
     versions: Mapping[str, str],
 ) -> pa.Table:
     records = [read_metrics(path) for path in metrics_paths]
-    rows = sorted((metrics_row(record) for record in records), key=lambda row: row["draw"] or 0)
+    rows = sorted(
+        (metrics_row(record) for record in records),
+        key=lambda row: (row["draw"] or 0, row["seed"] or 0),
+    )
     num_layers = max(
         (row["num_layers"] for row in rows), default=config["search_space"]["num_layers"]
     )

@@ -19,6 +19,8 @@ OPERATIONAL_TRAINING_KEYS = frozenset(
 )
 # Under `dataset`: where the files are and whether to fetch them, not which images are used.
 OPERATIONAL_DATASET_KEYS = frozenset({"root", "download"})
+# Classes of each dataset the config may name (a diverged candidate scores 1 / classes).
+NUM_CLASSES = {"mnist5k": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10}
 
 
 def recipe(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,6 +42,17 @@ def data_recipe(config: Mapping[str, Any]) -> dict[str, Any]:
         key: value
         for key, value in config["dataset"].items()
         if key not in OPERATIONAL_DATASET_KEYS
+    }
+
+
+def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config stored with a results table: what its rows depend on and how to report them,
+    without operational settings (each row records its own threads, hardware, ...) or the
+    repeats (a table of their own), so that changing those re-collects nothing."""
+    return {
+        **{key: value for key, value in config.items() if key != "repeats"},
+        "training": recipe(config)["training"],
+        "dataset": data_recipe(config),
     }
 
 

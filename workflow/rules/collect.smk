@@ -9,7 +9,7 @@ rule collect:
     conda:
         "../envs/random_nas.yaml"
     params:
-        config=config,
+        config=table_config(config),
         space_size=SPACE.size,
     script:
         "../../scripts/collect.py"

@@ -1,9 +1,12 @@
 # Parse-time helpers. Every cluster job parses this file again, so it stays cheap: the
 # library's search-space module imports no torch, and sampling 10,000 ids takes milliseconds.
+import json
 from pathlib import Path
 
+import yaml
+
 from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
-from random_nas.settings import data_recipe, gpu_present, recipe
+from random_nas.settings import data_recipe, gpu_present, recipe, table_config
 from random_nas.space import SearchSpace, sampled_records
 
 
@@ -31,6 +34,7 @@ ARCH_IDS = list(SAMPLED)
 PUBLISHED_RUNS = sorted(
     path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
 )
+_PUBLISHED_CONFIGS = {}
 # `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda` does.
 TRAIN_ON_GPU = config["training"]["device"] == "cuda" or (
     config["training"]["device"] == "auto" and gpu_present()
@@ -42,11 +46,21 @@ TRAIN_RUNTIME_MINUTES = (
 # What a finished candidate depends on; Snakemake retrains when it changes. Operational
 # settings (random_nas.settings) are read by the scripts from the config instead.
 RECIPE = recipe(config)
+# A repeat is the same recipe with another training seed (the data split stays the run's).
+REPEAT_RECIPE = {**RECIPE, "seed": lambda wildcards: int(wildcards.seed)}
+REPEAT_SEEDS = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
+if config["seed"] in REPEAT_SEEDS:
+    raise WorkflowError(
+        f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
+        "already trains every candidate with it; list other seeds"
+    )
 
 
 wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     arch_id=r"[0-9a-f]{12}",
+    seed=r"[0-9]+",
+    name=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
 
 
 def sampled_architecture(wildcards):
@@ -74,3 +88,58 @@ def training_priority(wildcards):
 
 def report_outputs(run_dir):
     return [f"{run_dir}/report/{name}" for name in report_files()]
+
+
+def repeated_metrics(wildcards):
+    """The metrics of the candidates the checkpoint picked: the first round's, then one per
+    extra seed (so repeats.parquet holds every seed of each)."""
+    selected = checkpoints.select_repeats.get().output[0]
+    with open(selected, encoding="utf-8") as handle:
+        arch_ids = json.load(handle)["arch_ids"]
+    return [f"{RUN_DIR}/candidates/{arch_id}/metrics.json" for arch_id in arch_ids] + [
+        f"{RUN_DIR}/repeats/{arch_id}/seed_{seed}/metrics.json"
+        for arch_id in arch_ids
+        for seed in REPEAT_SEEDS
+    ]
+
+
+def report_inputs(run_dir):
+    """The tables a report renders from: the run's, and its repeats' when it has them."""
+    tables = {"table": f"{run_dir}/candidates.parquet"}
+    if REPEAT_SEEDS:
+        tables["repeats"] = f"{run_dir}/repeats.parquet"
+    return tables
+
+
+def published_config(name):
+    """A published run's own committed config (results/published/{name}/config.yaml)."""
+    if name not in _PUBLISHED_CONFIGS:
+        path = Path("results/published") / name / "config.yaml"
+        if not path.exists():
+            raise WorkflowError(f"published run {name!r} has no config.yaml at {path}")
+        _PUBLISHED_CONFIGS[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return _PUBLISHED_CONFIGS[name]
+
+
+def published_architecture(wildcards):
+    """An architecture of a published run, re-drawn from its config (seed, space, N)."""
+    config = published_config(wildcards.name)
+    space = SearchSpace.from_config(config["search_space"])
+    for record in sampled_records(space, config["num_architectures"], config["seed"]):
+        if record["arch_id"] == wildcards.arch_id:
+            return record
+    raise WorkflowError(
+        f"architecture {wildcards.arch_id} is not among the architectures of published run "
+        f"{wildcards.name!r}"
+    )
+
+
+def verification_metrics(wildcards):
+    """The retrained candidates the checkpoint picked for a published run."""
+    selected = checkpoints.select_verification.get(name=wildcards.name).output[0]
+    with open(selected, encoding="utf-8") as handle:
+        arch_ids = json.load(handle)["arch_ids"]
+    return [
+        f"results/verify/{wildcards.name}/candidates/{arch_id}/metrics.json"
+        for arch_id in arch_ids
+    ]

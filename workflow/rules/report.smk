@@ -1,10 +1,10 @@
 rule report:
     input:
-        "results/{run}/candidates.parquet",
+        **report_inputs(RUN_DIR),
     output:
         tables=[
             report(
-                f"results/{{run}}/report/{name}",
+                f"{RUN_DIR}/report/{name}",
                 category="Ranking",
                 caption="../report/ranking.rst",
             )
@@ -12,7 +12,7 @@ rule report:
         ],
         plots=[
             report(
-                f"results/{{run}}/report/{plot}.{fmt}",
+                f"{RUN_DIR}/report/{plot}.{fmt}",
                 category="Plots",
                 subcategory=plot,
                 caption=f"../report/{plot}.rst",
@@ -21,7 +21,7 @@ rule report:
             for fmt in PLOT_FORMATS
         ],
     log:
-        "results/{run}/logs/report.log",
+        f"{RUN_DIR}/logs/report.log",
     localrule: True
     conda:
         "../envs/random_nas.yaml"

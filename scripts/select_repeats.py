@@ -1,0 +1,20 @@
+"""Pick the first round's best candidates to train again with other seeds (checkpoint
+`select_repeats`): the `top_k` best `ok` candidates by validation accuracy."""
+
+from random_nas.analysis import ranked
+from random_nas.files import write_json
+from random_nas.logs import log_to
+from random_nas.results import read_table
+
+logger = log_to(snakemake.log[0])
+table, _ = read_table(snakemake.input[0])
+best = ranked(table.to_pandas()).head(snakemake.params.top_k)
+write_json(snakemake.output[0], {"arch_ids": list(best["arch_id"])})
+logger.info(
+    "repeating the %d best candidates: %s",
+    len(best),
+    ", ".join(
+        f"{arch_id} ({100 * accuracy:.1f} %)"
+        for arch_id, accuracy in zip(best["arch_id"], best["val_accuracy"], strict=True)
+    ),
+)

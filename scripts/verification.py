@@ -1,0 +1,44 @@
+"""Compare a published run's candidates retrained here with its table (rule `verification`)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from random_nas.analysis import verification_table
+from random_nas.files import atomic_path, write_text
+from random_nas.logs import log_to
+from random_nas.results import build_table, read_table
+
+logger = log_to(snakemake.log[0])
+published, metadata = read_table(snakemake.input.published)
+config = metadata["config"]
+repeats_path = Path(snakemake.input.published).with_name("repeats.parquet")
+repeats = read_table(repeats_path)[0].to_pandas() if repeats_path.exists() else None
+retrained = build_table(snakemake.input.retrained, config, metadata["space_size"], {}).to_pandas()
+table, basis = verification_table(
+    published.to_pandas(), retrained, repeats, config["dataset"]["val_size"]
+)
+with atomic_path(snakemake.output.table) as temporary:
+    table.to_csv(temporary, index=False, float_format="%.6g")
+
+name = Path(snakemake.output.table).parent.name
+agreeing, exact = int(table["agrees"].sum()), int(table["exact"].sum())
+lines = [
+    f"# Verification of the published run {name}\n",
+    f"{agreeing} of {len(table)} retrained candidates agree with the published table within "
+    f"the tolerance; {exact} of {len(table)} are identical.\n",
+    f"Tolerance: {basis}.\n",
+    f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
+    f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
+    "| arch_id | published val acc % | here % | difference (points) | tolerance | agrees |",
+    "| --- | --- | --- | --- | --- | --- |",
+    *(
+        f"| {row.arch_id} | {100 * row.published_val_accuracy:.2f} | "
+        f"{100 * row.val_accuracy:.2f} | {100 * row.difference:+.2f} | "
+        f"{100 * row.tolerance:.2f} | {'yes' if row.agrees else 'NO'} |"
+        for row in table.itertuples()
+        if pd.notna(row.val_accuracy)
+    ),
+]
+write_text(snakemake.output.verdict, "\n".join(lines) + "\n")
+logger.info("%s: %d of %d agree, %d identical (%s)", name, agreeing, len(table), exact, basis)
