@@ -127,7 +127,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 
 
 def test_tiny_run_through_the_slurm_profile(workdir, slurm_cluster):
-    configfile = write_config(workdir, TINY_CONFIG)
+    configfile = write_config(workdir, {**TINY_CONFIG, "repeats": {"top_k": 1, "seeds": [1]}})
     snakemake = Path(sys.executable).with_name("snakemake")
     command = [
         "timeout", "-k", "10", "400",  # under the slurm executor Snakemake ignores SIGTERM
@@ -143,7 +143,9 @@ def test_tiny_run_through_the_slurm_profile(workdir, slurm_cluster):
     frame = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
     assert len(frame) == 3 and set(frame["status"]) == {"ok"}
     submitted = [line for line in output.splitlines() if "submitted with SLURM jobid" in line]
-    assert len(submitted) == 3  # every training job, and only those (the rest are localrules)
+    # Every training job, the repeated seed's included, and only those (the rest are localrules).
+    assert len(submitted) == 4
+    assert len(pd.read_parquet(workdir / "results/tiny/repeats.parquet")) == 2
     for arch_id in frame["arch_id"]:
         logs = list((workdir / "results/tiny/logs/slurm/rule_train").glob(f"*{arch_id}/*.log"))
         assert logs and logs[0].stem.isdigit(), f"no Slurm job log for {arch_id}"

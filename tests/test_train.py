@@ -43,6 +43,20 @@ def test_training_learns_real_digits(splits):
     assert metrics["device"] == "cpu" and metrics["epochs_completed"] == 2
 
 
+def test_a_published_style_candidate_retrains_bit_for_bit_on_the_cpu(splits):
+    """The seed's space, fp32, the default recipe: everything but timings is identical."""
+    seed_space = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
+    arch = seed_space.sample(1, seed=0)[0]
+    config = TrainingConfig(epochs=1, batch_size=128, precision="fp32", device="cpu")
+    timings = {"train_seconds", "eval_seconds", "images_per_second", "seconds_to_first_step"}
+    first, again = (train_candidate(arch, splits, config).metrics for _ in range(2))
+    untimed = {
+        key: value for key, value in first.items() if key not in timings | {"peak_memory_bytes"}
+    }
+    assert untimed == {key: again[key] for key in untimed}
+    assert set(first) - set(untimed) == timings | {"peak_memory_bytes"}
+
+
 def test_same_seed_same_metrics_on_cpu(splits):
     first = train_candidate(SPACE.decode(9), splits, small_config(epochs=1))
     again = train_candidate(SPACE.decode(9), splits, small_config(epochs=1))
@@ -194,6 +208,18 @@ def test_checkpoint_of_other_data_or_precision_or_unreadable_is_ignored(tmp_path
         SPACE.decode(3), splits, small_config(epochs=2, precision="bf16"), checkpoint
     )
     assert bf16.metrics["precision"] == "bf16" and "ignoring checkpoint" in caplog.text
+
+    # The right fingerprint, a state that does not fit (another layout of the same name).
+    train_candidate(SPACE.decode(3), splits, config, checkpoint)
+    state = torch.load(checkpoint, weights_only=True)
+    state["model"] = {"0.weight": torch.zeros(1)}
+    torch.save(state, checkpoint)
+    caplog.clear()
+    result = train_candidate(SPACE.decode(3), splits, config, checkpoint)
+    assert [row["val_loss"] for row in result.history] == [
+        row["val_loss"] for row in train_candidate(SPACE.decode(3), splits, config).history
+    ]
+    assert "does not fit" in caplog.text
 
     checkpoint.write_bytes(b"PK\x03\x04 truncated")
     caplog.clear()

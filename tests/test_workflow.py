@@ -383,7 +383,7 @@ def _files(folder: Path) -> dict[Path, bytes]:
 
 
 def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir):
-    config = tiny(run="pub", training__precision="fp32", repeats={"top_k": 2, "seeds": [1]})
+    config = tiny(run="pub", training__precision="fp32", repeats={"top_k": 3, "seeds": [1]})
     configfile = write_config(workdir, config)
     run_snakemake(workdir, configfile)
     _publish(workdir, "pub", "pub", config)

@@ -332,8 +332,7 @@ def train_candidate(
     precision = resolve_precision(config.precision, device)
     autocast_dtype = AUTOCAST_DTYPES[precision]
     set_tf32(device, config.tf32)
-    torch.manual_seed(config.seed)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
+    generator = torch.Generator(device=device)
 
     train_images = _normalize(splits.train_images, splits, device)
     train_labels = splits.train_labels.to(device)
@@ -349,26 +348,39 @@ def train_candidate(
     state = _load_checkpoint(checkpoint_path, fingerprint, device)
     memory = MemoryGauge(device)
 
-    try:
+    def fresh_start() -> tuple[nn.Module, SGD | AdamW, torch.amp.GradScaler]:
+        torch.manual_seed(config.seed)
+        generator.manual_seed(config.seed)
         model = build_model(arch, splits.in_channels, splits.num_classes)
-        params = count_parameters(model)
         model = model.to(device, memory_format=torch.channels_last)
-        optimizer = _make_optimizer(model, config)
         scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-        step_model = torch.compile(model) if config.compile else model
+        return model, _make_optimizer(model, config), scaler
 
+    try:
+        model, optimizer, scaler = fresh_start()
+        params = count_parameters(model)
         history: list[dict[str, Any]] = []
         train_seconds = eval_seconds = 0.0
         start_epoch = 0
         if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scaler.load_state_dict(state["scaler"])
-            generator.set_state(state["generator"].to("cpu"))
-            torch.set_rng_state(state["torch_rng"].to("cpu"))
-            history, start_epoch = state["history"], state["epoch"]
-            train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
-            logger.info("resumed from %s after epoch %d", checkpoint_path, start_epoch)
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                scaler.load_state_dict(state["scaler"])
+                generator.set_state(state["generator"].to("cpu"))
+                torch.set_rng_state(state["torch_rng"].to("cpu"))
+                history, start_epoch = state["history"], state["epoch"]
+                train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
+                logger.info("resumed from %s after epoch %d", checkpoint_path, start_epoch)
+            except (KeyError, TypeError, ValueError, RuntimeError) as error:
+                logger.warning(
+                    "ignoring checkpoint %s: its state does not fit this training (%s); "
+                    "training from the start",
+                    checkpoint_path,
+                    error,
+                )
+                model, optimizer, scaler = fresh_start()
+        step_model = torch.compile(model) if config.compile else model
 
         status = "ok"
         seconds_to_first_step = None

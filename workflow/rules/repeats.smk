@@ -39,3 +39,5 @@ use rule collect as collect_repeats with:
         f"{RUN_DIR}/repeats.parquet",
     log:
         f"{RUN_DIR}/logs/collect_repeats.log",
+    # Not inherited through `use rule`: a table is collected where snakemake runs.
+    localrule: True

@@ -29,6 +29,7 @@ use rule prepare_data as verify_prepare_data with:
         "results/verify/{name}/dataset.pt",
     log:
         "results/verify/{name}/logs/prepare_data.log",
+    localrule: True
     params:
         dataset=lambda wildcards: data_recipe(published_config(wildcards.name)),
         seed=lambda wildcards: published_config(wildcards.name)["seed"],
