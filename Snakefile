@@ -1,28 +1,9 @@
-# Random-search NAS: sample architectures, train each, collect a results table, report.
-from snakemake.utils import min_version, validate
-
-min_version("9.0")
+# The workflow is workflow/Snakefile, where the Snakemake workflow catalog looks for it.
+include: "workflow/Snakefile"
 
 
-configfile: "config/config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
-
-
-include: "workflow/rules/common.smk"
-
-
-rule all:
+# An included file's default target does not carry over to the file that includes it.
+rule default:
     default_target: True
     input:
-        f"{RUN_DIR}/architectures",
-        report_outputs(RUN_DIR),
-
-
-include: "workflow/rules/sample.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/collect.smk"
-include: "workflow/rules/report.smk"
-include: "workflow/rules/repeats.smk"
-include: "workflow/rules/verify.smk"
+        rules.all.input,

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import torch
 import yaml
+from defaults import dataset_config, training_config
 
 from random_nas.data import prepare_splits
 from random_nas.settings import gpu_present
 from random_nas.space import SearchSpace
-from random_nas.train import TrainingConfig, resolve_precision, train_candidate
+from random_nas.train import resolve_precision, train_candidate
 
 REPO = Path(__file__).resolve().parents[1]
 SPACE = SearchSpace(4, (8, 64), (3, 7), (1, 2))
@@ -47,20 +48,18 @@ def main() -> int:
         auto == ("bf16" if capability >= (8, 0) else "fp16"),
         f"{name}, capability {capability}: {auto}",
     )
-    splits = prepare_splits(
-        {"name": "mnist5k", "val_size": 500, "train_size": 2000, "test_size": 500}, 0
-    )
+    splits = prepare_splits(dataset_config(val_size=500, train_size=2000, test_size=500), 0)
     small, large = SPACE.decode(0), SPACE.decode(SPACE.size - 1)
     base = {"epochs": 1, "batch_size": 128, "device": "cuda"}
     for precision in ("fp16", "bf16", "fp32"):
-        result = train_candidate(small, splits, TrainingConfig(**base, precision=precision))
+        result = train_candidate(small, splits, training_config(**base, precision=precision))
         check(
             f"train {precision}",
             result.status == "ok" and result.metrics["precision"] == precision,
             f"val accuracy {result.metrics['val_accuracy']:.3f}",
         )
     for tf32 in (False, True):
-        result = train_candidate(small, splits, TrainingConfig(**base, tf32=tf32))
+        result = train_candidate(small, splits, training_config(**base, tf32=tf32))
         flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
         check(
             f"tf32={tf32}",
@@ -68,7 +67,7 @@ def main() -> int:
             f"recorded {result.metrics['tf32']}, backend flags {flags}",
         )
     peaks = {
-        arch: train_candidate(arch, splits, TrainingConfig(**base)).metrics["peak_memory_bytes"]
+        arch: train_candidate(arch, splits, training_config(**base)).metrics["peak_memory_bytes"]
         for arch in (small, large)
     }
     data_bytes = sum(getattr(splits, f"{split}_images").numel() * 4 for split in ("train", "val"))
@@ -80,13 +79,13 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory() as folder:
         checkpoint = Path(folder) / "checkpoint.pt"
-        train_candidate(small, splits, TrainingConfig(**{**base, "epochs": 2}), checkpoint)
+        train_candidate(small, splits, training_config(**{**base, "epochs": 2}), checkpoint)
         records: list[str] = []
         handler = logging.Handler()
         handler.emit = lambda record: records.append(record.getMessage())
         logging.getLogger("random_nas").addHandler(handler)
         resumed = train_candidate(
-            small, splits, TrainingConfig(**{**base, "epochs": 2, "device": "cpu"}), checkpoint
+            small, splits, training_config(**{**base, "epochs": 2, "device": "cpu"}), checkpoint
         )
         check(
             "CUDA checkpoint on the CPU",

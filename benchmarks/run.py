@@ -31,11 +31,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 import yaml
+from defaults import dataset_config, training_config
 
 from random_nas.data import prepare_splits
 from random_nas.model import build_model
 from random_nas.space import SearchSpace
-from random_nas.train import TrainingConfig, cpu_has_native_bf16, train_candidate
+from random_nas.train import cpu_has_native_bf16, train_candidate
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_SPACE = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
@@ -107,7 +108,7 @@ def bench_trainer(splits, count: int, images: int, device: torch.device) -> dict
     )
     for arch in SEED_SPACE.sample(count, seed=0):
         metrics = train_candidate(
-            arch, subset, TrainingConfig(epochs=1, batch_size=BATCH, device=device.type)
+            arch, subset, training_config(epochs=1, batch_size=BATCH, device=device.type)
         ).metrics
         textbook = textbook_images_per_second(arch, splits, images, device)
         training_flops = 3 * metrics["flops"]  # forward, and twice that backward
@@ -229,8 +230,8 @@ def bench_precision(splits, count: int, device: torch.device) -> dict:
             ("bf16", "bf16", 0),
             ("fp32_seed1", "fp32", 1),
         ):
-            config = TrainingConfig(
-                epochs=3, batch_size=BATCH, device=device.type, precision=precision, seed=seed
+            config = training_config(
+                seed, epochs=3, batch_size=BATCH, device=device.type, precision=precision
             )
             accuracy[name] = train_candidate(arch, splits, config).metrics["val_accuracy"]
         rows.append(
@@ -390,7 +391,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.set_num_threads(1)  # as one training job of the default config
-    splits = prepare_splits({"name": "mnist5k", "val_size": 500, "test_size": 500}, seed=0)
+    splits = prepare_splits(dataset_config(val_size=500, test_size=500), seed=0)
     images = 512 if args.quick else 1024
     results = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

@@ -1,5 +1,7 @@
 """Gather every candidate's metrics file into the results table (rule `collect`)."""
 
+import _library  # noqa: F401  (src/ first on the path)
+
 from random_nas.logs import log_to
 from random_nas.results import STATUSES, build_table, write_table
 from random_nas.versions import package_versions

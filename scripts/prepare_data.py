@@ -4,6 +4,8 @@ Which images go where comes as `params`; where the files are (`root`, `download`
 the config, so moving the data retrains nothing.
 """
 
+import _library  # noqa: F401  (src/ first on the path)
+
 from random_nas.data import prepare_splits, save_splits
 from random_nas.logs import log_to
 

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import _library  # noqa: F401  (src/ first on the path)
+
 from random_nas.logs import log_to
 from random_nas.report import render_report
 

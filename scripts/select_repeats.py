@@ -1,6 +1,8 @@
 """Pick the first round's best candidates to train again with other seeds (checkpoint
 `select_repeats`): the `top_k` best `ok` candidates by validation accuracy."""
 
+import _library  # noqa: F401  (src/ first on the path)
+
 from random_nas.analysis import ranked
 from random_nas.files import write_json
 from random_nas.logs import log_to

@@ -6,6 +6,8 @@ measured seed noise, which the weak, unstable architectures of a run can exceed.
 import random
 from pathlib import Path
 
+import _library  # noqa: F401  (src/ first on the path)
+
 from random_nas.analysis import ranked
 from random_nas.files import write_json
 from random_nas.logs import log_to

@@ -14,6 +14,7 @@ import io
 import time
 from pathlib import Path
 
+import _library  # noqa: F401  (src/ first on the path)
 import torch
 
 from random_nas.data import load_splits

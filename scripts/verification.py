@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import _library  # noqa: F401  (src/ first on the path)
 import pandas as pd
 
 from random_nas.analysis import verification_table

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles")
 
 # A tiny run: 3 architectures of a 4-layer space, 1 epoch on a few hundred real MNIST images.
@@ -30,16 +31,42 @@ TINY_CONFIG = {
 }
 
 
+def default_config() -> dict:
+    """Every config key at its default, from the schema (the one source of defaults)."""
+    from random_nas.settings import schema_defaults
+
+    return schema_defaults(yaml.safe_load(SCHEMA.read_text()))
+
+
+def dataset_config(**changes) -> dict:
+    """A validated config's `dataset` section: the defaults with `changes`."""
+    return {**default_config()["dataset"], **changes}
+
+
+def training_config(seed: int = 0, **changes):
+    """The trainer's settings: the config's defaults with `changes`."""
+    from random_nas.train import TrainingConfig
+
+    return TrainingConfig.from_config({**default_config()["training"], **changes}, seed)
+
+
+def copy_repository(destination: Path, names=WORKFLOW_FILES) -> Path:
+    """Copy these files and folders of the repository (never results/) into `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = REPO / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, destination / name, ignore=ignore)
+        else:
+            shutil.copy(source, destination / name)
+    return destination
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A copy of the workflow (not of results/) in a temporary directory."""
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / name)
-    return tmp_path
+    return copy_repository(tmp_path)
 
 
 def write_config(folder: Path, overrides: dict, name: str = "tiny.yaml") -> Path:

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import dataset_config
 
 from random_nas.data import (
     DatasetNotFoundError,
@@ -32,7 +33,7 @@ def write_cifar10_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> N
 
 @pytest.fixture(scope="module")
 def mnist5k():
-    return prepare_splits({"name": "mnist5k", "val_size": 1000, "test_size": 1000}, seed=0)
+    return prepare_splits(dataset_config(name="mnist5k", val_size=1000, test_size=1000), seed=0)
 
 
 def test_stratified_order_prefixes_keep_class_proportions():
@@ -61,7 +62,7 @@ def test_mnist5k_splits_are_disjoint_stratified_and_real(mnist5k):
 
 
 def test_split_is_seeded():
-    config = {"name": "mnist5k", "val_size": 100, "train_size": 200, "test_size": 100}
+    config = dataset_config(name="mnist5k", val_size=100, train_size=200, test_size=100)
     first, again = prepare_splits(config, seed=1), prepare_splits(config, seed=1)
     other = prepare_splits(config, seed=2)
     assert torch.equal(first.train_images, again.train_images)
@@ -77,7 +78,7 @@ def test_splits_file_round_trip(tmp_path, mnist5k):
 
 def test_too_many_images_asked_for_names_the_keys():
     with pytest.raises(ValueError, match="val_size"):
-        prepare_splits({"name": "mnist5k", "val_size": 3000, "train_size": 3000}, seed=0)
+        prepare_splits(dataset_config(name="mnist5k", val_size=3000, train_size=3000), seed=0)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_torchvision_mnist_layout_loads_from_root(tmp_path, mnist5k, name, folde
     write_mnist_raw(
         raw, "t10k", mnist5k.test_images[:100, 0].numpy(), mnist5k.test_labels[:100].numpy()
     )
-    splits = prepare_splits({"name": name, "root": str(tmp_path), "val_size": 50}, seed=0)
+    splits = prepare_splits(dataset_config(name=name, root=str(tmp_path), val_size=50), seed=0)
     assert splits.sizes() == {"train": 250, "val": 50, "test": 100}
     assert torch.equal(splits.test_images[:, 0], mnist5k.test_images[:100, 0])
     assert splits.horizontal_flip is (name == "fashion_mnist")
@@ -106,7 +107,7 @@ def test_cifar10_batches_load_without_checksums(tmp_path, mnist5k):
         part = slice((number - 1) * 20, number * 20)
         write_cifar10_batch(folder / f"data_batch_{number}", images[part], labels[part])
     write_cifar10_batch(folder / "test_batch", images[100:], labels[100:])
-    splits = prepare_splits({"name": "cifar10", "root": str(tmp_path), "val_size": 20}, seed=0)
+    splits = prepare_splits(dataset_config(name="cifar10", root=str(tmp_path), val_size=20), seed=0)
     assert splits.sizes() == {"train": 80, "val": 20, "test": 20}
     assert splits.train_images.shape[1:] == (3, 32, 32)
     assert torch.equal(splits.test_images, torch.from_numpy(images[100:]))
@@ -117,7 +118,7 @@ def test_cifar10_batches_load_without_checksums(tmp_path, mnist5k):
 )
 def test_missing_dataset_says_where_it_looked_and_how_to_get_it(tmp_path, name, where):
     with pytest.raises(DatasetNotFoundError) as error:
-        prepare_splits({"name": name, "root": str(tmp_path), "val_size": 10}, seed=0)
+        prepare_splits(dataset_config(name=name, root=str(tmp_path), val_size=10), seed=0)
     assert str(tmp_path / where) in str(error.value)
     assert "download: true" in str(error.value)
 
@@ -128,4 +129,4 @@ def test_truncated_cifar_batch_names_the_file(tmp_path):
     for name in [*(f"data_batch_{n}" for n in range(1, 6)), "test_batch"]:
         (folder / name).write_bytes(b"\x80\x04trunc")
     with pytest.raises(ValueError, match="data_batch_1"):
-        prepare_splits({"name": "cifar10", "root": str(tmp_path), "val_size": 10}, seed=0)
+        prepare_splits(dataset_config(name="cifar10", root=str(tmp_path), val_size=10), seed=0)

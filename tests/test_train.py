@@ -1,12 +1,17 @@
 import dataclasses
+import json
 import math
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
+from conftest import REPO, dataset_config, default_config, training_config
 
 import random_nas.data
 import random_nas.train
-from random_nas.data import prepare_splits
+from random_nas.data import prepare_splits, save_splits
 from random_nas.settings import OPERATIONAL_TRAINING_KEYS, gpu_present
 from random_nas.space import SearchSpace
 from random_nas.train import (
@@ -23,13 +28,12 @@ SPACE = SearchSpace(4, (8, 16), (3, 5), (1, 2))
 
 @pytest.fixture(scope="module")
 def splits():
-    return prepare_splits(
-        {"name": "mnist5k", "val_size": 300, "train_size": 1200, "test_size": 300}, 0
-    )
+    return prepare_splits(dataset_config(val_size=300, train_size=1200, test_size=300), 0)
 
 
 def small_config(**changes):
-    return TrainingConfig(**{"epochs": 2, "batch_size": 64, "lr": 0.05, "device": "cpu", **changes})
+    settings = {"epochs": 2, "batch_size": 64, "lr": 0.05, "warmup_epochs": 0, "device": "cpu"}
+    return training_config(**{**settings, **changes})
 
 
 def test_training_learns_real_digits(splits):
@@ -47,7 +51,7 @@ def test_a_published_style_candidate_retrains_bit_for_bit_on_the_cpu(splits):
     """The seed's space, fp32, the default recipe: everything but timings is identical."""
     seed_space = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
     arch = seed_space.sample(1, seed=0)[0]
-    config = TrainingConfig(epochs=1, batch_size=128, precision="fp32", device="cpu")
+    config = training_config(epochs=1, precision="fp32", device="cpu")
     timings = {"train_seconds", "eval_seconds", "images_per_second", "seconds_to_first_step"}
     first, again = (train_candidate(arch, splits, config).metrics for _ in range(2))
     untimed = {
@@ -158,12 +162,17 @@ def test_gpu_presence_is_read_from_the_driver_and_cuda_visible_devices(tmp_path)
 
 def test_every_training_key_of_the_schema_reaches_the_trainer_or_is_operational():
     import yaml
-    from conftest import REPO
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     keys = set(schema["properties"]["training"]["properties"])
     trainer = set(TrainingConfig.__dataclass_fields__)
-    assert keys - trainer <= {"threads", "retries", "keep_checkpoints", "minutes_per_epoch"}
+    assert keys - trainer <= {
+        "threads",
+        "retries",
+        "keep_checkpoints",
+        "minutes_per_epoch",
+        "mem_mb",
+    }
     assert "eval_batch_size" in trainer  # operational, and it takes effect
     assert keys == (trainer - {"seed"}) | OPERATIONAL_TRAINING_KEYS
     assert set(small_config().recipe()) == keys - OPERATIONAL_TRAINING_KEYS
@@ -238,3 +247,34 @@ def test_a_candidate_error_is_a_failure_and_a_missing_device_is_not(monkeypatch,
     monkeypatch.setattr(random_nas.train, "build_model", out_of_memory)
     with pytest.raises(CandidateFailure, match="OutOfMemoryError: CUDA out of memory"):
         train_candidate(SPACE.decode(1), splits, small_config())
+
+
+def test_a_training_process_imports_nothing_it_does_not_need(tmp_path, splits):
+    """torch._dynamo alone costs about 2 s of every job's start; only `compile` needs it. The
+    same process measures its training's peak memory, apart from the process's own."""
+    save_splits(splits, tmp_path / "dataset.pt")
+    training = {**default_config()["training"], "epochs": 1, "batch_size": 64}
+    code = (
+        "import json, resource, sys\n"
+        "from random_nas.data import load_splits\n"
+        "from random_nas.space import SearchSpace\n"
+        "from random_nas.train import TrainingConfig, train_candidate\n"
+        f"splits = load_splits({str(tmp_path / 'dataset.pt')!r})\n"
+        "arch = SearchSpace(4, (8, 16), (3, 5), (1, 2)).decode(3)\n"
+        f"config = TrainingConfig.from_config({training!r}, 0)\n"
+        "result = train_candidate(arch, splits, config)\n"
+        "heavy = {'torch._dynamo', 'torchvision', 'pandas', 'matplotlib'} & set(sys.modules)\n"
+        "assert not heavy, f'imported {heavy}'\n"
+        "process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "metrics = result.metrics\n"
+        "print(json.dumps([metrics['seconds_to_first_step'], metrics['peak_memory_bytes'], "
+        "process_peak]))\n"
+    )
+    started = time.perf_counter()
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    seconds_to_first_step, training_peak, process_peak = json.loads(output)
+    assert 0 < seconds_to_first_step < time.perf_counter() - started
+    # The training's own peak, not the process's: torch and the data are hundreds of MiB.
+    assert 0 < training_peak < process_peak / 2

@@ -15,7 +15,7 @@ COSTS = {
     "params": "parameters",
     "flops": "forward FLOPs per image",
     "train_seconds": "training seconds",
-    "peak_memory_bytes": "peak memory (bytes)",
+    "peak_memory_bytes": "peak training memory",
 }
 
 

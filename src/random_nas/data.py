@@ -206,27 +206,26 @@ class Splits:
 
 
 def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
-    """Load the configured dataset and split it, stratified and seeded."""
+    """Load the configured dataset and split it, stratified and seeded. `dataset` is the
+    validated config's `dataset` section, every key present."""
     name = dataset["name"]
     if name not in DATASETS:
         raise ValueError(f"dataset.name {name!r} is not one of {sorted(DATASETS)}")
     spec = DATASETS[name]
-    raw = spec.load(
-        Path(os.path.expanduser(dataset.get("root", "data"))), dataset.get("download", False)
-    )
+    raw = spec.load(Path(os.path.expanduser(dataset["root"])), dataset["download"])
     pool_images, pool_labels = raw.train_images, raw.train_labels
     order = stratified_order(pool_labels, seed)
     if raw.test_images is None:
-        test_size = dataset.get("test_size") or HELD_OUT_TEST_IMAGES
+        test_size = dataset["test_size"] or HELD_OUT_TEST_IMAGES
         test_index, order = order[:test_size], order[test_size:]
         test_images, test_labels = pool_images[test_index], pool_labels[test_index]
     else:
         test_images, test_labels = raw.test_images, raw.test_labels
-        if dataset.get("test_size"):
+        if dataset["test_size"]:
             test_keep = stratified_order(test_labels, seed)[: dataset["test_size"]]
             test_images, test_labels = test_images[test_keep], test_labels[test_keep]
     val_size = dataset["val_size"]
-    train_size = dataset.get("train_size") or len(order) - val_size
+    train_size = dataset["train_size"] or len(order) - val_size
     if val_size + train_size > len(order):
         raise ValueError(
             f"dataset {name} has {len(order)} training images after the test split, fewer than "

@@ -261,16 +261,32 @@ def plot_choices(ok: pd.DataFrame) -> plt.Figure:
         if features.empty:
             _empty_note(axis)
         else:
-            data = pd.DataFrame({name: features[name], "val acc %": 100 * ok["val_accuracy"]})
+            data = pd.DataFrame(
+                {name: features[name], "validation accuracy (%)": 100 * ok["val_accuracy"]}
+            )
             if data[name].nunique() <= 12:
-                sns.boxplot(data=data, x=name, y="val acc %", ax=axis, color="C0", fliersize=0)
+                sns.boxplot(
+                    data=data, x=name, y="validation accuracy (%)", ax=axis, color="C0", fliersize=0
+                )
                 np.random.seed(0)  # seaborn jitters with numpy's global generator
                 sns.stripplot(
-                    data=data, x=name, y="val acc %", ax=axis, color="0.2", size=2.5, jitter=0.2
+                    data=data,
+                    x=name,
+                    y="validation accuracy (%)",
+                    ax=axis,
+                    color="0.2",
+                    size=2.5,
+                    jitter=0.2,
                 )
             else:
                 sns.scatterplot(
-                    data=data, x=name, y="val acc %", ax=axis, color="C0", s=14, linewidth=0
+                    data=data,
+                    x=name,
+                    y="validation accuracy (%)",
+                    ax=axis,
+                    color="C0",
+                    s=14,
+                    linewidth=0,
                 )
         axis.set_xlabel(name)
     figure.suptitle("Validation accuracy by architecture property")

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 # Under `training`: torch threads, Snakemake retries, checkpoint housekeeping, the batch size
-# of evaluation passes (each image is evaluated alone in eval mode) and the cluster time limit.
+# of evaluation passes (each image is evaluated alone in eval mode), the cluster time and memory.
 OPERATIONAL_TRAINING_KEYS = frozenset(
-    {"threads", "retries", "keep_checkpoints", "eval_batch_size", "minutes_per_epoch"}
+    {"threads", "retries", "keep_checkpoints", "eval_batch_size", "minutes_per_epoch", "mem_mb"}
 )
 # Under `dataset`: where the files are and whether to fetch them, not which images are used.
 OPERATIONAL_DATASET_KEYS = frozenset({"root", "download"})
@@ -68,3 +68,46 @@ def gpu_present(
         return any(driver_gpus.iterdir())
     except OSError:
         return False
+
+
+def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The config that the schema's `default:` keys make: every key, at its default."""
+    return {
+        key: schema_defaults(node) if node.get("type") == "object" else node["default"]
+        for key, node in schema["properties"].items()
+    }
+
+
+def _key(path: Any) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
+
+
+def config_problem(config: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
+    """One line that names the config key at fault and what it may be, for a config the schema
+    refuses (jsonschema comes with Snakemake; imported only when there is a problem)."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.validators.validator_for(schema)(schema).iter_errors(config)
+    )
+    if error is None:
+        return "config is valid"
+    where = _key(error.absolute_path)
+    prefix = f"{where}." if where else ""
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema["properties"]))
+        return (
+            f"config key {', '.join(prefix + key for key in unknown)} is unknown; the keys "
+            f"{'under ' + where if where else 'at the top'} are: "
+            f"{', '.join(error.schema['properties'])}"
+        )
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"config {where} is {error.instance!r}; allowed: {allowed}"
+    if error.validator == "not" and error.validator_value == {"multipleOf": 2}:
+        return f"config {where} is {error.instance}; it must be odd"
+    if error.validator == "not":
+        return (
+            f"config {where} is {error.instance!r}, which is not allowed ({error.validator_value})"
+        )
+    return f"config {where or '(top level)'}: {error.message}"

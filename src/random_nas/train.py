@@ -49,26 +49,30 @@ class CandidateFailure(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = 3
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_schedule: str = "cosine"
-    warmup_epochs: float = 0.0
-    label_smoothing: float = 0.0
-    augment: bool = False
-    precision: str = "auto"
-    device: str = "auto"
-    seed: int = 0
-    compile: bool = False
-    tf32: bool = False
+    """The training settings of one candidate, as the validated config's `training` section
+    gives them (the schema holds the defaults and meanings; this class keeps none of its own)."""
+
+    epochs: int
+    batch_size: int
+    optimizer: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    lr_schedule: str
+    warmup_epochs: float
+    label_smoothing: float
+    augment: bool
+    precision: str
+    device: str
+    seed: int
+    compile: bool
+    tf32: bool
     # Operational: how a result is computed, not what it is (evaluation is per image).
-    eval_batch_size: int = 1000
+    eval_batch_size: int
 
     @classmethod
     def from_config(cls, training: Mapping[str, Any], seed: int) -> TrainingConfig:
+        """From the config's `training` section; its cluster-only keys are not the trainer's."""
         known = {name for name in cls.__dataclass_fields__ if name != "seed"}
         return cls(seed=seed, **{key: value for key, value in training.items() if key in known})
 

@@ -19,6 +19,7 @@ rule train:
         **({"gpu": 1} if TRAIN_ON_GPU else {}),
         attempt=lambda wildcards, attempt: attempt,
         runtime=lambda wildcards, attempt: attempt * TRAIN_RUNTIME_MINUTES,
+        mem_mb=config["training"]["mem_mb"],
     params:
         **RECIPE,
         architecture=sampled_architecture,

@@ -1,0 +1,43 @@
+"""The schema is the one source of every config key's default and meaning."""
+
+import json
+
+import yaml
+from conftest import REPO, SCHEMA, default_config
+
+from random_nas.settings import schema_defaults
+
+
+def _shown(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def config_table(schema: dict, prefix: str = "") -> list[str]:
+    """config/README.md's table of keys, as the schema says: `python -c` this to regenerate."""
+    rows = []
+    for key, node in schema["properties"].items():
+        if node.get("type") == "object":
+            rows += config_table(node, f"{prefix}{key}.")
+        else:
+            meaning = " ".join(node["description"].split())
+            rows.append(f"| `{prefix}{key}` | `{_shown(node['default'])}` | {meaning} |")
+    return rows
+
+
+def test_config_yaml_is_exactly_the_schema_defaults():
+    assert yaml.safe_load((REPO / "config/config.yaml").read_text()) == default_config()
+
+
+def test_config_readme_table_is_the_schema():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    readme = (REPO / "config/README.md").read_text().splitlines()
+    table = [line for line in readme if line.startswith("| `")]
+    assert table == config_table(schema), "\n".join(config_table(schema))
+
+
+def test_a_module_user_may_give_no_config_at_all():
+    from snakemake.utils import validate
+
+    config: dict = {}
+    validate(config, str(SCHEMA))
+    assert config == schema_defaults(yaml.safe_load(SCHEMA.read_text()))
