@@ -9,8 +9,10 @@ from random_nas.report import render_report
 
 logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):
-    repeats = table_path.with_name("repeats.parquet")
-    render_report(
-        table_path, table_path.parent / "report", repeats_path=repeats if repeats.exists() else None
-    )
+    beside = {
+        f"{name}_path": table_path.with_name(f"{name}.parquet")
+        for name in ("repeats", "trials", "curves")
+        if table_path.with_name(f"{name}.parquet").exists()
+    }
+    render_report(table_path, table_path.parent / "report", **beside)
     logger.info("re-rendered %s", table_path.parent / "report")

@@ -14,5 +14,7 @@ written = render_report(
     out_dir,
     top_k=snakemake.params.top_k,
     repeats_path=snakemake.input.get("repeats"),
+    trials_path=snakemake.input.get("trials"),
+    curves_path=snakemake.input.get("curves"),
 )
 logger.info("wrote %d report files to %s", len(written), out_dir)

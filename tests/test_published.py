@@ -22,9 +22,11 @@ PRECISIONS = {"fp32", "bf16", "fp16"}
 
 def test_there_is_a_published_run_of_at_least_100_architectures():
     assert PUBLISHED, "no results/published/*/candidates.parquet"
+    sizes = [len(pd.read_parquet(folder / "candidates.parquet")) for folder in PUBLISHED]
+    assert max(sizes) >= 100
     for folder in PUBLISHED:
         frame = pd.read_parquet(folder / "candidates.parquet")
-        assert len(frame) >= 100 and (frame["status"] == "ok").mean() > 0.9
+        assert (frame["status"] == "ok").mean() > 0.9
         assert (folder / "config.yaml").exists()
         assert frame["hardware"].notna().all() and frame["recipe"].notna().all()
 
@@ -36,9 +38,7 @@ def test_published_configs_pin_their_precision(folder):
     assert config["training"]["precision"] in PRECISIONS
     frame = pd.read_parquet(folder / "candidates.parquet")
     assert set(frame["precision"]) == {config["training"]["precision"]}
-    reproduce = yaml.safe_load(
-        (REPO / "config" / f"published_{folder.name.split('-')[0]}.yaml").read_text()
-    )
+    reproduce = yaml.safe_load((REPO / "config/published" / f"{folder.name}.yaml").read_text())
     assert reproduce["training"]["precision"] == config["training"]["precision"]
 
 

@@ -20,7 +20,7 @@ from random_nas.analysis import (
     seed_statistics,
 )
 from random_nas.files import InputFileError, write_json
-from random_nas.layout import report_files
+from random_nas.layout import PLOTS, report_files
 from random_nas.report import render_report
 from random_nas.results import build_table, read_table, write_table
 from random_nas.space import SearchSpace
@@ -203,7 +203,7 @@ def test_report_is_complete_and_byte_identical_when_rendered_twice(tmp_path, tab
     ranking = pd.read_csv(first / "ranking.csv")
     assert ranking["val_accuracy"].iloc[0] == 0.97
     html = (first / "index.html").read_text()
-    assert html.count("data:image/svg+xml;base64,") == 6
+    assert html.count("data:image/svg+xml;base64,") == len(PLOTS)
 
 
 def test_report_renders_with_no_successful_candidate(tmp_path):

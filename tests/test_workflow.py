@@ -204,17 +204,24 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 
 
+HALVING = {"strategy": "successive_halving", "min_epochs": 2, "eta": 3}
+
+
 @pytest.mark.parametrize(
-    "signal_number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"]
+    ("signal_number", "search"),
+    [(signal.SIGINT, {}), (signal.SIGTERM, {}), (signal.SIGTERM, HALVING)],
+    ids=["SIGINT", "SIGTERM", "SIGTERM-halving"],
 )
-def test_killed_run_resumes_and_loses_nothing(workdir, signal_number):
+def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     config = tiny(
         num_architectures=4,
         training__epochs=6,
         dataset={"val_size": 200, "train_size": 800, "test_size": 200},
+        search=search,
     )
     configfile = write_config(workdir, config)
     run = workdir / "results" / "tiny"
+    trainings = "trials/*/*" if search else "candidates/*"
     process = subprocess.Popen(
         snakemake_command(configfile),
         cwd=workdir,
@@ -224,8 +231,8 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number):
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        done = [path for path in run.glob("candidates/*/metrics.json") if recorded(workdir, path)]
-        checkpoints = list(run.glob("candidates/*/checkpoint.pt"))
+        done = [path for path in run.glob(f"{trainings}/metrics.json") if recorded(workdir, path)]
+        checkpoints = list(run.glob(f"{trainings}/checkpoint.pt"))
         if done and checkpoints:
             break
         time.sleep(0.2)
@@ -235,11 +242,11 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number):
     os.killpg(process.pid, signal_number)  # the whole process group, as Ctrl-C does
     process.wait(timeout=120)
     assert not (run / "candidates.parquet").exists()
-    for path in run.glob("candidates/*/metrics.json"):
+    for path in run.glob(f"{trainings}/metrics.json"):
         json.loads(path.read_text())  # whole, never truncated
     finished = {
         path: path.stat().st_mtime_ns
-        for path in run.glob("candidates/*/metrics.json")
+        for path in run.glob(f"{trainings}/metrics.json")
         if recorded(workdir, path)
     }
     assert 1 <= len(finished) < 4
@@ -422,3 +429,64 @@ def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir
     assert not {"verify_train", "verification"} & set(
         planned_jobs(workdir, configfile, "verify_published")
     )  # running it again retrains nothing
+
+
+def test_successive_halving_promotes_the_best_and_a_rung_is_a_plain_training(workdir):
+    config = tiny(
+        num_architectures=9,
+        training__epochs=4,
+        search={"strategy": "successive_halving", "min_epochs": 1, "eta": 2},
+    )
+    configfile = write_config(workdir, config)
+    planned = planned_jobs(workdir, configfile)
+    assert planned["train_trial"] == 9 and "train" not in planned  # rung 0 before any training
+    run_snakemake(workdir, configfile)
+    run = workdir / "results/tiny"
+    trials = pd.read_parquet(run / "trials.parquet")
+    assert trials.groupby("epochs").size().to_dict() == {1: 9, 2: 4, 4: 2}  # budgets 1, 2, 4
+    for rung, budget in ((1, 1), (2, 2)):
+        earlier = trials[trials["epochs"] == budget].sort_values(
+            ["val_accuracy", "flops", "arch_id"], ascending=[False, True, True]
+        )
+        promoted = json.loads((run / f"rungs/rung_{rung}.json").read_text())["arch_ids"]
+        assert promoted == list(earlier["arch_id"][: max(1, len(earlier) // 2)])
+    candidates = pd.read_parquet(run / "candidates.parquet")
+    assert len(candidates) == 9
+    highest = trials.groupby("arch_id")["epochs"].max()
+    assert (candidates.set_index("arch_id")["epochs"].sort_index() == highest).all()
+    curves = pd.read_parquet(run / "curves.parquet")
+    assert len(curves) == 9 * 1 + 4 * 2 + 2 * 4
+    assert set(curves.columns) >= {"arch_id", "budget", "epoch", "val_accuracy", "lr"}
+    assert len(pd.read_csv(run / "report/rungs.csv")) == 3
+
+    # A rung's training is the plain training at that budget: same numbers as a random run
+    # with training.epochs = 1, in another run folder.
+    plain = write_config(
+        workdir, tiny(run="plain", num_architectures=9, training__epochs=1), "plain.yaml"
+    )
+    run_snakemake(workdir, plain)
+    for path in (workdir / "results/plain/candidates").glob("*/metrics.json"):
+        rung_zero = run / f"trials/{path.parent.name}/epochs_1/metrics.json"
+        assert comparable(path) == comparable(rung_zero)
+
+
+BAD_SEARCHES = [
+    (
+        {"strategy": "hyperband"},
+        "search.strategy is 'hyperband'; allowed: random, successive_halving",
+    ),
+    ({"strategy": "successive_halving", "eta": 1}, "search.eta"),
+    ({"strategy": "successive_halving", "min_epochs": 5}, "search.min_epochs is 5"),
+]
+
+
+@pytest.mark.parametrize(("search", "named"), BAD_SEARCHES)
+def test_bad_search_settings_are_refused_before_any_job(workdir, search, named):
+    configfile = write_config(workdir, tiny(search=search, training__epochs=3))
+    result = run_snakemake(workdir, configfile, "-n", check=False)
+    assert result.returncode != 0 and named in result.stdout + result.stderr
+    with_repeats = write_config(
+        workdir, tiny(search={"strategy": "successive_halving"}, repeats={"top_k": 2}), "r.yaml"
+    )
+    result = run_snakemake(workdir, with_repeats, "-n", check=False)
+    assert result.returncode != 0 and "repeats.top_k" in result.stdout + result.stderr

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from random_nas.halving import promoted_count
+
 # Normal quantile of a two-sided 95 % interval.
 Z95 = 1.96
 
@@ -228,3 +230,97 @@ def verification_table(
         }
     )
     return table, basis
+
+
+def promote(rung: pd.DataFrame, eta: int) -> list[str]:
+    """The architectures of `rung` that successive halving trains next: the best ⌊n / eta⌋
+    (at least one) of its n, by validation accuracy (ties: fewer FLOPs, then arch_id); only
+    `ok` ones, so fewer where fewer finished."""
+    return list(ranked(rung)["arch_id"].head(promoted_count(len(rung), eta)))
+
+
+def halving_rungs(trials: pd.DataFrame, budgets: list[int], eta: int) -> list[pd.DataFrame]:
+    """The trainings of each rung, recomputed from the trials as the run promoted them: rung 0
+    is every draw at the first budget, rung r + 1 what `promote` keeps of rung r. (Trials at the
+    full budget may hold more than the top rung: a run's full-budget comparison.)"""
+    members = sorted(trials.loc[trials["epochs"] == budgets[0], "arch_id"])
+    rungs = []
+    for budget in budgets:
+        rung = trials[(trials["epochs"] == budget) & trials["arch_id"].isin(members)]
+        rungs.append(rung)
+        members = promote(rung, eta)
+    return rungs
+
+
+def rung_table(rungs: list[pd.DataFrame], train_images: int) -> pd.DataFrame:
+    """Per rung: its budget, how many it trained, their best and median validation accuracy,
+    and what it cost (epoch-images, training seconds)."""
+    return pd.DataFrame(
+        [
+            {
+                "rung": number,
+                "epochs": int(rung["epochs"].iloc[0]) if len(rung) else 0,
+                "candidates": len(rung),
+                "best_val_accuracy": rung["val_accuracy"].max(),
+                "median_val_accuracy": rung["val_accuracy"].median(),
+                "epoch_images": int(rung["epochs"].sum()) * train_images,
+                "train_seconds": rung["train_seconds"].sum(),
+            }
+            for number, rung in enumerate(rungs)
+        ]
+    )
+
+
+def rung_correlations(rungs: list[pd.DataFrame]) -> pd.DataFrame:
+    """Spearman correlation of validation accuracy between consecutive rungs, over the
+    candidates the later rung trained (its promoted ones)."""
+    rows = []
+    for number in range(1, len(rungs)):
+        later = rungs[number].set_index("arch_id")["val_accuracy"]
+        earlier = rungs[number - 1].set_index("arch_id")["val_accuracy"].reindex(later.index)
+        rows.append(
+            {
+                "rungs": f"{number - 1}→{number}",
+                "candidates": len(later),
+                "spearman": rank_correlation(earlier, later),
+            }
+        )
+    return pd.DataFrame(rows, columns=["rungs", "candidates", "spearman"])
+
+
+def halving_comparison(
+    trials: pd.DataFrame, rungs: list[pd.DataFrame], budgets: list[int], train_images: int
+) -> dict[str, float | str | int] | None:
+    """What successive halving bought against training every draw at the full budget, where
+    the run did both (search.compare_full_budget); None otherwise."""
+    full = trials[trials["epochs"] == budgets[-1]]
+    draws = rungs[0]["arch_id"]
+    if not set(draws) <= set(full["arch_id"]) or rungs[-1].empty:
+        return None
+    full_ranked = ranked(full)
+    halving_pick = ranked(rungs[-1]).iloc[0]
+    full_best = full_ranked.iloc[0]
+    halving_cost = sum(int(rung["epochs"].sum()) for rung in rungs) * train_images
+    full_cost = len(draws) * budgets[-1] * train_images
+    affordable = max(1, halving_cost // (budgets[-1] * train_images))
+    curve = expected_best(full_ranked["val_accuracy"].to_numpy())
+    low = rungs[0].set_index("arch_id")["val_accuracy"]
+    high = full.set_index("arch_id")["val_accuracy"].reindex(low.index)
+    return {
+        "halving_pick": halving_pick["arch_id"],
+        "halving_pick_val": float(halving_pick["val_accuracy"]),
+        "full_best": full_best["arch_id"],
+        "full_best_val": float(full_best["val_accuracy"]),
+        "regret": float(full_best["val_accuracy"] - halving_pick["val_accuracy"]),
+        "halving_rank_at_full": int(
+            full_ranked.index[full_ranked["arch_id"] == halving_pick["arch_id"]][0] + 1
+        ),
+        "compute_ratio": halving_cost / full_cost,
+        "seconds_ratio": sum(rung["train_seconds"].sum() for rung in rungs)
+        / full["train_seconds"].sum(),
+        "random_search_draws": int(min(affordable, len(curve))),
+        "random_search_expected": float(
+            curve["expected_best"].iloc[min(affordable, len(curve)) - 1]
+        ),
+        "fidelity_spearman": rank_correlation(low, high),
+    }

@@ -6,9 +6,10 @@ REPORT_TABLES = (
     "pareto.csv",
     "expected_max.csv",
     "seeds.csv",
+    "rungs.csv",
     "index.html",
 )
-PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "choices", "val_vs_test")
+PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "curves", "choices", "val_vs_test")
 PLOT_FORMATS = ("svg", "png")
 
 

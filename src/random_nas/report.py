@@ -30,15 +30,20 @@ from random_nas.analysis import (
     binomial_difference_se,
     empirical_distribution,
     expected_best,
+    halving_comparison,
+    halving_rungs,
     pareto_front,
     pooled_seed_sd,
     rank_correlation,
     ranked,
+    rung_correlations,
+    rung_table,
     scored_draws,
     seed_rank_correlations,
     seed_statistics,
 )
 from random_nas.files import InputFileError, atomic_path, write_text
+from random_nas.halving import rung_budgets
 from random_nas.layout import PLOT_FORMATS, PLOTS, report_files
 from random_nas.results import read_table
 from random_nas.settings import NUM_CLASSES
@@ -252,6 +257,33 @@ def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
     return figure
 
 
+def plot_curves(curves: pd.DataFrame | None, rungs: list[pd.DataFrame]) -> plt.Figure:
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    promoted = set().union(*(set(rung["arch_id"]) for rung in rungs[1:])) if rungs else set()
+    if curves is None or not promoted:
+        _empty_note(axis, "not a successive-halving run (config search.strategy)")
+    else:
+        shown = curves[curves["arch_id"].isin(promoted)]
+        for color, (arch_id, trainings) in enumerate(shown.groupby("arch_id", sort=True)):
+            for budget, curve in trainings.groupby("budget"):
+                axis.plot(
+                    curve["epoch"],
+                    100 * curve["val_accuracy"],
+                    color=f"C{color % 10}",
+                    marker="o",
+                    markersize=3,
+                    linewidth=1 + budget / shown["budget"].max(),
+                    label=arch_id if budget == trainings["budget"].max() else None,
+                )
+        axis.legend(fontsize="x-small", loc="lower right", ncol=2)
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("validation accuracy (%)")
+    axis.set_title("Learning curves of the promoted candidates (one line per budget)")
+    figure.tight_layout()
+    return figure
+
+
 def plot_choices(ok: pd.DataFrame) -> plt.Figure:
     features = architecture_features(ok) if not ok.empty else pd.DataFrame()
     names = list(features.columns) or ["stride-2 layers"]
@@ -261,33 +293,15 @@ def plot_choices(ok: pd.DataFrame) -> plt.Figure:
         if features.empty:
             _empty_note(axis)
         else:
-            data = pd.DataFrame(
-                {name: features[name], "validation accuracy (%)": 100 * ok["val_accuracy"]}
-            )
+            accuracy = "validation accuracy (%)"
+            data = pd.DataFrame({name: features[name], accuracy: 100 * ok["val_accuracy"]})
+            axes_of = {"data": data, "x": name, "y": accuracy, "ax": axis}
             if data[name].nunique() <= 12:
-                sns.boxplot(
-                    data=data, x=name, y="validation accuracy (%)", ax=axis, color="C0", fliersize=0
-                )
+                sns.boxplot(**axes_of, color="C0", fliersize=0)
                 np.random.seed(0)  # seaborn jitters with numpy's global generator
-                sns.stripplot(
-                    data=data,
-                    x=name,
-                    y="validation accuracy (%)",
-                    ax=axis,
-                    color="0.2",
-                    size=2.5,
-                    jitter=0.2,
-                )
+                sns.stripplot(**axes_of, color="0.2", size=2.5, jitter=0.2)
             else:
-                sns.scatterplot(
-                    data=data,
-                    x=name,
-                    y="validation accuracy (%)",
-                    ax=axis,
-                    color="C0",
-                    s=14,
-                    linewidth=0,
-                )
+                sns.scatterplot(**axes_of, color="C0", s=14, linewidth=0)
         axis.set_xlabel(name)
     figure.suptitle("Validation accuracy by architecture property")
     figure.tight_layout()
@@ -356,6 +370,13 @@ def _summary(
         summary["best val accuracy %"] = _percent(best)
         summary["median val accuracy % (ok)"] = _percent(ok["val_accuracy"].median())
     return summary
+
+
+def _train_images(frame: pd.DataFrame) -> int:
+    """Training images per epoch, from a row's recipe."""
+    for text in frame["recipe"].dropna():
+        return int(json.loads(text)["dataset"]["sizes"]["train"])
+    raise InputFileError("the trials table records no recipe with the training split's size")
 
 
 def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
@@ -476,14 +497,67 @@ def findings(
     return lines
 
 
+def halving_findings(
+    table: pd.DataFrame, correlations: pd.DataFrame, comparison: dict[str, Any] | None
+) -> list[str]:
+    """The statements of a successive-halving run, computed from its trials."""
+    lines = [
+        "Successive halving: "
+        + "; ".join(
+            f"rung {row.rung} trained {row.candidates} for {row.epochs} "
+            f"epoch{'' if row.epochs == 1 else 's'} "
+            f"(best {100 * row.best_val_accuracy:.1f} %)"
+            for row in table.itertuples()
+        )
+        + "."
+    ]
+    if not correlations.empty:
+        lines.append(
+            "Spearman correlation of validation accuracy between consecutive rungs, over the "
+            "promoted candidates: "
+            + ", ".join(
+                f"rungs {row.rungs}: {row.spearman:.2f} ({row.candidates})"
+                for row in correlations.itertuples()
+            )
+            + "."
+        )
+    if comparison is None and len(table):
+        draws, first = int(table["candidates"].iloc[0]), table.iloc[0]
+        per_epoch = first["epoch_images"] / (draws * first["epochs"])
+        full_cost = draws * int(table["epochs"].iloc[-1]) * per_epoch
+        lines.append(
+            f"Halving used {table['epoch_images'].sum():,.0f} epoch-images, "
+            f"{100 * table['epoch_images'].sum() / full_cost:.0f} % of the {full_cost:,.0f} that "
+            "training every draw for the full budget would take."
+        )
+    if comparison is not None:
+        c = comparison
+        lines += [
+            f"Halving picks {c['halving_pick']} ({100 * c['halving_pick_val']:.1f} % at the "
+            f"full budget, rank {c['halving_rank_at_full']} there); training every draw for the "
+            f"full budget finds {c['full_best']} ({100 * c['full_best_val']:.1f} %): a regret "
+            f"of {100 * c['regret']:.1f} points.",
+            f"Halving used {100 * c['compute_ratio']:.0f} % of the epoch-images and "
+            f"{100 * c['seconds_ratio']:.0f} % of the training seconds of the full-budget run.",
+            f"With the same compute, plain random search at the full budget trains "
+            f"{c['random_search_draws']} draws, whose expected best is "
+            f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws).",
+            f"Low and full fidelity rank all the draws with Spearman ρ = "
+            f"{c['fidelity_spearman']:.2f} (rung 0 against the full budget).",
+        ]
+    return lines
+
+
 def render_report(
     table_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     top_k: int | None = None,
     repeats_path: str | os.PathLike[str] | None = None,
+    trials_path: str | os.PathLike[str] | None = None,
+    curves_path: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
-    """Render every report file from the results table (and the repeated seeds' table, where
-    there is one); returns the paths written.
+    """Render every report file from the results table (and the repeated seeds' table, and
+    a successive-halving run's trials and curves, where there are); returns the paths written.
 
     `top_k` defaults to the `report.top_k` of the config stored in the table."""
     table, metadata = read_table(table_path)
@@ -491,6 +565,19 @@ def render_report(
     top_k = top_k or config.get("report", {}).get("top_k", 10)
     frame = table.to_pandas()
     repeats = read_table(repeats_path)[0].to_pandas() if repeats_path else None
+    trials = read_table(trials_path)[0].to_pandas() if trials_path else None
+    curves = pd.read_parquet(curves_path) if curves_path else None
+    rungs: list[pd.DataFrame] = []
+    rungs_frame = pd.DataFrame(columns=["rung", "epochs", "candidates", "best_val_accuracy"])
+    correlations, comparison = pd.DataFrame(), None
+    if trials is not None:
+        search = config["search"]
+        budgets = rung_budgets(search["min_epochs"], search["eta"], config["training"]["epochs"])
+        train_images = _train_images(trials)
+        rungs = halving_rungs(trials, budgets, search["eta"])
+        rungs_frame = rung_table(rungs, train_images)
+        correlations = rung_correlations(rungs)
+        comparison = halving_comparison(trials, rungs, budgets, train_images)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = config.get("run") or out.parent.name
@@ -516,6 +603,7 @@ def render_report(
         ("pareto.csv", pareto_rows, ["cost", *ranking_columns]),
         ("expected_max.csv", curve, list(curve.columns)),
         ("seeds.csv", seeds, list(seeds.columns)),
+        ("rungs.csv", rungs_frame, list(rungs_frame.columns)),
     ):
         with atomic_path(out / file) as temporary:
             rows[columns].to_csv(temporary, index=False, float_format="%.6g")
@@ -527,6 +615,7 @@ def render_report(
     figures.save(plot_edf(scored), "edf")
     figures.save(plot_expected_max(curve, best), "expected_max")
     figures.save(plot_seeds(seeds, repeats), "seeds")
+    figures.save(plot_curves(curves, rungs), "curves")
     figures.save(plot_choices(ok), "choices")
     figures.save(plot_val_vs_test(ok, correlation), "val_vs_test")
 
@@ -569,12 +658,28 @@ def render_report(
     statements = findings(
         frame, scored, curve, repeats, config.get("dataset", {}).get("val_size"), correlation
     )
+    if trials is not None:
+        statements += halving_findings(rungs_frame, correlations, comparison)
+    rung_display = pd.DataFrame(
+        {
+            "rung": rungs_frame["rung"].map(str),
+            "epochs": rungs_frame["epochs"].map(str),
+            "candidates": rungs_frame["candidates"].map(str),
+            "best val acc %": rungs_frame["best_val_accuracy"].map(_percent),
+            "median val acc %": rungs_frame.get("median_val_accuracy", pd.Series(dtype=float)).map(
+                _percent
+            ),
+            "epoch-images": rungs_frame.get("epoch_images", pd.Series(dtype=float)).map(_count),
+            "train s": rungs_frame.get("train_seconds", pd.Series(dtype=float)).map(_seconds),
+        }
+    )
 
     sections = [
         ("Summary", pd.DataFrame({"": list(summary), "value": list(summary.values())})),
         (f"Top {top_k} by validation accuracy", top),
         ("Best architecture, per layer", winner),
         ("Repeated seeds of the top candidates", seeds_table),
+        ("Successive halving: rungs", rung_display),
         *(
             (f"Pareto front: accuracy vs {label}", front_tables[cost])
             for cost, label in COSTS.items()
@@ -611,6 +716,11 @@ _PLOT_CAPTIONS = {
         "The top candidates trained again with other seeds: each seed's validation accuracy "
         "(grey) and the mean ± 1 standard deviation (blue), best mean first."
     ),
+    "curves": (
+        "Validation accuracy per epoch of the candidates successive halving promoted, one line "
+        "per training (thicker: a larger budget); each budget has its own learning-rate "
+        "schedule, so a longer training is not the continuation of a shorter one."
+    ),
     "choices": "Validation accuracy by summary properties of the per-layer choices.",
     "val_vs_test": (
         "Validation against test accuracy of each candidate; the ranking uses validation only."
@@ -626,14 +736,14 @@ def _html_page(
 ) -> str:
     body = [f"<h1>Random search report: {html.escape(name)}</h1>", "<h2>Findings</h2><ul>"]
     body += [f"<li>{html.escape(line)}</li>" for line in statements] + ["</ul>"]
-    for title, section in sections[:4]:
+    for title, section in sections[:5]:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
     for plot in PLOTS:
         body += [
             f'<figure><img alt="{plot}" src="data:image/svg+xml;base64,{svgs[plot]}">',
             f"<figcaption>{html.escape(_PLOT_CAPTIONS[plot])}</figcaption></figure>",
         ]
-    for title, section in sections[4:]:
+    for title, section in sections[5:]:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"

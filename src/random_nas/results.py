@@ -6,6 +6,7 @@ column types as one where all succeeded, and readers never guess.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -142,3 +143,45 @@ def read_table(path: str | os.PathLike[str]) -> tuple[pa.Table, dict[str, Any]]:
     if missing:
         raise InputFileError(f"results table {path} lacks the columns {sorted(missing)}")
     return table, metadata
+
+
+def highest_budget(trials: pa.Table) -> pa.Table:
+    """One row per architecture: its training at the highest budget (epochs) it reached."""
+    frame = trials.to_pandas()
+    top = frame.sort_values(["arch_id", "epochs"]).groupby("arch_id").tail(1).sort_values("draw")
+    return pa.Table.from_pandas(top, schema=trials.schema, preserve_index=False)
+
+
+_CURVE_FIELDS = [
+    ("arch_id", pa.string()),
+    ("budget", pa.int64()),
+    ("epoch", pa.int64()),
+    ("train_loss", pa.float64()),
+    ("train_accuracy", pa.float64()),
+    ("val_loss", pa.float64()),
+    ("val_accuracy", pa.float64()),
+    ("lr", pa.float64()),
+    ("train_seconds", pa.float64()),
+    ("images_per_second", pa.float64()),
+]
+
+
+def build_curves(metrics_paths: Iterable[str | os.PathLike[str]]) -> pa.Table:
+    """The learning curves of trainings, long format: one row per (arch_id, budget, epoch),
+    from the history.csv beside each metrics file."""
+    rows = []
+    for path in map(Path, metrics_paths):
+        metrics = read_metrics(path)
+        history = path.with_name("history.csv")
+        with open(history, encoding="utf-8", newline="") as handle:
+            for record in csv.DictReader(handle):
+                row = {"arch_id": metrics["arch_id"], "budget": metrics.get("epochs")}
+                for name, kind in _CURVE_FIELDS[2:]:
+                    value = record.get(name)
+                    row[name] = (
+                        None
+                        if value in (None, "")
+                        else (int(value) if kind == pa.int64() else float(value))
+                    )
+                rows.append(row)
+    return pa.Table.from_pylist(rows, schema=pa.schema(_CURVE_FIELDS))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from random_nas.halving import rung_budgets
 from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
 from random_nas.settings import data_recipe, gpu_present, recipe, table_config
 from random_nas.space import SearchSpace, sampled_records
@@ -49,6 +50,24 @@ RECIPE = recipe(config)
 # A repeat is the same recipe with another training seed (the data split stays the run's).
 REPEAT_RECIPE = {**RECIPE, "seed": lambda wildcards: int(wildcards.seed)}
 REPEAT_SEEDS = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
+HALVING = config["search"]["strategy"] == "successive_halving"
+try:
+    BUDGETS = (
+        rung_budgets(
+            config["search"]["min_epochs"],
+            config["search"]["eta"],
+            config["training"]["epochs"],
+        )
+        if HALVING
+        else [config["training"]["epochs"]]
+    )
+except ValueError as error:
+    raise WorkflowError(f"config {error}")
+if HALVING and REPEAT_SEEDS:
+    raise WorkflowError(
+        "config repeats.top_k is set, but repeated seeds are not supported with "
+        "search.strategy successive_halving yet; set repeats.top_k: 0"
+    )
 if config["seed"] in REPEAT_SEEDS:
     raise WorkflowError(
         f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
@@ -60,6 +79,8 @@ wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     arch_id=r"[0-9a-f]{12}",
     seed=r"[0-9]+",
+    rung=r"[1-9][0-9]*",
+    budget=r"[0-9]+",
     name=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
 
 
@@ -108,6 +129,9 @@ def report_inputs(run_dir):
     tables = {"table": f"{run_dir}/candidates.parquet"}
     if REPEAT_SEEDS:
         tables["repeats"] = f"{run_dir}/repeats.parquet"
+    if HALVING:
+        tables["trials"] = f"{run_dir}/trials.parquet"
+        tables["curves"] = f"{run_dir}/curves.parquet"
     return tables
 
 
@@ -143,3 +167,44 @@ def verification_metrics(wildcards):
         f"results/verify/{wildcards.name}/candidates/{arch_id}/metrics.json"
         for arch_id in arch_ids
     ]
+
+
+def trial_path(arch_id, budget):
+    return f"{RUN_DIR}/trials/{arch_id}/epochs_{budget}/metrics.json"
+
+
+def rung_members(rung):
+    """The architectures rung `rung` of successive halving trains: every draw for rung 0 (so
+    that a dry run shows its trainings), else what the checkpoint decided."""
+    if rung == 0:
+        return ARCH_IDS
+    with open(
+        checkpoints.rung.get(rung=str(rung)).output[0], encoding="utf-8"
+    ) as handle:
+        return json.load(handle)["arch_ids"]
+
+
+def previous_rung_metrics(wildcards):
+    """What the checkpoint of a rung decides from: the previous rung's results."""
+    rung = int(wildcards.rung)
+    return [
+        trial_path(arch_id, BUDGETS[rung - 1]) for arch_id in rung_members(rung - 1)
+    ]
+
+
+def rung_trials(wildcards):
+    """Every training of the rungs of successive halving, as their checkpoints decide."""
+    return [
+        trial_path(arch_id, budget)
+        for rung, budget in enumerate(BUDGETS)
+        for arch_id in rung_members(rung)
+    ]
+
+
+# With search.compare_full_budget, every draw is also trained for the full budget: known when
+# the workflow is parsed, so these trainings run alongside the rungs, not after the last one.
+FULL_BUDGET_TRIALS = (
+    [trial_path(arch_id, BUDGETS[-1]) for arch_id in ARCH_IDS]
+    if HALVING and config["search"]["compare_full_budget"]
+    else []
+)
