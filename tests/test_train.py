@@ -125,9 +125,10 @@ def test_precision_is_named_as_in_the_config():
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_auto_precision_on_cpu_picks_bf16_only_where_it_is_native(monkeypatch, native):
+def test_auto_precision_on_cpu_is_fp32_even_with_native_bf16(monkeypatch, native):
+    # bf16 autocast on an AMX Xeon diverged for 11 of the default run's 20 candidates.
     monkeypatch.setattr(random_nas.train, "cpu_has_native_bf16", lambda: native)
-    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
 
 
 @pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp16")])
