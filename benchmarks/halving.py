@@ -13,8 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from random_nas.analysis import halving_comparison, halving_rungs, rung_table
-from random_nas.halving import rung_budgets
+from random_nas.analysis import halving_analysis
 from random_nas.results import read_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,12 +24,9 @@ def main(run: Path) -> dict:
     trials = table.to_pandas()
     config = metadata["config"]
     search = config["search"]
-    budgets = rung_budgets(search["min_epochs"], search["eta"], config["training"]["epochs"])
-    train_images = json.loads(trials["recipe"].iloc[0])["dataset"]["sizes"]["train"]
-    rungs = halving_rungs(trials, budgets, search["eta"])
-    per_rung = rung_table(rungs, train_images)
+    halving = halving_analysis(trials, config)
+    budgets, per_rung, comparison = halving.budgets, halving.table, halving.comparison
     full = trials[trials["epochs"] == budgets[-1]]
-    comparison = halving_comparison(trials, rungs, budgets, train_images)
     result = {
         "run": config["run"],
         "hardware": sorted(set(trials["hardware"].dropna())),
@@ -44,7 +40,7 @@ def main(run: Path) -> dict:
         },
         "full_budget": {
             "trainings": len(full),
-            "epoch_images": int(len(full) * budgets[-1] * train_images),
+            "epoch_images": int(len(full) * budgets[-1] * halving.train_images),
             "train_seconds": float(full["train_seconds"].sum()),
         },
         "comparison": comparison,

@@ -5,10 +5,16 @@ Pure computations on a pandas frame of the results table; no plotting, no torch.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from random_nas.halving import promoted_count
+from random_nas.files import InputFileError
+from random_nas.halving import promoted_count, rung_budgets
 
 # Normal quantile of a two-sided 95 % interval.
 Z95 = 1.96
@@ -324,3 +330,39 @@ def halving_comparison(
         ),
         "fidelity_spearman": rank_correlation(low, high),
     }
+
+
+def train_images(frame: pd.DataFrame) -> int:
+    """Training images per epoch, from a row's recipe."""
+    for text in frame["recipe"].dropna():
+        return int(json.loads(text)["dataset"]["sizes"]["train"])
+    raise InputFileError("the trials table records no recipe with the training split's size")
+
+
+@dataclass(frozen=True)
+class Halving:
+    """What a successive-halving run's trials say: its rungs and their cost, and the
+    comparison with the full budget where the run has one."""
+
+    budgets: list[int]
+    train_images: int
+    rungs: list[pd.DataFrame]
+    table: pd.DataFrame
+    correlations: pd.DataFrame
+    comparison: dict[str, float | str | int] | None
+
+
+def halving_analysis(trials: pd.DataFrame, config: Mapping[str, Any]) -> Halving:
+    """The rungs of a successive-halving run as its config (search, training.epochs) made them."""
+    search = config["search"]
+    budgets = rung_budgets(search["min_epochs"], search["eta"], config["training"]["epochs"])
+    images = train_images(trials)
+    rungs = halving_rungs(trials, budgets, search["eta"])
+    return Halving(
+        budgets=budgets,
+        train_images=images,
+        rungs=rungs,
+        table=rung_table(rungs, images),
+        correlations=rung_correlations(rungs),
+        comparison=halving_comparison(trials, rungs, budgets, images),
+    )

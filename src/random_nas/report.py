@@ -30,20 +30,16 @@ from random_nas.analysis import (
     binomial_difference_se,
     empirical_distribution,
     expected_best,
-    halving_comparison,
-    halving_rungs,
+    halving_analysis,
     pareto_front,
     pooled_seed_sd,
     rank_correlation,
     ranked,
-    rung_correlations,
-    rung_table,
     scored_draws,
     seed_rank_correlations,
     seed_statistics,
 )
 from random_nas.files import InputFileError, atomic_path, write_text
-from random_nas.halving import rung_budgets
 from random_nas.layout import PLOT_FORMATS, PLOTS, report_files
 from random_nas.results import read_table
 from random_nas.settings import NUM_CLASSES
@@ -372,13 +368,6 @@ def _summary(
     return summary
 
 
-def _train_images(frame: pd.DataFrame) -> int:
-    """Training images per epoch, from a row's recipe."""
-    for text in frame["recipe"].dropna():
-        return int(json.loads(text)["dataset"]["sizes"]["train"])
-    raise InputFileError("the trials table records no recipe with the training split's size")
-
-
 def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
     """1-based rank of `arch_id` among `ok` by `column`, cheapest first (ties share a rank)."""
     ranks = ok[column].rank(method="min")
@@ -571,13 +560,9 @@ def render_report(
     rungs_frame = pd.DataFrame(columns=["rung", "epochs", "candidates", "best_val_accuracy"])
     correlations, comparison = pd.DataFrame(), None
     if trials is not None:
-        search = config["search"]
-        budgets = rung_budgets(search["min_epochs"], search["eta"], config["training"]["epochs"])
-        train_images = _train_images(trials)
-        rungs = halving_rungs(trials, budgets, search["eta"])
-        rungs_frame = rung_table(rungs, train_images)
-        correlations = rung_correlations(rungs)
-        comparison = halving_comparison(trials, rungs, budgets, train_images)
+        halving = halving_analysis(trials, config)
+        rungs, rungs_frame = halving.rungs, halving.table
+        correlations, comparison = halving.correlations, halving.comparison
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = config.get("run") or out.parent.name

@@ -111,12 +111,16 @@ def report_outputs(run_dir):
     return [f"{run_dir}/report/{name}" for name in report_files()]
 
 
+def picked(checkpoint_job):
+    """The architectures a checkpoint picked (its output holds them as `arch_ids`)."""
+    with open(checkpoint_job.output[0], encoding="utf-8") as handle:
+        return json.load(handle)["arch_ids"]
+
+
 def repeated_metrics(wildcards):
     """The metrics of the candidates the checkpoint picked: the first round's, then one per
     extra seed (so repeats.parquet holds every seed of each)."""
-    selected = checkpoints.select_repeats.get().output[0]
-    with open(selected, encoding="utf-8") as handle:
-        arch_ids = json.load(handle)["arch_ids"]
+    arch_ids = picked(checkpoints.select_repeats.get())
     return [f"{RUN_DIR}/candidates/{arch_id}/metrics.json" for arch_id in arch_ids] + [
         f"{RUN_DIR}/repeats/{arch_id}/seed_{seed}/metrics.json"
         for arch_id in arch_ids
@@ -160,12 +164,9 @@ def published_architecture(wildcards):
 
 def verification_metrics(wildcards):
     """The retrained candidates the checkpoint picked for a published run."""
-    selected = checkpoints.select_verification.get(name=wildcards.name).output[0]
-    with open(selected, encoding="utf-8") as handle:
-        arch_ids = json.load(handle)["arch_ids"]
     return [
         f"results/verify/{wildcards.name}/candidates/{arch_id}/metrics.json"
-        for arch_id in arch_ids
+        for arch_id in picked(checkpoints.select_verification.get(name=wildcards.name))
     ]
 
 
@@ -178,10 +179,7 @@ def rung_members(rung):
     that a dry run shows its trainings), else what the checkpoint decided."""
     if rung == 0:
         return ARCH_IDS
-    with open(
-        checkpoints.rung.get(rung=str(rung)).output[0], encoding="utf-8"
-    ) as handle:
-        return json.load(handle)["arch_ids"]
+    return picked(checkpoints.rung.get(rung=str(rung)))
 
 
 def previous_rung_metrics(wildcards):
