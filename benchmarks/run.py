@@ -162,11 +162,11 @@ def bench_pipeline(sizes: list[int], quick: bool) -> list[dict]:
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
             # Data preparation and sampling first: the efficiency is of the training fan-out.
-            _snakemake(folder, config, "--cores", "2", "prepare_data", "sample")
+            _snakemake(folder, config, "--cores", "2", "--until", "prepare_data", "sample")
             wall = _snakemake(folder, config, "--cores", "2")
             jobs = [
                 json.loads(path.read_text())
-                for path in folder.glob("results/bench/candidates/*/metrics.json")
+                for path in folder.glob("results/store/*/*/*/seed_*/metrics.json")
             ]
             in_job = sum(job["train_seconds"] + job["eval_seconds"] for job in jobs)
             rows.append(

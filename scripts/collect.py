@@ -1,9 +1,9 @@
-"""Gather every candidate's metrics file into the results table (rule `collect`)."""
+"""Gather the store entries of a run's candidates into its table (`collect`, `collect_repeats`)."""
 
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.results import STATUSES, build_table, write_table
+from random_nas.results import STATUSES, build_table, run_draws, write_table
 from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
@@ -12,6 +12,7 @@ table = build_table(
     snakemake.params.config,
     snakemake.params.space_size,
     package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
+    run_draws(snakemake.params.config),
 )
 write_table(table, snakemake.output[0])
 statuses = table.column("status").to_pylist()

@@ -5,7 +5,13 @@ budget it reached) and curves.parquet (every epoch of every training)."""
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.results import build_curves, build_table, highest_budget, write_table
+from random_nas.results import (
+    build_curves,
+    build_table,
+    highest_budget,
+    run_draws,
+    write_table,
+)
 from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
@@ -16,6 +22,7 @@ trials = build_table(
     snakemake.params.config,
     snakemake.params.space_size,
     package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
+    run_draws(snakemake.params.config),
 )
 write_table(trials, snakemake.output.trials)
 write_table(highest_budget(trials), snakemake.output.candidates)

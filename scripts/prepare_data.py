@@ -1,18 +1,31 @@
-"""Load the configured dataset, split it, and save the splits as one tensor file.
+"""Prepare the splits of one data recipe in the store (rule `prepare_data`): dataset.pt, a
+cache that every training job loads in milliseconds, and data.json, the record of the recipe
+and its content SHA-256.
 
 Which images go where comes as `params`; where the files are (`root`, `download`) is read from
-the config, so moving the data retrains nothing.
+the config, so moving the data retrains nothing. The store never mixes data content: data
+that hashes to something other than what the recipe's entries trained on (other files under
+`dataset.root`) stops here, before any training, and nothing is overwritten.
 """
+
+from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.data import prepare_splits, save_splits
+from random_nas.data import prepared_splits
+from random_nas.files import write_json
 from random_nas.logs import log_to
 
 logger = log_to(snakemake.log[0])
+recipe = snakemake.params.dataset
 location = {key: snakemake.config["dataset"][key] for key in ("root", "download")}
-splits = prepare_splits({**snakemake.params.dataset, **location}, snakemake.params.seed)
-save_splits(splits, snakemake.output[0])
+record = Path(snakemake.output[0])
+try:
+    splits = prepared_splits(record.parent, recipe, location)
+except Exception as error:
+    logger.error("%s", error)
+    raise
+write_json(record, {"recipe": recipe, "sha256": splits.sha256, "sizes": splits.sizes()})
 logger.info(
     "dataset %s split into %s images (content SHA-256 %s)",
     splits.name,

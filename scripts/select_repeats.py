@@ -1,5 +1,6 @@
-"""Pick the first round's best candidates to train again with other seeds (checkpoint
-`select_repeats`): the `top_k` best `ok` candidates by validation accuracy."""
+"""Pick the run's best candidates to train again with other seeds (checkpoint
+`select_repeats`): the `top_k` best `ok` candidates by validation accuracy at the full budget
+(for successive halving, its top rung)."""
 
 import _library  # noqa: F401  (src/ first on the path)
 
@@ -10,11 +11,13 @@ from random_nas.results import read_table
 
 logger = log_to(snakemake.log[0])
 table, _ = read_table(snakemake.input[0])
-best = ranked(table.to_pandas()).head(snakemake.params.top_k)
+frame = table.to_pandas()
+best = ranked(frame[frame["epochs"] == snakemake.params.epochs]).head(snakemake.params.top_k)
 write_json(snakemake.output[0], {"arch_ids": list(best["arch_id"])})
 logger.info(
-    "repeating the %d best candidates: %s",
+    "repeating the %d best candidates at %d epochs: %s",
     len(best),
+    snakemake.params.epochs,
     ", ".join(
         f"{arch_id} ({100 * accuracy:.1f} %)"
         for arch_id, accuracy in zip(best["arch_id"], best["val_accuracy"], strict=True)

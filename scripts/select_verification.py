@@ -1,7 +1,8 @@
 """Pick the candidates of a published run to retrain here (checkpoint `select_verification`):
-its winner, and a draw seeded by the run's seed from its other candidates, k in all. Where
-the run repeated seeds, the draw is from the repeated candidates: the tolerance is their
-measured seed noise, which the weak, unstable architectures of a run can exceed."""
+its winner, and a draw seeded by the run's seed from its other candidates, k in all, each at
+the budget (epochs) its published row was trained for. Where the run repeated seeds, the draw
+is from the repeated candidates: the tolerance is their measured seed noise, which the weak,
+unstable architectures of a run can exceed."""
 
 import random
 from pathlib import Path
@@ -26,7 +27,12 @@ pool = (
 others = sorted(pool - {winner})
 seed = metadata.get("config", {}).get("seed", 0)
 drawn = random.Random(seed).sample(others, min(snakemake.params.k - 1, len(others)))
-write_json(snakemake.output[0], {"arch_ids": [winner, *drawn]})
+arch_ids = [winner, *drawn]
+epochs = ok.set_index("arch_id")["epochs"]
+write_json(
+    snakemake.output[0],
+    {"arch_ids": arch_ids, "epochs": [int(epochs[arch_id]) for arch_id in arch_ids]},
+)
 logger.info(
     "retraining the winner %s and %s (drawn with seed %d from %d %s candidates)",
     winner,

@@ -8,27 +8,36 @@ import pandas as pd
 from random_nas.analysis import verification_table
 from random_nas.files import atomic_path, write_text
 from random_nas.logs import log_to
-from random_nas.results import build_table, read_table
+from random_nas.results import build_table, read_table, run_draws
 
 logger = log_to(snakemake.log[0])
 published, metadata = read_table(snakemake.input.published)
 config = metadata["config"]
 repeats_path = Path(snakemake.input.published).with_name("repeats.parquet")
 repeats = read_table(repeats_path)[0].to_pandas() if repeats_path.exists() else None
-retrained = build_table(snakemake.input.retrained, config, metadata["space_size"], {}).to_pandas()
+retrained = build_table(
+    snakemake.input.retrained, config, metadata["space_size"], {}, run_draws(config)
+).to_pandas()
 table, basis = verification_table(
-    published.to_pandas(), retrained, repeats, config["dataset"]["val_size"]
+    published.to_pandas(), retrained, repeats, config["dataset"]["val_size"], config["seed"]
 )
 with atomic_path(snakemake.output.table) as temporary:
     table.to_csv(temporary, index=False, float_format="%.6g")
 
 name = Path(snakemake.output.table).parent.name
 agreeing, exact = int(table["agrees"].sum()), int(table["exact"].sum())
+# An entry older than this verification's selection was in the store before it: trained by a
+# run with the same recipe, or by an earlier verification.
+selected = Path(snakemake.output.table).with_name("selected.json").stat().st_mtime
+found = sum(Path(path).stat().st_mtime < selected for path in snakemake.input.retrained)
 lines = [
     f"# Verification of the published run {name}\n",
     f"{agreeing} of {len(table)} retrained candidates agree with the published table within "
     f"the tolerance; {exact} of {len(table)} are identical.\n",
     f"Tolerance: {basis}.\n",
+    f"Retrained entries of the store: {found} of {len(table)} were already in the store when "
+    "this verification selected them (trained by a run with the same recipe and seed, or by an "
+    "earlier verification), so they are only as independent as that training.\n",
     f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
     f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
     "| arch_id | published val acc % | here % | difference (points) | tolerance | agrees |",

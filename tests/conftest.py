@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -151,3 +152,35 @@ def out_of_memory_for(arch_id: str, folder: Path) -> dict[str, str]:
     return {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
     }
+
+
+def full_config(overrides: dict) -> dict:
+    """A run's validated config: the schema's defaults with `overrides` merged key by key, as
+    `--configfile` merges them."""
+    from snakemake.utils import update_config
+
+    config = default_config()
+    update_config(config, json.loads(json.dumps(overrides)))
+    return config
+
+
+def store_entry(folder: Path, overrides: dict, arch_id: str, epochs=None, seed=None) -> Path:
+    """The metrics file of a training in the store under `folder`, as the workflow names it
+    for the run config `overrides` (at `epochs` and `seed`, by default the run's own)."""
+    from random_nas.settings import data_recipe, training_recipe
+    from random_nas.store import data_key, entry_dir, recipe_key
+
+    config = full_config(overrides)
+    entry = entry_dir(
+        str(folder / config["store"]),
+        data_key(data_recipe(config)),
+        recipe_key(training_recipe(config, epochs)),
+        arch_id,
+        config["seed"] if seed is None else seed,
+    )
+    return Path(entry) / "metrics.json"
+
+
+def store_entries(folder: Path, pattern: str = "*/*/*/seed_*") -> list[Path]:
+    """Every metrics file of the store under `folder` (results/store) matching `pattern`."""
+    return sorted((folder / "results/store").glob(f"{pattern}/metrics.json"))

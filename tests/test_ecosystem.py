@@ -62,8 +62,9 @@ def test_used_as_a_module_with_a_prefix_writes_only_under_it(tmp_path):
     frame = pd.read_parquet(run / "candidates.parquet")
     assert len(frame) == 2 and set(frame["status"]) == {"ok"}
     assert len(pd.read_parquet(run / "repeats.parquet")) == 2
-    assert len(list(run.glob("candidates/*/checkpoint.pt"))) == 2  # inside the prefix
-    metrics = next(run.glob("candidates/*/metrics.json")).read_text()
+    store = outer / "nas/results/store"
+    assert len(list(store.glob("*/*/*/seed_0/checkpoint.pt"))) == 2  # inside the prefix
+    metrics = next(store.glob("*/*/*/seed_0/metrics.json")).read_text()
     assert '"random_nas": "0.1.0+deployed"' in metrics
 
 

@@ -14,6 +14,7 @@ from random_nas.analysis import (
     expected_best,
     pareto_front,
     pooled_seed_sd,
+    rank_correlation_interval,
     ranked,
     scored_draws,
     seed_rank_correlations,
@@ -21,6 +22,7 @@ from random_nas.analysis import (
 )
 from random_nas.files import InputFileError, write_json
 from random_nas.layout import PLOTS, report_files
+from random_nas.paired import mcnemar_exact, pack_correct, unpack_correct
 from random_nas.report import render_report
 from random_nas.results import build_table, read_table, write_table
 from random_nas.space import SearchSpace
@@ -157,27 +159,48 @@ def test_diverged_draws_count_as_chance_and_failed_ones_are_left_out(table_path)
     ]
 
 
-def test_seed_statistics_pooled_noise_and_rank_correlation():
+def test_seed_statistics_keep_the_selecting_seed_apart():
+    """The run's seed 5 selected these candidates; seeds 1 and 2 retrained them. The selecting
+    seed's values are shown but estimate nothing: they carry the winner's curse."""
     repeats = pd.DataFrame(
         {
             "arch_id": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
-            "seed": [0, 1, 2] * 3,
+            "seed": [5, 1, 2] * 3,
             "status": ["ok"] * 8 + ["diverged"],
-            "val_accuracy": [0.90, 0.94, 0.98, 0.95, 0.91, 0.93, 0.80, 0.82, None],
+            "val_accuracy": [0.99, 0.94, 0.98, 0.97, 0.91, 0.93, 0.96, 0.82, None],
             "test_accuracy": [0.9] * 9,
         }
     )
-    table = seed_statistics(repeats).set_index("arch_id")
-    assert table.loc["a", "val_mean"] == pytest.approx(0.94)
-    assert table.loc["a", "val_sd"] == pytest.approx(0.04)
-    assert table.loc["c", "seeds"] == 2
-    assert table.loc["b", "rank_first_seed"] == 1 and table.loc["a", "rank_by_mean"] == 1
-    sd, freedom = pooled_seed_sd(repeats)
-    squares = 0.04**2 * 2 + 0.02**2 * 2 + 0.01**2 * 2
-    assert freedom == 2 + 2 + 1 and sd == pytest.approx(np.sqrt(squares / 5))
-    pairs = seed_rank_correlations(repeats)
-    assert list(zip(pairs["seed_a"], pairs["seed_b"], strict=True)) == [(0, 1), (0, 2), (1, 2)]
-    assert pairs["spearman"].iloc[0] == pytest.approx(0.5)
+    table = seed_statistics(repeats, selecting_seed=5).set_index("arch_id")
+    assert table.loc["a", "val_first_seed"] == 0.99  # the selecting seed's value, not seed 1's
+    assert table.loc["a", "val_mean"] == pytest.approx(0.96)  # seeds 1 and 2 only
+    assert table.loc["a", "val_sd"] == pytest.approx(np.sqrt(0.0008))
+    assert table.loc["c", "seeds"] == 1 and table.loc["a", "seeds"] == 2
+    assert table.loc["a", "rank_first_seed"] == 1 and table.loc["a", "rank_by_mean"] == 1
+    sd, freedom = pooled_seed_sd(repeats, excluded_seed=5)
+    assert freedom == 1 + 1 + 0 and sd == pytest.approx(np.sqrt((0.0008 + 0.0002) / 2))
+    with_selecting, all_freedom = pooled_seed_sd(repeats)
+    assert all_freedom == 5 and with_selecting > sd  # inflated by the selecting values
+    assert seed_rank_correlations(repeats, excluded_seed=5).empty  # 3 candidates say nothing
+
+
+def test_rank_correlations_need_five_candidates_and_carry_an_interval():
+    assert rank_correlation_interval(pd.Series([1, 2, 3, 4]), pd.Series([1, 2, 3, 4])) is None
+    first = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    rho, low, high = rank_correlation_interval(first, first.iloc[::-1].reset_index(drop=True))
+    assert rho == pytest.approx(-1.0) and low == pytest.approx(-1.0) and high <= -0.5
+    rho, low, high = rank_correlation_interval(first, pd.Series([2, 1, 4, 3, 6, 5, 8, 7]))
+    assert low < rho < high and rho == pytest.approx(0.9047619)
+
+
+def test_exact_mcnemar_on_paired_images():
+    first = np.array([True] * 10 + [False] * 2 + [True] * 50 + [False] * 38)
+    second = np.array([False] * 10 + [True] * 2 + [True] * 50 + [False] * 38)
+    b, c, p_value = mcnemar_exact(first, second)
+    assert (b, c) == (10, 2)
+    assert p_value == pytest.approx(2 * (1 + 12 + 66) / 2**12)  # binomial tail, both sides
+    assert mcnemar_exact(first, first)[2] == 1.0
+    assert (unpack_correct(pack_correct(first), len(first)) == first).all()
 
 
 def test_binomial_difference_standard_error():

@@ -12,6 +12,7 @@ from conftest import REPO, dataset_config, default_config, training_config
 import random_nas.data
 import random_nas.train
 from random_nas.data import prepare_splits, save_splits
+from random_nas.paired import unpack_correct
 from random_nas.settings import OPERATIONAL_TRAINING_KEYS, gpu_present
 from random_nas.space import SearchSpace
 from random_nas.train import (
@@ -52,7 +53,13 @@ def test_a_published_style_candidate_retrains_bit_for_bit_on_the_cpu(splits):
     seed_space = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
     arch = seed_space.sample(1, seed=0)[0]
     config = training_config(epochs=1, precision="fp32", device="cpu")
-    timings = {"train_seconds", "eval_seconds", "images_per_second", "seconds_to_first_step"}
+    timings = {
+        "train_seconds",
+        "eval_seconds",
+        "wall_seconds",
+        "images_per_second",
+        "seconds_to_first_step",
+    }
     first, again = (train_candidate(arch, splits, config).metrics for _ in range(2))
     untimed = {
         key: value for key, value in first.items() if key not in timings | {"peak_memory_bytes"}
@@ -246,8 +253,59 @@ def test_a_candidate_error_is_a_failure_and_a_missing_device_is_not(monkeypatch,
             train_candidate(SPACE.decode(1), splits, small_config(device="cuda"))
         assert not isinstance(error.value, CandidateFailure)
     monkeypatch.setattr(random_nas.train, "build_model", out_of_memory)
-    with pytest.raises(CandidateFailure, match="OutOfMemoryError: CUDA out of memory"):
-        train_candidate(SPACE.decode(1), splits, small_config())
+    result = train_candidate(SPACE.decode(1), splits, small_config())
+    assert result.status == "failed" and result.history == []
+    assert result.metrics["error"].startswith("OutOfMemoryError: CUDA out of memory")
+
+
+def test_every_outcome_has_one_record_with_the_same_fields(monkeypatch, splits):
+    """ok, diverged and failed: the same fields, `epochs` (the recipe's) included, so that a
+    failed training stays in its rung of successive halving."""
+    config = small_config(epochs=2)
+    data = {"name": "mnist5k", "split_seed": 0}
+    ok = train_candidate(SPACE.decode(5), splits, config, data=data).metrics
+    diverged = train_candidate(SPACE.decode(5), splits, small_config(epochs=2, lr=1e6)).metrics
+    monkeypatch.setattr(random_nas.train, "build_model", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # not the candidate's own computation: a bug
+        train_candidate(SPACE.decode(5), splits, config)
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("injected")
+
+    monkeypatch.setattr(random_nas.train, "build_model", out_of_memory)
+    failed = train_candidate(SPACE.decode(5), splits, config, attempt=2).metrics
+    assert set(ok) == set(diverged) == set(failed)
+    assert [record["status"] for record in (ok, diverged, failed)] == ["ok", "diverged", "failed"]
+    assert ok["epochs"] == diverged["epochs"] == failed["epochs"] == 2
+    assert (ok["epochs_completed"], failed["epochs_completed"]) == (2, 0)
+    assert failed["attempt"] == 2 and failed["params"] is None and failed["flops"] > 0
+    assert math.isnan(failed["val_accuracy"]) and math.isnan(diverged["val_accuracy"])
+    assert ok["error"] is None and failed["error"] == "OutOfMemoryError: injected"
+    assert ok["recipe"]["dataset"]["split_seed"] == 0 and ok["hardware"] == failed["hardware"]
+    correct = unpack_correct(ok["val_correct"], len(splits.val_labels))
+    assert correct.mean() == ok["val_accuracy"] and failed["val_correct"] is None
+
+
+def test_compile_and_checkpoint_errors_are_the_environments(monkeypatch, tmp_path, splits):
+    """Only the candidate's own forward, backward and step are its failures: a compiler that
+    is missing, or a disk that is full under the checkpoint, fail the job and record nothing."""
+
+    def no_compiler(model):
+        raise RuntimeError("Compiler: cc is not found")
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    with pytest.raises(RuntimeError, match="cc is not found") as error:
+        train_candidate(SPACE.decode(2), splits, small_config(compile=True))
+    assert not isinstance(error.value, CandidateFailure)
+    monkeypatch.undo()
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc] . PytorchStreamWriter failed")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(RuntimeError, match="PytorchStreamWriter") as error:
+        train_candidate(SPACE.decode(2), splits, small_config(), tmp_path / "checkpoint.pt")
+    assert not isinstance(error.value, CandidateFailure)
 
 
 def test_a_training_process_imports_nothing_it_does_not_need(tmp_path, splits):

@@ -20,6 +20,8 @@ from conftest import (
     out_of_memory_for,
     run_snakemake,
     snakemake_command,
+    store_entries,
+    store_entry,
     write_config,
 )
 
@@ -83,14 +85,12 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     assert set(frame["status"]) == {"ok"}
     assert frame["val_accuracy"].between(0, 1).all() and (frame["flops"] > 0).all()
     # Written as open() would under the umask (group-writable here), not mkstemp's 0600.
-    for path in [
-        run / "candidates.parquet",
-        run / "report" / "index.html",
-        *run.glob("candidates/*/metrics.json"),
-    ]:
+    entries = store_entries(workdir)
+    assert len(entries) == 3
+    for path in [run / "candidates.parquet", run / "report" / "index.html", *entries]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
     # Each row says what it is: the resolved recipe, the data's content hash, the machine.
-    metrics = json.loads(next(run.glob("candidates/*/metrics.json")).read_text())
+    metrics = json.loads(entries[0].read_text())
     assert metrics["recipe"]["training"]["lr"] == 0.05 and metrics["recipe"]["seed"] == 0
     assert metrics["recipe"]["dataset"]["sizes"] == {"train": 400, "val": 200, "test": 200}
     assert len(metrics["recipe"]["dataset"]["sha256"]) == 64
@@ -98,11 +98,11 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     assert frame["hardware"].notna().all()
     for name in report_files():
         assert (run / "report" / name).stat().st_size > 0, name
-    assert (
-        (run / "candidates" / frame["arch_id"][0] / "history.csv").read_text().startswith("epoch,")
-    )
-    assert "epoch 1/1" in (run / "logs" / "train" / f"{frame['arch_id'][0]}.log").read_text()
-    assert not list(run.glob("candidates/*/checkpoint.pt"))  # removed once each is done
+    entry = store_entry(workdir, TINY_CONFIG, frame["arch_id"][0]).parent
+    assert (entry / "history.csv").read_text().startswith("epoch,")
+    assert "epoch 1/1" in (entry / "train.log").read_text()
+    assert json.loads((entry.parent.parent / "recipe.json").read_text())["epochs"] == 1
+    assert not list(workdir.glob("results/store/**/checkpoint.pt"))  # removed once done
     run_snakemake(workdir, configfile, "--report", "report.html")
     assert "cost_vs_accuracy.svg" in (workdir / "report.html").read_text()
 
@@ -113,22 +113,23 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     run_snakemake(other, write_config(other, TINY_CONFIG))
     for path in (run / "architectures").glob("*.json"):
         assert path.read_bytes() == (other / "results/tiny/architectures" / path.name).read_bytes()
-    for path in (run / "candidates").glob("*/metrics.json"):
+    for path in entries:
         assert comparable(path) == comparable(other / path.relative_to(workdir))
 
-    # Nothing to redo; operational changes retrain nothing (the table is re-collected, as its
-    # metadata holds the config); a training change retrains.
+    # Nothing to redo, and an operational change plans no job at all (its keys given in
+    # another order, as a merged YAML gives them).
     assert planned_jobs(workdir, configfile) == {}
     for key, value in OPERATIONAL_CHANGES.items():
         changed = write_config(workdir, tiny(**{key: value}), "operational.yaml")
-        assert not {"train", "prepare_data"} & set(planned_jobs(workdir, changed)), key
-    lr = write_config(workdir, tiny(training__lr=0.1), "lr.yaml")
-    assert planned_jobs(workdir, lr)["train"] == 3
-    more = write_config(workdir, tiny(num_architectures=5), "more.yaml")
-    assert planned_jobs(workdir, more)["train"] == 2
+        assert planned_jobs(workdir, changed) == {}, key
+    # A cache gone from the store, or a newer trainer script (a git pull), retrains nothing.
+    next(workdir.glob("results/store/*/dataset.pt")).unlink()
+    (workdir / "scripts/train.py").touch()
+    assert planned_jobs(workdir, configfile) == {}
 
 
 OPERATIONAL_CHANGES = {
+    "store": "results/store/",
     "training__threads": 2,
     "training__retries": 3,
     "training__keep_checkpoints": True,
@@ -149,15 +150,11 @@ def test_operational_settings_take_effect(workdir):
     )
     configfile = write_config(workdir, config)
     (arch_id,) = tiny_arch_ids(config)
-    target = f"results/tiny/candidates/{arch_id}/metrics.json"
-    assert "runtime=18" in run_snakemake(workdir, configfile, "-n", target).stdout  # 10 + 4 x 2
+    assert "runtime=18" in run_snakemake(workdir, configfile, "-n").stdout  # 10 + 4 x 2
     run_snakemake(workdir, configfile)
-    candidate = workdir / "results/tiny/candidates" / arch_id
+    candidate = store_entry(workdir, config, arch_id).parent
     assert json.loads((candidate / "metrics.json").read_text())["threads"] == 2
-    assert (
-        "2 threads, evaluation batches of 7"
-        in (workdir / f"results/tiny/logs/train/{arch_id}.log").read_text()
-    )
+    assert "2 threads, evaluation batches of 7" in (candidate / "train.log").read_text()
     assert torch_load_epoch(candidate / "checkpoint.pt") == 1  # kept, and beside the outputs
 
 
@@ -172,8 +169,9 @@ def test_failed_and_diverged_candidates_are_recorded_and_reported(workdir, tmp_p
     failing = tiny_arch_ids(config)[0]
     configfile = write_config(workdir, config)
     result = run_snakemake(workdir, configfile, env=out_of_memory_for(failing, tmp_path / "oom"))
-    metrics = json.loads((workdir / f"results/tiny/candidates/{failing}/metrics.json").read_text())
+    metrics = json.loads(store_entry(workdir, config, failing).read_text())
     assert metrics["status"] == "failed" and metrics["attempt"] == 2  # retried once, then recorded
+    assert metrics["epochs"] == 1 and metrics["epochs_completed"] == 0
     assert "OutOfMemoryError: injected: CUDA out of memory" in metrics["error"]
     assert "Trying to restart job" in result.stderr
     frame = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
@@ -197,10 +195,9 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     result = run_snakemake(workdir, configfile, check=False)
     assert result.returncode != 0
     assert "torch sees no CUDA device" in result.stderr  # on the console, not only in a log
-    assert (
-        "environment is broken" in (workdir / f"results/tiny/logs/train/{arch_id}.log").read_text()
-    )
-    assert not (workdir / f"results/tiny/candidates/{arch_id}/metrics.json").exists()
+    entry = store_entry(workdir, config, arch_id)
+    assert "environment is broken" in entry.with_name("train.log").read_text()
+    assert not entry.exists()
     assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 
 
@@ -221,7 +218,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     )
     configfile = write_config(workdir, config)
     run = workdir / "results" / "tiny"
-    trainings = "trials/*/*" if search else "candidates/*"
+    store = workdir / "results" / "store"
     total = 4 + 1 if search else 4  # halving: rung 0 trains the 4 draws, rung 1 the best one
     process = subprocess.Popen(
         snakemake_command(configfile),
@@ -232,8 +229,8 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        done = [path for path in run.glob(f"{trainings}/metrics.json") if recorded(workdir, path)]
-        checkpoints = list(run.glob(f"{trainings}/checkpoint.pt"))
+        done = [path for path in store_entries(workdir) if recorded(workdir, path)]
+        checkpoints = list(store.glob("*/*/*/*/checkpoint.pt"))
         if done and checkpoints:
             break
         time.sleep(0.2)
@@ -243,12 +240,10 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     os.killpg(process.pid, signal_number)  # the whole process group, as Ctrl-C does
     process.wait(timeout=120)
     assert not (run / "candidates.parquet").exists()
-    for path in run.glob(f"{trainings}/metrics.json"):
+    for path in store_entries(workdir):
         json.loads(path.read_text())  # whole, never truncated
     finished = {
-        path: path.stat().st_mtime_ns
-        for path in run.glob(f"{trainings}/metrics.json")
-        if recorded(workdir, path)
+        path: path.stat().st_mtime_ns for path in store_entries(workdir) if recorded(workdir, path)
     }
     assert 1 <= len(finished) < total
 
@@ -256,7 +251,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     frame = pd.read_parquet(run / "candidates.parquet")
     assert len(frame) == 4 and set(frame["status"]) == {"ok"}
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in finished.items())
-    logs = "".join(path.read_text() for path in run.glob("logs/train/*.log"))
+    logs = "".join(path.read_text() for path in store.glob("*/*/*/*/train.log"))
     assert "resumed from" in logs
 
 
@@ -302,7 +297,7 @@ def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(wor
     configfile = write_config(workdir, config)
     run_snakemake(workdir, configfile)
     first, second = tiny_arch_ids(config)
-    metrics = workdir / f"results/tiny/candidates/{second}/metrics.json"
+    metrics = store_entry(workdir, config, second)
     trained = metrics.stat().st_mtime_ns
 
     # An architecture file is the record of the draw, read by no rule: rewriting it retrains
@@ -318,11 +313,10 @@ def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(wor
     assert result.returncode != 0
     assert f"metrics file {metrics.relative_to(workdir)} is corrupt or truncated" in result.stderr
 
-    result = run_snakemake(
-        workdir, configfile, "-n", "results/tiny/candidates/0123456789ab/metrics.json", check=False
-    )
+    unknown = str(metrics.relative_to(workdir)).replace(second, "0123456789ab")
+    result = run_snakemake(workdir, configfile, "-n", unknown, check=False)
     assert result.returncode != 0
-    assert "architecture 0123456789ab is not among the 2 architectures sampled" in result.stdout
+    assert "architecture 0123456789ab is not one this workflow knows" in result.stdout
 
 
 def test_repeated_seeds_train_the_best_and_grow_with_only_what_is_new(workdir):
@@ -344,24 +338,23 @@ def test_repeated_seeds_train_the_best_and_grow_with_only_what_is_new(workdir):
     assert (
         first["val_accuracy"] == candidates.set_index("arch_id").loc[best_two, "val_accuracy"]
     ).all()
-    again = json.loads((run / f"repeats/{best_two[0]}/seed_1/metrics.json").read_text())
-    original = json.loads((run / f"candidates/{best_two[0]}/metrics.json").read_text())
+    again = json.loads(store_entry(workdir, config, best_two[0], seed=1).read_text())
+    original = json.loads(store_entry(workdir, config, best_two[0]).read_text())
     assert again["recipe"]["seed"] == 1 and original["recipe"]["seed"] == 0
     assert again["recipe"]["dataset"] == original["recipe"]["dataset"]  # the same split
     assert again["train_loss"] != original["train_loss"]  # another seed, another training
     assert len(pd.read_csv(run / "report/seeds.csv")) == 2
     assert "pooled seed-to-seed standard deviation" in (run / "report/ranking.md").read_text()
 
-    done = {path: path.stat().st_mtime_ns for path in run.glob("*/*/seed_*/metrics.json")}
+    done = {path: path.stat().st_mtime_ns for path in store_entries(workdir)}
     more_seeds = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [1, 2]}), "seeds.yaml")
-    planned = planned_jobs(workdir, more_seeds)
-    assert planned["train_repeat"] == 2 and "train" not in planned
+    assert planned_jobs(workdir, more_seeds)["train"] == 2  # the new seed of the two
     run_snakemake(workdir, more_seeds)
     more_k = write_config(workdir, tiny(repeats={"top_k": 3, "seeds": [1, 2]}), "top3.yaml")
     run_snakemake(workdir, more_k)
     assert len(pd.read_parquet(run / "repeats.parquet")) == 9
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in done.items())
-    assert len(list(run.glob("logs/train/*_seed_*.log"))) == 6  # each (candidate, seed) once
+    assert len(store_entries(workdir, "*/*/*/seed_[12]")) == 6  # each (candidate, seed) once
 
     own_seed = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [0, 1]}), "own.yaml")
     result = run_snakemake(workdir, own_seed, "-n", check=False)
@@ -390,6 +383,16 @@ def _files(folder: Path) -> dict[Path, bytes]:
     return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
+def _train_jobs_with(stdout: str, setting: str) -> list[str]:
+    """The outputs of the planned train jobs (a dry run's text) whose resources hold `setting`."""
+    jobs = [block for block in stdout.split("rule ")[1:] if block.startswith("train:")]
+    return [
+        block.split("output: ")[1].split(",")[0]
+        for block in jobs
+        if setting in next(line for line in block.splitlines() if "resources:" in line)
+    ]
+
+
 def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir):
     config = tiny(run="pub", training__precision="fp32", repeats={"top_k": 3, "seeds": [1]})
     configfile = write_config(workdir, config)
@@ -406,69 +409,101 @@ def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir
         pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False),
         altered / "candidates.parquet",
     )
-    before = {
-        path: path.read_bytes()
-        for path in (workdir / "results/published").rglob("*")
-        if path.is_file()
-    }
+    before = _files(workdir / "results/published")
+    trained = {path: path.stat().st_mtime_ns for path in store_entries(workdir)}
 
-    run_snakemake(workdir, configfile, "verify_published")
+    # In the store that holds the run's own trainings, verification finds them and says so.
+    result = run_snakemake(workdir, configfile, "verify_published")
+    assert "rule train:" not in result.stdout + result.stderr
+    assert {path: path.stat().st_mtime_ns for path in store_entries(workdir)} == trained
+    verdict = (workdir / "results/verify/pub/verification.md").read_text()
+    assert "3 of 3 were already in the store" in verdict
+
+    # In a store of its own, it retrains them: bit for bit on the same machine.
+    elsewhere = write_config(workdir, {**config, "store": "results/elsewhere"}, "elsewhere.yaml")
+    result = run_snakemake(workdir, elsewhere, "verify_published")
+    assert (result.stdout + result.stderr).count(
+        "rule train:"
+    ) == 3  # the two published copies share their trainings
     verified = pd.read_csv(workdir / "results/verify/pub/verification.csv")
     assert len(verified) == 3 and winner in set(verified["arch_id"])
-    assert verified["exact"].all() and verified["agrees"].all()  # the same machine, bit for bit
+    assert verified["exact"].all() and verified["agrees"].all()
     assert (verified["hardware"] == verified["published_hardware"]).all()
     verdict = (workdir / "results/verify/pub/verification.md").read_text()
     assert "3 of 3 retrained candidates agree" in verdict and "seed-to-seed" in verdict
+    assert "0 of 3 were already in the store" in verdict
     flagged = pd.read_csv(workdir / "results/verify/altered/verification.csv").set_index("arch_id")
     assert not flagged.loc[winner, "agrees"] and flagged["agrees"].sum() == 2
-    after = {
-        path: path.read_bytes()
-        for path in (workdir / "results/published").rglob("*")
-        if path.is_file()
-    }
-    assert after == before  # nothing under results/published/ changed
-    assert not {"verify_train", "verification"} & set(
-        planned_jobs(workdir, configfile, "verify_published")
-    )  # running it again retrains nothing
+    assert _files(workdir / "results/published") == before  # nothing there changed
+    assert planned_jobs(workdir, elsewhere, "verify_published") == {}  # nothing to redo
+
+    # A verification training is the train rule: a site's resources reach it.
+    fresh = write_config(workdir, {**config, "store": "results/fresh"}, "fresh.yaml")
+    result = run_snakemake(
+        workdir, fresh, "-n", "verify_published", "--set-resources", "train:gpu_model=x"
+    )
+    assert len(_train_jobs_with(result.stdout + result.stderr, "gpu_model=x")) == 3
 
 
-def test_successive_halving_promotes_the_best_and_a_rung_is_a_plain_training(workdir):
+def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
+    plain = tiny(run="plain", num_architectures=9, training__epochs=1)
+    failing = tiny_arch_ids(plain)[4]
+    run_snakemake(
+        workdir,
+        write_config(workdir, plain, "plain.yaml"),
+        env=out_of_memory_for(failing, tmp_path / "oom"),
+    )
     config = tiny(
         num_architectures=9,
-        training__epochs=4,
-        search={"strategy": "successive_halving", "min_epochs": 1, "eta": 2},
+        training__epochs=3,
+        search={"strategy": "successive_halving", "min_epochs": 1, "eta": 3},
+        repeats={"top_k": 1, "seeds": [1]},
     )
     configfile = write_config(workdir, config)
-    planned = planned_jobs(workdir, configfile)
-    assert planned["train_trial"] == 9 and "train" not in planned  # rung 0 before any training
+    # Rung 0 is the plain run's trainings at 1 epoch, the failed one included: nothing to train.
+    assert "train" not in planned_jobs(workdir, configfile)
     run_snakemake(workdir, configfile)
     run = workdir / "results/tiny"
     trials = pd.read_parquet(run / "trials.parquet")
-    assert trials.groupby("epochs").size().to_dict() == {1: 9, 2: 4, 4: 2}  # budgets 1, 2, 4
-    for rung, budget in ((1, 1), (2, 2)):
-        earlier = trials[trials["epochs"] == budget].sort_values(
-            ["val_accuracy", "flops", "arch_id"], ascending=[False, True, True]
-        )
-        promoted = json.loads((run / f"rungs/rung_{rung}.json").read_text())["arch_ids"]
-        assert promoted == list(earlier["arch_id"][: max(1, len(earlier) // 2)])
+    assert trials.groupby("epochs").size().to_dict() == {1: 9, 3: 3}  # budgets 1, 3
+    assert trials.set_index("arch_id").loc[failing, ["status", "epochs"]].tolist() == ["failed", 1]
+    rung_zero = trials[(trials["epochs"] == 1) & (trials["status"] == "ok")].sort_values(
+        ["val_accuracy", "flops", "arch_id"], ascending=[False, True, True]
+    )
+    promoted = json.loads((run / "rungs/rung_1.json").read_text())["arch_ids"]
+    assert promoted == list(rung_zero["arch_id"][: 9 // 3])
+    # The report rebuilds the rungs the checkpoints made, the failed draw counted in rung 0.
+    assert pd.read_csv(run / "report/rungs.csv")["candidates"].tolist() == [9, 3]
     candidates = pd.read_parquet(run / "candidates.parquet")
-    assert len(candidates) == 9
     highest = trials.groupby("arch_id")["epochs"].max()
     assert (candidates.set_index("arch_id")["epochs"].sort_index() == highest).all()
     curves = pd.read_parquet(run / "curves.parquet")
-    assert len(curves) == 9 * 1 + 4 * 2 + 2 * 4
+    assert len(curves) == 8 * 1 + 3 * 3  # the failed training has no epoch
     assert set(curves.columns) >= {"arch_id", "budget", "epoch", "val_accuracy", "lr"}
-    assert len(pd.read_csv(run / "report/rungs.csv")) == 3
-
-    # A rung's training is the plain training at that budget: same numbers as a random run
-    # with training.epochs = 1, in another run folder.
-    plain = write_config(
-        workdir, tiny(run="plain", num_architectures=9, training__epochs=1), "plain.yaml"
+    # Repeats of a halving run: its top rung's best, at the full budget.
+    repeats = pd.read_parquet(run / "repeats.parquet")
+    best = (
+        trials[trials["epochs"] == 3]
+        .sort_values(["val_accuracy", "flops", "arch_id"], ascending=[False, True, True])["arch_id"]
+        .iloc[0]
     )
-    run_snakemake(workdir, plain)
-    for path in (workdir / "results/plain/candidates").glob("*/metrics.json"):
-        rung_zero = run / f"trials/{path.parent.name}/epochs_1/metrics.json"
-        assert comparable(path) == comparable(rung_zero)
+    assert sorted(zip(repeats["arch_id"], repeats["seed"], repeats["epochs"], strict=True)) == [
+        (best, 0, 3),
+        (best, 1, 3),
+    ]
+
+    # A trial and a repeat are trainings of the one rule: a site's resources reach both.
+    # (Snakemake remakes a missing input only for a job that runs: the table is forced.)
+    for missing, table in (
+        (store_entry(workdir, config, best, seed=1), "collect_repeats"),
+        (store_entry(workdir, config, promoted[1], epochs=3), "collect_trials"),
+    ):
+        missing.unlink()
+        result = run_snakemake(
+            workdir, configfile, "-n", "--forcerun", table, "--set-resources", "train:gpu_model=x"
+        )
+        planned = _train_jobs_with(result.stdout + result.stderr, "gpu_model=x")
+        assert planned == [str(missing.relative_to(workdir))]
 
 
 BAD_SEARCHES = [
@@ -486,8 +521,102 @@ def test_bad_search_settings_are_refused_before_any_job(workdir, search, named):
     configfile = write_config(workdir, tiny(search=search, training__epochs=3))
     result = run_snakemake(workdir, configfile, "-n", check=False)
     assert result.returncode != 0 and named in result.stdout + result.stderr
-    with_repeats = write_config(
-        workdir, tiny(search={"strategy": "successive_halving"}, repeats={"top_k": 2}), "r.yaml"
+
+
+def test_runs_share_the_store_and_a_recipe_change_adds_entries(workdir):
+    first = tiny(run="first", num_architectures=6)
+    run_snakemake(workdir, write_config(workdir, first, "first.yaml"))
+    kept = _files(workdir / "results/store")
+    # A second run name with an overlapping draw trains only what the store lacks.
+    second = write_config(workdir, tiny(run="second", num_architectures=10), "second.yaml")
+    assert planned_jobs(workdir, second)["train"] == 4
+    run_snakemake(workdir, second)
+    assert len(store_entries(workdir)) == 10
+    rows = pd.read_parquet(workdir / "results/second/candidates.parquet")
+    assert rows["draw"].tolist() == list(range(10)) and set(rows["status"]) == {"ok"}
+    assert all(_files(workdir / "results/store")[path] == data for path, data in kept.items())
+
+    # Another recipe is other entries: the old ones stay byte for byte, and the first run's
+    # view of them is still whole (nothing to redo there).
+    changed = write_config(
+        workdir, tiny(run="first", num_architectures=6, training__lr=0.1), "lr.yaml"
     )
-    result = run_snakemake(workdir, with_repeats, "-n", check=False)
-    assert result.returncode != 0 and "repeats.top_k" in result.stdout + result.stderr
+    assert planned_jobs(workdir, changed)["train"] == 6
+    run_snakemake(workdir, changed)
+    assert len(store_entries(workdir)) == 16
+    assert all(_files(workdir / "results/store")[path] == data for path, data in kept.items())
+    assert len(list(workdir.glob("results/store/*/e1-*/recipe.json"))) == 2
+    assert planned_jobs(workdir, second) == {}
+
+
+def test_other_data_under_a_recipe_is_refused_in_one_line(workdir):
+    from test_data import write_mnist_raw
+
+    from random_nas.data import prepare_splits
+
+    mnist5k = prepare_splits(
+        {"name": "mnist5k", "root": "", "download": False, "val_size": 500, "train_size": None,
+         "test_size": 500},
+        0,
+    )  # fmt: skip
+    raw = workdir / "digits/MNIST/raw"
+
+    def write_digits(first: int) -> None:
+        images, labels = mnist5k.train_images[:, 0].numpy(), mnist5k.train_labels.numpy()
+        write_mnist_raw(raw, "train", images[first : first + 700], labels[first : first + 700])
+        test_images, test_labels = mnist5k.test_images[:200, 0], mnist5k.test_labels[:200]
+        write_mnist_raw(raw, "t10k", test_images.numpy(), test_labels.numpy())
+
+    write_digits(0)
+    dataset = {"name": "mnist", "root": "digits", "val_size": 200, "train_size": 400}
+    config = tiny(num_architectures=1, dataset=dataset, training__retries=0)
+    run_snakemake(workdir, write_config(workdir, config))
+    kept = {path: data for path, data in _files(workdir / "results/store").items()}
+    del kept[next(workdir.glob("results/store/*/dataset.pt"))]  # a cache, removed below
+
+    # Other files under dataset.root, the prepared cache gone: the next training refuses them.
+    write_digits(100)
+    next(workdir.glob("results/store/*/dataset.pt")).unlink()
+    more = write_config(workdir, tiny(num_architectures=2, dataset=dataset), "more.yaml")
+    result = run_snakemake(workdir, more, check=False)
+    assert result.returncode != 0
+    line = next(line for line in result.stderr.splitlines() if "the prepared data hashes" in line)
+    assert line.count("data recipe mnist-") == 1 and "were trained on" in line
+    assert "put back the files under dataset.root" in line
+    assert not list(workdir.glob("results/store/*/dataset.pt"))  # the cache is not remade
+    assert all(_files(workdir / "results/store")[path] == data for path, data in kept.items())
+
+
+def test_an_old_run_folder_is_imported_into_the_store_and_not_retrained(workdir):
+    """Before the store, a run kept its trainings in results/{run}/candidates/{arch_id}/ with
+    their draw; that layout is made here from real trainings, then imported."""
+    from random_nas.migrate import main
+
+    config = tiny(repeats={"top_k": 1, "seeds": [1]})
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile)
+    store = workdir / "results/store"
+    trained = {path.relative_to(store): path.read_bytes() for path in store_entries(workdir)}
+    old = workdir / "results/old"
+    for position, arch_id in enumerate(tiny_arch_ids(config)):
+        for seed, folder in ((0, f"candidates/{arch_id}"), (1, f"repeats/{arch_id}/seed_1")):
+            entry = store_entry(workdir, config, arch_id, seed=seed)
+            if not entry.exists():
+                continue
+            metrics = json.loads(entry.read_text())
+            metrics["recipe"]["dataset"].pop("split_seed")
+            (old / folder).mkdir(parents=True)
+            (old / folder / "metrics.json").write_text(
+                json.dumps({**metrics, "draw": position, "index": position})
+            )
+            shutil.copy(entry.with_name("history.csv"), old / folder / "history.csv")
+    shutil.copy(workdir / "results/tiny/candidates.parquet", old / "candidates.parquet")
+    shutil.rmtree(store)
+
+    assert main([str(old), "--store", str(store)]) == 0
+    assert {path.relative_to(store): path.read_bytes() for path in store_entries(workdir)} == {
+        path: json.dumps(json.loads(data), indent=2).encode() + b"\n"
+        for path, data in trained.items()
+    }
+    assert "train" not in planned_jobs(workdir, configfile)
+    assert main([str(old), "--store", str(store)]) == 0  # again: every entry already there

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from random_nas.files import atomic_path, parse_with_context
+from random_nas.files import atomic_path, parse_with_context, read_json
 from random_nas.settings import NUM_CLASSES
 
 # Held out as the test set of a dataset that has no official one, unless dataset.test_size says.
@@ -30,6 +30,58 @@ HELD_OUT_TEST_IMAGES = 1000
 
 class DatasetNotFoundError(FileNotFoundError):
     """The dataset's files are not where the config says."""
+
+
+class DataContentError(ValueError):
+    """Prepared data that differs from what the store's entries of its recipe trained on."""
+
+
+DATA_RECORD = "data.json"
+PREPARED = "dataset.pt"
+
+
+def recorded_content(folder: str | os.PathLike[str]) -> tuple[str, Path] | None:
+    """The content SHA-256 that the store holds for the data recipe in `folder`, and where it
+    is written: the recipe's data.json, else the first training entry's recipe."""
+    folder = Path(folder)
+    record = folder / DATA_RECORD
+    if record.exists():
+        return read_json(record, required=("sha256",), what="data record")["sha256"], record
+    for metrics in folder.glob("*/*/seed_*/metrics.json"):
+        recipe = read_json(metrics, what="metrics file").get("recipe")
+        if recipe and recipe["dataset"].get("sha256"):
+            return recipe["dataset"]["sha256"], metrics
+    return None
+
+
+def check_content(sha256: str, folder: str | os.PathLike[str]) -> None:
+    """Refuse data whose content differs from what the store's entries of its recipe trained
+    on, so that one data recipe never names two datasets."""
+    recorded = recorded_content(folder)
+    if recorded is not None and recorded[0] != sha256:
+        raise DataContentError(
+            f"data recipe {Path(folder).name}: the prepared data hashes to {sha256}, but the "
+            f"store's entries of this recipe were trained on {recorded[0]} ({recorded[1]}); put "
+            "back the files under dataset.root that they used, or give this data its own store "
+            "(config key store); nothing was overwritten"
+        )
+
+
+def prepared_splits(
+    folder: str | os.PathLike[str], recipe: Mapping[str, Any], location: Mapping[str, Any]
+) -> Splits:
+    """The splits of a data recipe, from `folder` of the store: its dataset.pt, prepared again
+    from `location` (root, download) if that file is gone, and checked against the content the
+    store recorded for the recipe. dataset.pt is a cache; data.json is the record."""
+    path = Path(folder) / PREPARED
+    if path.exists():
+        splits = load_splits(path)
+        check_content(splits.sha256, folder)
+        return splits
+    splits = prepare_splits({**recipe, **location}, recipe["split_seed"])
+    check_content(splits.sha256, folder)
+    save_splits(splits, path)
+    return splits
 
 
 @dataclass(frozen=True)

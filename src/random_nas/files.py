@@ -75,8 +75,11 @@ def _finite_or_none(data: Any) -> Any:
     return data
 
 
-def write_json(target: str | os.PathLike[str], data: Any) -> None:
-    """Write `data` as standard JSON: NaN and infinity (a diverged loss) become null."""
+def write_json(target: str | os.PathLike[str], data: Any, replace: bool = True) -> None:
+    """Write `data` as standard JSON: NaN and infinity (a diverged loss) become null. With
+    `replace=False` an existing file is left as it is (a record written once)."""
+    if not replace and Path(target).exists():
+        return
     write_text(target, json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
 
 

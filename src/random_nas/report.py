@@ -33,7 +33,7 @@ from random_nas.analysis import (
     halving_analysis,
     pareto_front,
     pooled_seed_sd,
-    rank_correlation,
+    rank_correlation_interval,
     ranked,
     scored_draws,
     seed_rank_correlations,
@@ -41,6 +41,7 @@ from random_nas.analysis import (
 )
 from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, PLOTS, report_files
+from random_nas.paired import mcnemar_exact, unpack_correct
 from random_nas.results import read_table
 from random_nas.settings import NUM_CLASSES
 
@@ -374,13 +375,47 @@ def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
     return int(ranks[ok["arch_id"] == arch_id].iloc[0])
 
 
+def _single_seed_lead(first: pd.Series, second: pd.Series, val_size: int | None) -> str:
+    """How far the best leads the second, with one seed each: an exact McNemar test on the
+    validation images both were scored on, where the table has them (val_correct), else the
+    binomial interval of a difference of two independent accuracies."""
+    gap = first["val_accuracy"] - second["val_accuracy"]
+    lead = (
+        f"One seed per candidate: {first['arch_id']} leads {second['arch_id']} by "
+        f"{100 * gap:.2f} points"
+    )
+    untested = "; seed noise is not measured (config repeats.top_k)."
+    if isinstance(first.get("val_correct"), str) and isinstance(second.get("val_correct"), str):
+        images = int(val_size or 0)
+        b, c, p_value = mcnemar_exact(
+            unpack_correct(first["val_correct"], images),
+            unpack_correct(second["val_correct"], images),
+        )
+        verdict = "significant" if p_value < 0.05 else "not significant"
+        return (
+            f"{lead} on the same {images:,} validation images: {b} images only the first "
+            f"classifies correctly, {c} only the second; exact McNemar p = {p_value:.3f} "
+            f"({verdict} at 5 %){untested}"
+        )
+    if not val_size:
+        return lead + untested
+    error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
+    verdict = "larger than" if gap > Z95 * error else "within"
+    return (
+        f"{lead}, {verdict} the 95 % interval of a difference of two independent accuracies on "
+        f"{val_size:,} validation images (± {100 * Z95 * error:.2f} points; this table records "
+        f"no per-image correctness for a paired test){untested}"
+    )
+
+
 def findings(
     frame: pd.DataFrame,
     scored: pd.DataFrame,
     curve: pd.DataFrame,
     repeats: pd.DataFrame | None,
     val_size: int | None,
-    correlation: float,
+    correlation: tuple[float, float, float] | None,
+    selecting_seed: int,
 ) -> list[str]:
     """The report's statements about the run, each computed here from its tables: the README
     quotes them, and a test checks the quotes against a fresh render."""
@@ -414,31 +449,44 @@ def findings(
         f"Dodge et al.'s with-replacement estimate reads {replaced}."
     )
     if repeats is not None and (repeats["status"] == "ok").any():
-        seeds = seed_statistics(repeats)
-        noise, freedom = pooled_seed_sd(repeats)
+        seeds = seed_statistics(repeats, selecting_seed)
+        noise, freedom = pooled_seed_sd(repeats, selecting_seed)
+        with_selecting, with_freedom = pooled_seed_sd(repeats)
         spread = ok["val_accuracy"].std(ddof=1)
+        others = sorted(set(repeats["seed"]) - {selecting_seed})
         lines.append(
-            f"Seed noise: over the top {len(seeds)} candidates and "
-            f"{repeats['seed'].nunique()} seeds each, the pooled seed-to-seed standard deviation "
-            f"of validation accuracy is {100 * noise:.2f} points ({freedom} degrees of freedom), "
-            f"against {100 * spread:.2f} points across the {len(ok)} architectures."
+            f"Seed noise: over the top {len(seeds)} candidates, retrained with seeds "
+            f"{', '.join(map(str, others))}, the pooled seed-to-seed standard deviation of "
+            f"validation accuracy is {100 * noise:.2f} points ({freedom} degrees of freedom), "
+            f"against {100 * spread:.2f} points across the {len(ok)} architectures; counting "
+            f"the selecting seed {selecting_seed} too would read {100 * with_selecting:.2f} "
+            f"points ({with_freedom} degrees of freedom), inflated by the winner's curse."
+        )
+        selected = seeds["val_first_seed"].mean()
+        retrained = seeds["val_mean"].mean()
+        lines.append(
+            f"Winner's curse: the top {len(seeds)} averaged {100 * selected:.2f} % with the seed "
+            f"that selected them and {100 * retrained:.2f} % with the other seeds "
+            f"({100 * (retrained - selected):+.2f} points)."
         )
         winner = best["arch_id"]
         by_mean = seeds.iloc[0]
         held = "is still" if by_mean["arch_id"] == winner else "is not"
         lines.append(
-            f"The single-seed winner {winner} {held} the winner by mean over seeds "
+            f"The single-seed winner {winner} {held} the winner by mean over the other seeds "
             f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} % ± "
             f"{100 * by_mean['val_sd']:.2f})."
         )
-        pairs = seed_rank_correlations(repeats)
+        pairs = seed_rank_correlations(repeats, selecting_seed)
         if not pairs.empty:
             lines.append(
-                f"Spearman rank correlation of the top {len(seeds)} between seeds: "
+                f"Spearman rank correlation of the top {len(seeds)} between the other seeds: "
                 + ", ".join(
-                    f"seeds {a} and {b}: {rho:.2f}" for a, b, rho in pairs.itertuples(index=False)
+                    f"seeds {a} and {b}: {rho:.2f} (95 % bootstrap interval {low:.2f} to "
+                    f"{high:.2f})"
+                    for a, b, rho, low, high in pairs.itertuples(index=False)
                 )
-                + f"; mean {pairs['spearman'].mean():.2f}."
+                + "."
             )
         if len(seeds) >= 2:
             first, second = seeds.iloc[0], seeds.iloc[1]
@@ -446,22 +494,13 @@ def findings(
             error = noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
             verdict = "larger than seed noise" if gap > Z95 * error else "within seed noise"
             lines.append(
-                f"By mean, {first['arch_id']} leads {second['arch_id']} by {100 * gap:.2f} "
-                f"points; the seed noise gives that difference a standard error of "
-                f"{100 * error:.2f} points (95 % interval ± {100 * Z95 * error:.2f}): "
+                f"By mean over the other seeds, {first['arch_id']} leads {second['arch_id']} by "
+                f"{100 * gap:.2f} points; the seed noise gives that difference a standard error "
+                f"of {100 * error:.2f} points (95 % interval ± {100 * Z95 * error:.2f}): "
                 f"{verdict}."
             )
-    elif val_size and len(ok) >= 2:
-        first, second = ok.iloc[0], ok.iloc[1]
-        gap = first["val_accuracy"] - second["val_accuracy"]
-        error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
-        verdict = "larger than" if gap > Z95 * error else "within"
-        lines.append(
-            f"One seed per candidate: {first['arch_id']} leads {second['arch_id']} by "
-            f"{100 * gap:.2f} points, {verdict} the 95 % interval of a difference of two "
-            f"accuracies on {val_size:,} validation images (± {100 * Z95 * error:.2f} points); "
-            "seed noise is not measured (config repeats.top_k)."
-        )
+    elif len(ok) >= 2:
+        lines.append(_single_seed_lead(ok.iloc[0], ok.iloc[1], val_size))
     strides = (
         pd.DataFrame(
             {
@@ -480,9 +519,12 @@ def findings(
         )
         + "."
     )
-    lines.append(
-        f"Validation and test accuracy rank the ok candidates with Spearman ρ = {correlation:.2f}."
-    )
+    if correlation is not None:
+        rho, low, high = correlation
+        lines.append(
+            f"Validation and test accuracy rank the ok candidates with Spearman ρ = {rho:.2f} "
+            f"(95 % bootstrap interval {low:.2f} to {high:.2f})."
+        )
     return lines
 
 
@@ -578,8 +620,9 @@ def render_report(
         [front.assign(cost=cost) for cost, front in fronts.items()], ignore_index=True
     )
     curve = expected_best(scored["score"].to_numpy())
+    selecting_seed = int(config.get("seed", 0))
     seeds = (
-        seed_statistics(repeats)
+        seed_statistics(repeats, selecting_seed)
         if repeats is not None
         else pd.DataFrame(columns=["arch_id", "seeds", "val_mean", "val_sd", "test_mean"])
     )
@@ -593,7 +636,7 @@ def render_report(
         with atomic_path(out / file) as temporary:
             rows[columns].to_csv(temporary, index=False, float_format="%.6g")
 
-    correlation = rank_correlation(ok["val_accuracy"], ok["test_accuracy"])
+    correlation = rank_correlation_interval(ok["val_accuracy"], ok["test_accuracy"])
     best = float(scored["score"].max()) if not scored.empty else float("nan")
     figures = _Figures(out)
     figures.save(plot_cost_vs_accuracy(ok), "cost_vs_accuracy")
@@ -602,7 +645,9 @@ def render_report(
     figures.save(plot_seeds(seeds, repeats), "seeds")
     figures.save(plot_curves(curves, rungs), "curves")
     figures.save(plot_choices(ok), "choices")
-    figures.save(plot_val_vs_test(ok, correlation), "val_vs_test")
+    figures.save(
+        plot_val_vs_test(ok, correlation[0] if correlation else float("nan")), "val_vs_test"
+    )
 
     not_ok = frame[frame["status"] != "ok"].sort_values("arch_id")
     failures = pd.DataFrame(
@@ -641,7 +686,13 @@ def render_report(
     )
     summary = _summary(frame, metadata, name, scored)
     statements = findings(
-        frame, scored, curve, repeats, config.get("dataset", {}).get("val_size"), correlation
+        frame,
+        scored,
+        curve,
+        repeats,
+        config.get("dataset", {}).get("val_size"),
+        correlation,
+        selecting_seed,
     )
     if trials is not None:
         statements += halving_findings(rungs_frame, correlations, comparison)

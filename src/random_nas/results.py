@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
+from random_nas.space import SearchSpace, sampled_records
 
 STATUSES = ("ok", "diverged", "failed")
 METADATA_PREFIX = "random_nas."
@@ -29,6 +30,7 @@ _METRIC_FIELDS = [
     ("status", pa.string()),
     ("val_accuracy", pa.float64()),
     ("val_loss", pa.float64()),
+    ("val_correct", pa.string()),  # per-image correctness, random_nas.train.pack_correct
     ("test_accuracy", pa.float64()),
     ("test_loss", pa.float64()),
     ("train_loss", pa.float64()),
@@ -96,13 +98,29 @@ def metrics_row(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def run_draws(config: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Where each architecture of a run's draw stands: its `draw` (position in the sample) and
+    `index` (position in the run's space). A store entry holds neither: the same training
+    serves runs that drew it at other positions, or in other spaces."""
+    space = SearchSpace.from_config(config["search_space"])
+    return {
+        record["arch_id"]: {"draw": record["draw"], "index": record["index"]}
+        for record in sampled_records(space, config["num_architectures"], config["seed"])
+    }
+
+
 def build_table(
     metrics_paths: Iterable[str | os.PathLike[str]],
     config: Mapping[str, Any],
     space_size: int,
     versions: Mapping[str, str],
+    draws: Mapping[str, Mapping[str, int]] | None = None,
 ) -> pa.Table:
+    """The table of a run's view of the store: one row per metrics file, placed in the run's
+    draw by `draws` (run_draws)."""
     records = [read_metrics(path) for path in metrics_paths]
+    if draws:
+        records = [{**record, **draws.get(record["arch_id"], {})} for record in records]
     rows = sorted(
         (metrics_row(record) for record in records),
         key=lambda row: (row["draw"] or 0, row["seed"] or 0),

@@ -1,8 +1,9 @@
 """Which config keys make a result, and which only say how to run it.
 
-A finished candidate depends on its recipe: the training settings, the seed and the data.
-Operational settings change where and how fast a result is computed, never the result, so
-changing them retrains nothing. The workflow reads this module at parse time (stdlib only).
+A training depends on its recipe: the training settings (epochs included), the training seed
+and the data recipe; the store of trainings keys its entries by them. Operational settings
+change where and how fast a result is computed, never the result, so changing them retrains
+nothing. The workflow reads this module at parse time (stdlib only).
 """
 
 from __future__ import annotations
@@ -23,37 +24,56 @@ OPERATIONAL_DATASET_KEYS = frozenset({"root", "download"})
 NUM_CLASSES = {"mnist5k": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10}
 
 
-def recipe(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings a candidate's result depends on: Snakemake's rerun trigger for training."""
-    return {
-        "training": {
-            key: value
-            for key, value in config["training"].items()
-            if key not in OPERATIONAL_TRAINING_KEYS
-        },
-        "seed": config["seed"],
-        "dataset": data_recipe(config),
+def canonical(value: Any) -> Any:
+    """`value` with every mapping's keys in sorted order, recursively: two configs that hold the
+    same settings in another order (a YAML merged over another) compare, print and hash alike."""
+    if isinstance(value, Mapping):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    return value
+
+
+def training_recipe(config: Mapping[str, Any], epochs: int | None = None) -> dict[str, Any]:
+    """The training settings a result depends on, at `epochs` (default: training.epochs): with
+    the training seed and the data recipe, what identifies a training in the store."""
+    training = {
+        key: value
+        for key, value in config["training"].items()
+        if key not in OPERATIONAL_TRAINING_KEYS
     }
+    if epochs is not None:
+        training["epochs"] = epochs
+    return canonical(training)
 
 
 def data_recipe(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The dataset settings that decide which images land in which split."""
-    return {
+    """The dataset settings that decide which images land in which split, and the split's seed
+    (the run's `seed`; a repeat keeps the split and changes only the training seed)."""
+    dataset = {
         key: value
         for key, value in config["dataset"].items()
         if key not in OPERATIONAL_DATASET_KEYS
     }
+    return canonical({**dataset, "split_seed": config["seed"]})
 
 
 def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config stored with a results table: what its rows depend on and how to report them,
-    without operational settings (each row records its own threads, hardware, ...) or the
-    repeats (a table of their own), so that changing those re-collects nothing."""
-    return {
-        **{key: value for key, value in config.items() if key != "repeats"},
-        "training": recipe(config)["training"],
-        "dataset": data_recipe(config),
-    }
+    without operational settings (each row records its own threads, hardware, ...), the store's
+    location or the repeats (a table of their own), so that changing those re-collects
+    nothing. Sorted, so that the same settings in another order are the same parameter."""
+    return canonical(
+        {
+            **{key: value for key, value in config.items() if key not in ("repeats", "store")},
+            "training": training_recipe(config),
+            "dataset": {
+                key: value
+                for key, value in config["dataset"].items()
+                if key not in OPERATIONAL_DATASET_KEYS
+            },
+        }
+    )
 
 
 def gpu_present(

@@ -14,7 +14,7 @@ import math
 import os
 import resource
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,10 @@ from random_nas.data import Splits
 from random_nas.files import atomic_path
 from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
+from random_nas.paired import pack_correct
 from random_nas.settings import OPERATIONAL_TRAINING_KEYS
 from random_nas.space import Architecture
+from random_nas.versions import hardware, package_versions
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +44,19 @@ CHECKPOINT_FORMAT = "checkpoint-v3"
 
 
 class CandidateFailure(RuntimeError):
-    """The candidate's own training raised (out of memory, a numerical error in its layers):
-    a result about this architecture, recorded as `status: failed`. Anything else raised by
-    `train_candidate` (no CUDA device, unreadable data, a bug) is a broken environment."""
+    """The candidate's own computation raised (out of memory, a numerical error in its layers)
+    while its model was built, stepped or evaluated: a result about this architecture,
+    recorded as `status: failed`. Anything else `train_candidate` raises (no CUDA device,
+    unreadable data, a compiler missing for `compile`, a full disk under a checkpoint, a bug)
+    is a broken environment, and no result."""
+
+
+@contextlib.contextmanager
+def _candidate_code() -> Iterator[None]:
+    try:
+        yield
+    except RuntimeError as error:  # torch.OutOfMemoryError included
+        raise CandidateFailure(f"{type(error).__name__}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,7 @@ def resolve_precision(name: str, device: torch.device) -> str:
 
 
 def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN computes bf16 natively on this CPU (the benchmarks report it)."""
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
@@ -127,13 +140,6 @@ def set_tf32(device: torch.device, enabled: bool) -> None:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = enabled
         torch.backends.cudnn.allow_tf32 = enabled
-
-
-@dataclass
-class TrainResult:
-    status: str  # ok | diverged
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _normalize(images: torch.Tensor, splits: Splits, device: torch.device) -> torch.Tensor:
@@ -188,18 +194,19 @@ def evaluate(
     labels: torch.Tensor,
     batch_size: int,
     autocast_dtype: torch.dtype | None,
-) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy over a whole split."""
+) -> tuple[float, float, torch.Tensor]:
+    """Mean cross-entropy loss and accuracy over a whole split, and which images the model
+    classified correctly (for paired comparisons of models scored on the same images)."""
     model.eval()
     loss_sum = torch.zeros((), device=images.device, dtype=torch.float64)
-    correct = torch.zeros((), device=images.device, dtype=torch.int64)
-    with torch.inference_mode(), _autocast(images.device, autocast_dtype):
+    correct = torch.zeros(len(labels), device=images.device, dtype=torch.bool)
+    with torch.inference_mode(), _autocast(images.device, autocast_dtype), _candidate_code():
         for start in range(0, len(labels), batch_size):
             logits = model(images[start : start + batch_size]).float()
             batch_labels = labels[start : start + batch_size]
             loss_sum += F.cross_entropy(logits, batch_labels, reduction="sum")
-            correct += (logits.argmax(1) == batch_labels).sum()
-    return loss_sum.item() / len(labels), correct.item() / len(labels)
+            correct[start : start + batch_size] = logits.argmax(1) == batch_labels
+    return loss_sum.item() / len(labels), correct.sum().item() / len(labels), correct.cpu()
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
@@ -323,194 +330,317 @@ def checkpoint_fingerprint(
     )
 
 
+@dataclass
+class Training:
+    """One training between its steps: what `set_up` placed on the device, the model and
+    optimiser once built, and what the epochs so far measured."""
+
+    arch: Architecture
+    config: TrainingConfig
+    splits: Splits
+    device: torch.device
+    precision: str
+    generator: torch.Generator
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    black: torch.Tensor
+    batch_size: int
+    steps_per_epoch: int
+    fingerprint: str
+    memory: MemoryGauge
+    model: nn.Module | None = None
+    step_model: nn.Module | None = None
+    optimizer: SGD | AdamW | None = None
+    scaler: torch.amp.GradScaler | None = None
+    params: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    start_epoch: int = 0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    seconds_to_first_step: float | None = None
+    val_correct: torch.Tensor | None = None
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return AUTOCAST_DTYPES[self.precision]
+
+
+def set_up(arch: Architecture, splits: Splits, config: TrainingConfig) -> Training:
+    """The device, the precision and the data on the device. Errors here are the
+    environment's (no CUDA device, a precision the device lacks), never the candidate's."""
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    set_tf32(device, config.tf32)
+    train_labels = splits.train_labels.to(device)
+    batch_size = min(config.batch_size, len(train_labels))
+    black = (torch.zeros(len(splits.mean)) - torch.tensor(splits.mean)) / torch.tensor(splits.std)
+    return Training(
+        arch=arch,
+        config=config,
+        splits=splits,
+        device=device,
+        precision=precision,
+        generator=torch.Generator(device=device),
+        train_images=_normalize(splits.train_images, splits, device),
+        train_labels=train_labels,
+        val_images=_normalize(splits.val_images, splits, device),
+        val_labels=splits.val_labels.to(device),
+        black=black.to(device),
+        batch_size=batch_size,
+        steps_per_epoch=len(train_labels) // batch_size,
+        fingerprint=checkpoint_fingerprint(arch, config, splits, device, precision),
+        memory=MemoryGauge(device),
+    )
+
+
+def build(run: Training, state: Mapping[str, Any] | None) -> None:
+    """The model, optimiser and loss scaler from the seed, then the saved state of an
+    interrupted training if it fits (a state that does not is ignored with a warning)."""
+    config = run.config
+
+    def fresh_start() -> None:
+        torch.manual_seed(config.seed)
+        run.generator.manual_seed(config.seed)
+        with _candidate_code():
+            model = build_model(run.arch, run.splits.in_channels, run.splits.num_classes)
+            run.model = model.to(run.device, memory_format=torch.channels_last)
+        run.params = count_parameters(run.model)
+        run.optimizer = _make_optimizer(run.model, config)
+        run.scaler = torch.amp.GradScaler(run.device.type, enabled=run.precision == "fp16")
+
+    fresh_start()
+    if state is not None:
+        try:
+            run.model.load_state_dict(state["model"])
+            run.optimizer.load_state_dict(state["optimizer"])
+            run.scaler.load_state_dict(state["scaler"])
+            run.generator.set_state(state["generator"].to("cpu"))
+            torch.set_rng_state(state["torch_rng"].to("cpu"))
+            run.history, run.start_epoch = state["history"], state["epoch"]
+            run.train_seconds, run.eval_seconds = state["train_seconds"], state["eval_seconds"]
+            logger.info("resumed from the checkpoint after epoch %d", run.start_epoch)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            logger.warning(
+                "ignoring the checkpoint: its state does not fit this training (%s); "
+                "training from the start",
+                error,
+            )
+            fresh_start()
+    # Not the candidate's code: a missing compiler is the environment's fault.
+    run.step_model = torch.compile(run.model) if config.compile else run.model
+
+
+def train_one_epoch(run: Training, epoch: int) -> dict[str, Any]:
+    """One pass over the training split in a seeded order, then the validation pass; the
+    epoch's row of history.csv."""
+    config, device, model = run.config, run.device, run.step_model
+    model.train()
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    epoch_start = time.perf_counter()
+    order = torch.randperm(len(run.train_labels), device=device, generator=run.generator)
+    for step in range(run.steps_per_epoch):
+        batch = order[step * run.batch_size : (step + 1) * run.batch_size]
+        images, labels = run.train_images[batch], run.train_labels[batch]
+        if config.augment:
+            images = augment_batch(
+                images,
+                run.splits.crop_padding,
+                run.splits.horizontal_flip,
+                run.generator,
+                run.black,
+            )
+        lr = learning_rate(config, epoch * run.steps_per_epoch + step, run.steps_per_epoch)
+        with _candidate_code():
+            with _autocast(device, run.autocast_dtype):
+                logits = model(images)
+                loss = F.cross_entropy(
+                    logits.float(), labels, label_smoothing=config.label_smoothing
+                )
+            run.model.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.optimizer, lr=lr)
+            run.scaler.update()
+        loss_sum += loss.detach() * len(labels)
+        correct += (logits.detach().argmax(1) == labels).sum()
+        if epoch == run.start_epoch and step == 0:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            run.seconds_to_first_step = seconds_since_process_start()
+    trained = run.steps_per_epoch * run.batch_size
+    train_loss = loss_sum.item() / trained  # .item() waits for the device: fair timing
+    epoch_seconds = time.perf_counter() - epoch_start
+    run.train_seconds += epoch_seconds
+    val_loss, val_accuracy, run.val_correct = evaluate(
+        model, run.val_images, run.val_labels, config.eval_batch_size, run.autocast_dtype
+    )
+    run.eval_seconds += time.perf_counter() - epoch_start - epoch_seconds
+    row = {
+        "epoch": epoch + 1,
+        "train_loss": train_loss,
+        "train_accuracy": correct.item() / trained,
+        "val_loss": val_loss,
+        "val_accuracy": val_accuracy,
+        "lr": lr,
+        "train_seconds": epoch_seconds,
+        "images_per_second": trained / epoch_seconds,
+    }
+    run.history.append(row)
+    return row
+
+
+def save_checkpoint(run: Training, path: str | os.PathLike[str]) -> None:
+    """The state after the epochs so far, which a preempted job resumes from."""
+    with atomic_path(path) as temporary:
+        torch.save(
+            {
+                "fingerprint": run.fingerprint,
+                "epoch": len(run.history),
+                "model": run.model.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "scaler": run.scaler.state_dict(),
+                "generator": run.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "history": run.history,
+                "train_seconds": run.train_seconds,
+                "eval_seconds": run.eval_seconds,
+            },
+            temporary,
+        )
+
+
+def score_test_split(run: Training) -> tuple[float, float]:
+    """Loss and accuracy on the test split: reported, never selected on."""
+    test_images = _normalize(run.splits.test_images, run.splits, run.device)
+    test_loss, test_accuracy, _ = evaluate(
+        run.step_model,
+        test_images,
+        run.splits.test_labels.to(run.device),
+        run.config.eval_batch_size,
+        run.autocast_dtype,
+    )
+    return test_loss, test_accuracy
+
+
+NAN = float("nan")
+
+
+def training_record(
+    run: Training,
+    status: str,
+    *,
+    test: tuple[float, float] = (NAN, NAN),
+    error: str | None = None,
+    attempt: int = 1,
+    wall_seconds: float = NAN,
+    data: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The metrics record of a training, one set of fields for every outcome (ok, diverged,
+    failed): what was not measured is NaN or None (written as null), never missing."""
+    last = run.history[-1] if run.history else {}
+    splits, config = run.splits, run.config
+    epochs_done = len(run.history)
+    trained_images = epochs_done * run.steps_per_epoch * run.batch_size
+    dataset = {
+        "name": splits.name,
+        "num_classes": splits.num_classes,
+        "sizes": splits.sizes(),
+        "sha256": splits.sha256,
+    }
+    if data is not None:
+        dataset["split_seed"] = data["split_seed"]
+    return {
+        **run.arch.to_dict(),
+        "arch_id": run.arch.arch_id,
+        "status": status,
+        "val_accuracy": last.get("val_accuracy", NAN) if status == "ok" else NAN,
+        "val_loss": last.get("val_loss", NAN),
+        "val_correct": pack_correct(run.val_correct.numpy()) if status == "ok" else None,
+        "test_accuracy": test[1],
+        "test_loss": test[0],
+        "train_loss": last.get("train_loss", NAN),
+        "train_accuracy": last.get("train_accuracy", NAN),
+        "params": run.params,
+        "flops": run.arch.forward_flops(tuple(splits.train_images.shape[1:]), splits.num_classes),
+        "train_seconds": run.train_seconds,
+        "eval_seconds": run.eval_seconds,
+        "wall_seconds": wall_seconds,
+        "images_per_second": trained_images / run.train_seconds if run.train_seconds else NAN,
+        "seconds_to_first_step": run.seconds_to_first_step,
+        "threads": torch.get_num_threads(),
+        "peak_memory_bytes": run.memory.peak_bytes(),
+        "epochs": config.epochs,
+        "epochs_completed": epochs_done,
+        "device": run.device.type,
+        "precision": run.precision,
+        "tf32": config.tf32 and run.device.type == "cuda",
+        "hardware": hardware(run.device.type),
+        "recipe": {"training": config.recipe(), "seed": config.seed, "dataset": dataset},
+        "attempt": attempt,
+        "error": error,
+        "versions": package_versions("torch"),
+    }
+
+
+@dataclass
+class TrainResult:
+    status: str  # ok | diverged | failed
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
 def train_candidate(
     arch: Architecture,
     splits: Splits,
     config: TrainingConfig,
     checkpoint_path: str | os.PathLike[str] | None = None,
+    *,
+    data: Mapping[str, Any] | None = None,
+    attempt: int = 1,
 ) -> TrainResult:
-    """Train `arch` on the training split; report validation (model selection) and test metrics.
-
-    Raises CandidateFailure when the candidate's own training raises; any other exception
-    means the environment is broken and no result was measured."""
-    device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
-    autocast_dtype = AUTOCAST_DTYPES[precision]
-    set_tf32(device, config.tf32)
-    generator = torch.Generator(device=device)
-
-    train_images = _normalize(splits.train_images, splits, device)
-    train_labels = splits.train_labels.to(device)
-    val_images = _normalize(splits.val_images, splits, device)
-    val_labels = splits.val_labels.to(device)
-    black = (
-        (torch.zeros(len(splits.mean)) - torch.tensor(splits.mean)) / torch.tensor(splits.std)
-    ).to(device)
-    num_train = len(train_labels)
-    batch_size = min(config.batch_size, num_train)
-    steps_per_epoch = num_train // batch_size
-    fingerprint = checkpoint_fingerprint(arch, config, splits, device, precision)
-    state = _load_checkpoint(checkpoint_path, fingerprint, device)
-    memory = MemoryGauge(device)
-
-    def fresh_start() -> tuple[nn.Module, SGD | AdamW, torch.amp.GradScaler]:
-        torch.manual_seed(config.seed)
-        generator.manual_seed(config.seed)
-        model = build_model(arch, splits.in_channels, splits.num_classes)
-        model = model.to(device, memory_format=torch.channels_last)
-        scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-        return model, _make_optimizer(model, config), scaler
-
+    """Train `arch` on the training split; its record holds validation (model selection) and
+    test metrics. A candidate whose own computation raises comes back `failed`, with the error
+    in its record; anything else raised means the environment is broken and nothing was
+    measured. `data` is the data recipe the splits were prepared from (recorded)."""
+    started = time.perf_counter()
+    run = set_up(arch, splits, config)
+    state = _load_checkpoint(checkpoint_path, run.fingerprint, run.device)
+    status, error, test = "ok", None, (NAN, NAN)
     try:
-        model, optimizer, scaler = fresh_start()
-        params = count_parameters(model)
-        history: list[dict[str, Any]] = []
-        train_seconds = eval_seconds = 0.0
-        start_epoch = 0
-        if state is not None:
-            try:
-                model.load_state_dict(state["model"])
-                optimizer.load_state_dict(state["optimizer"])
-                scaler.load_state_dict(state["scaler"])
-                generator.set_state(state["generator"].to("cpu"))
-                torch.set_rng_state(state["torch_rng"].to("cpu"))
-                history, start_epoch = state["history"], state["epoch"]
-                train_seconds, eval_seconds = state["train_seconds"], state["eval_seconds"]
-                logger.info("resumed from %s after epoch %d", checkpoint_path, start_epoch)
-            except (KeyError, TypeError, ValueError, RuntimeError) as error:
-                logger.warning(
-                    "ignoring checkpoint %s: its state does not fit this training (%s); "
-                    "training from the start",
-                    checkpoint_path,
-                    error,
-                )
-                model, optimizer, scaler = fresh_start()
-        step_model = torch.compile(model) if config.compile else model
-
-        status = "ok"
-        seconds_to_first_step = None
-        for epoch in range(start_epoch, config.epochs):
-            step_model.train()
-            loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-            correct = torch.zeros((), device=device, dtype=torch.int64)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            epoch_start = time.perf_counter()
-            order = torch.randperm(num_train, device=device, generator=generator)
-            for step in range(steps_per_epoch):
-                batch = order[step * batch_size : (step + 1) * batch_size]
-                images, labels = train_images[batch], train_labels[batch]
-                if config.augment:
-                    images = augment_batch(
-                        images, splits.crop_padding, splits.horizontal_flip, generator, black
-                    )
-                with _autocast(device, autocast_dtype):
-                    logits = step_model(images)
-                    loss = F.cross_entropy(
-                        logits.float(), labels, label_smoothing=config.label_smoothing
-                    )
-                lr = learning_rate(config, epoch * steps_per_epoch + step, steps_per_epoch)
-                model.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer, lr=lr)
-                scaler.update()
-                loss_sum += loss.detach() * len(labels)
-                correct += (logits.detach().argmax(1) == labels).sum()
-                if epoch == start_epoch and step == 0:
-                    if device.type == "cuda":
-                        torch.cuda.synchronize(device)
-                    seconds_to_first_step = seconds_since_process_start()
-            trained = steps_per_epoch * batch_size
-            train_loss = loss_sum.item() / trained  # .item() waits for the device: fair timing
-            epoch_seconds = time.perf_counter() - epoch_start
-            train_seconds += epoch_seconds
-            val_loss, val_accuracy = evaluate(
-                step_model, val_images, val_labels, config.eval_batch_size, autocast_dtype
-            )
-            eval_seconds += time.perf_counter() - epoch_start - epoch_seconds
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": train_loss,
-                    "train_accuracy": correct.item() / trained,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_accuracy,
-                    "lr": lr,
-                    "train_seconds": epoch_seconds,
-                    "images_per_second": trained / epoch_seconds,
-                }
-            )
+        build(run, state)
+        for epoch in range(run.start_epoch, config.epochs):
+            row = train_one_epoch(run, epoch)
             logger.info(
                 "epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
-                epoch + 1,
+                row["epoch"],
                 config.epochs,
-                train_loss,
-                val_loss,
-                val_accuracy,
-                trained / epoch_seconds,
+                row["train_loss"],
+                row["val_loss"],
+                row["val_accuracy"],
+                row["images_per_second"],
             )
-            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])):
                 status = "diverged"
                 logger.warning("loss is not finite after epoch %d: stopping (diverged)", epoch + 1)
                 break
             if checkpoint_path is not None and epoch + 1 < config.epochs:
-                with atomic_path(checkpoint_path) as temporary:
-                    torch.save(
-                        {
-                            "fingerprint": fingerprint,
-                            "epoch": epoch + 1,
-                            "model": model.state_dict(),
-                            "optimizer": optimizer.state_dict(),
-                            "scaler": scaler.state_dict(),
-                            "generator": generator.get_state(),
-                            "torch_rng": torch.get_rng_state(),
-                            "history": history,
-                            "train_seconds": train_seconds,
-                            "eval_seconds": eval_seconds,
-                        },
-                        temporary,
-                    )
-
-        test_start = time.perf_counter()
+                save_checkpoint(run, checkpoint_path)
         if status == "ok":
-            test_images = _normalize(splits.test_images, splits, device)
-            test_loss, test_accuracy = evaluate(
-                step_model,
-                test_images,
-                splits.test_labels.to(device),
-                config.eval_batch_size,
-                autocast_dtype,
-            )
-        else:
-            test_loss = test_accuracy = float("nan")
-        peak_memory = memory.peak_bytes()
-    except RuntimeError as error:  # torch.OutOfMemoryError included
-        raise CandidateFailure(f"{type(error).__name__}: {error}") from error
-
-    last = history[-1] if history else {}
-    epochs_done = len(history)
-    metrics = {
-        "status": status,
-        "val_accuracy": last.get("val_accuracy", float("nan")) if status == "ok" else float("nan"),
-        "val_loss": last.get("val_loss", float("nan")),
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "train_loss": last.get("train_loss", float("nan")),
-        "train_accuracy": last.get("train_accuracy", float("nan")),
-        "params": params,
-        "flops": arch.forward_flops(tuple(splits.train_images.shape[1:]), splits.num_classes),
-        "train_seconds": train_seconds,
-        "eval_seconds": eval_seconds + time.perf_counter() - test_start,
-        "images_per_second": epochs_done * steps_per_epoch * batch_size / train_seconds
-        if train_seconds
-        else float("nan"),
-        "seconds_to_first_step": seconds_to_first_step,
-        "threads": torch.get_num_threads(),
-        "peak_memory_bytes": peak_memory,
-        "epochs": config.epochs,
-        "epochs_completed": epochs_done,
-        "device": device.type,
-        "precision": precision,
-        "tf32": config.tf32 and device.type == "cuda",
-    }
-    return TrainResult(status=status, metrics=metrics, history=history)
+            test = score_test_split(run)
+    except CandidateFailure as failure:
+        status, error = "failed", str(failure)
+        logger.warning("the candidate's own computation failed: %s", error)
+    record = training_record(
+        run,
+        status,
+        test=test,
+        error=error,
+        attempt=attempt,
+        wall_seconds=time.perf_counter() - started,
+        data=data,
+    )
+    return TrainResult(status=status, metrics=record, history=run.history)

@@ -31,10 +31,44 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+# The instruction-set extensions that decide which CPU kernels run (oneDNN picks AMX, then
+# AVX512-BF16, then AVX-512, then AVX2): the same model name can hide different ones in a VM.
+KERNEL_FEATURES = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "asimd",
+    "sve",
+)
+
+
+def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """Which of KERNEL_FEATURES this CPU reports (Linux /proc/cpuinfo flags), in that order."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return []
+    flags: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            flags.update(line.split(":", 1)[1].split())
+            break
+    return [feature for feature in KERNEL_FEATURES if feature in flags]
+
+
 def hardware(device_type: str) -> str:
-    """Where a result was computed, as one line: the CPU model and logical CPU count, and for a
-    CUDA training the GPU model, how many the process saw and torch's CUDA version."""
-    text = f"{cpu_model()} ({os.cpu_count()} CPUs)"
+    """Where a result was computed, as one line: the CPU model, logical CPU count and kernel
+    features, and for a CUDA training the GPU model, how many the process saw and torch's CUDA
+    version."""
+    features = cpu_features()
+    text = f"{cpu_model()} ({os.cpu_count()} CPUs{'; ' + ' '.join(features) if features else ''})"
     if device_type == "cuda":
         import torch
 

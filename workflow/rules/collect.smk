@@ -1,6 +1,9 @@
+# A run is a view of the store: its table gathers the entries its config selects.
+
+
 rule collect:
     input:
-        expand(f"{RUN_DIR}/candidates/{{arch_id}}/metrics.json", arch_id=ARCH_IDS),
+        [entry(arch_id) for arch_id in ARCH_IDS],
     output:
         f"{RUN_DIR}/candidates.parquet",
     log:

@@ -7,8 +7,21 @@ import yaml
 
 from random_nas.halving import rung_budgets
 from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
-from random_nas.settings import data_recipe, gpu_present, recipe, table_config
-from random_nas.space import SearchSpace, sampled_records
+from random_nas.settings import (
+    canonical,
+    data_recipe,
+    gpu_present,
+    table_config,
+    training_recipe,
+)
+from random_nas.space import Architecture, SearchSpace, sampled_records
+from random_nas.store import (
+    DATA_KEY_PATTERN,
+    RECIPE_KEY_PATTERN,
+    data_key,
+    entry_dir,
+    recipe_key,
+)
 
 
 def _search_space():
@@ -25,7 +38,11 @@ def _search_space():
 
 
 SPACE = _search_space()
+SCHEMA = workflow.current_basedir.join("../schemas/config.schema.yaml").get_path_or_uri(
+    secret_free=True
+)
 RUN_DIR = f"results/{config['run']}"
+STORE = config["store"].rstrip("/")
 # arch_id -> the contents of its architecture file, in draw order.
 SAMPLED = {
     record["arch_id"]: record
@@ -35,20 +52,10 @@ ARCH_IDS = list(SAMPLED)
 PUBLISHED_RUNS = sorted(
     path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
 )
-_PUBLISHED_CONFIGS = {}
 # `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda` does.
 TRAIN_ON_GPU = config["training"]["device"] == "cuda" or (
     config["training"]["device"] == "auto" and gpu_present()
 )
-# The time limit a cluster job asks for (minutes), doubled on each retry.
-TRAIN_RUNTIME_MINUTES = (
-    10 + config["training"]["minutes_per_epoch"] * config["training"]["epochs"]
-)
-# What a finished candidate depends on; Snakemake retrains when it changes. Operational
-# settings (random_nas.settings) are read by the scripts from the config instead.
-RECIPE = recipe(config)
-# A repeat is the same recipe with another training seed (the data split stays the run's).
-REPEAT_RECIPE = {**RECIPE, "seed": lambda wildcards: int(wildcards.seed)}
 REPEAT_SEEDS = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
 HALVING = config["search"]["strategy"] == "successive_halving"
 try:
@@ -63,11 +70,6 @@ try:
     )
 except ValueError as error:
     raise WorkflowError(f"config {error}")
-if HALVING and REPEAT_SEEDS:
-    raise WorkflowError(
-        "config repeats.top_k is set, but repeated seeds are not supported with "
-        "search.strategy successive_halving yet; set repeats.top_k: 0"
-    )
 if config["seed"] in REPEAT_SEEDS:
     raise WorkflowError(
         f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
@@ -75,36 +77,134 @@ if config["seed"] in REPEAT_SEEDS:
     )
 
 
+class Recipes:
+    """The data and training recipes this workflow knows, by their store keys: the run's own
+    (at every budget it trains) and, read when first asked for, each published run's. A train
+    job's wildcards name keys; its parameters are the recipes behind them."""
+
+    def __init__(self):
+        self.data = {}
+        self.training = {}
+        self.architectures = {}
+        self.published = {}
+
+    def add(self, run_config, budgets):
+        data = data_recipe(run_config)
+        key = data_key(data)
+        self.data[key] = data
+        for budget in budgets:
+            training = training_recipe(run_config, budget)
+            self.training[(key, recipe_key(training))] = training
+        return key
+
+    def published_config(self, name):
+        """A published run's own committed config, with the schema's defaults for keys added
+        since it was published (results/published/{name}/config.yaml)."""
+        if name not in self.published:
+            path = Path("results/published") / name / "config.yaml"
+            if not path.exists():
+                raise WorkflowError(
+                    f"published run {name!r} has no config.yaml at {path}"
+                )
+            published = yaml.safe_load(path.read_text(encoding="utf-8"))
+            validate(published, SCHEMA)
+            self.add(published, published_budgets(published))
+            space = SearchSpace.from_config(published["search_space"])
+            for record in sampled_records(
+                space, published["num_architectures"], published["seed"]
+            ):
+                self.architectures.setdefault(record["arch_id"], record)
+            self.published[name] = published
+        return self.published[name]
+
+    def _lookup(self, table, key, what):
+        if key not in table:
+            for name in PUBLISHED_RUNS:
+                self.published_config(name)
+        if key not in table:
+            raise WorkflowError(
+                f"{what} {key} is not one this workflow knows: the config names "
+                f"{config['num_architectures']} architectures of run {config['run']!r} and its "
+                "recipes, and each published run under results/published/ its own"
+            )
+        return table[key]
+
+    def data_of(self, wildcards):
+        return self._lookup(self.data, wildcards.data, "data recipe")
+
+    def training_of(self, wildcards):
+        return self._lookup(
+            self.training, (wildcards.data, wildcards.recipe), "training recipe"
+        )
+
+    def architecture_of(self, wildcards):
+        """The architecture a train job trains (arch_id, layers, dense). Train jobs take it
+        as a parameter rather than reading the sample's files: a dependency of N jobs on the
+        one sample job would make Snakemake re-plan them all whenever N grows."""
+        record = SAMPLED.get(wildcards.arch_id) or self._lookup(
+            self.architectures, wildcards.arch_id, "architecture"
+        )
+        return {key: record[key] for key in ("arch_id", "layers", "dense")}
+
+
+def published_budgets(run_config):
+    search = run_config["search"]
+    if search["strategy"] == "successive_halving":
+        return rung_budgets(
+            search["min_epochs"], search["eta"], run_config["training"]["epochs"]
+        )
+    return [run_config["training"]["epochs"]]
+
+
+RECIPES = Recipes()
+DATA_KEY = RECIPES.add(config, BUDGETS)
+RECIPE_KEYS = {
+    budget: recipe_key(training_recipe(config, budget)) for budget in BUDGETS
+}
+
+
+def entry(arch_id, epochs=None, seed=None):
+    """The metrics file of one of this run's trainings in the store: the run's data and
+    training recipe, at `epochs` (default training.epochs) and training `seed` (default the
+    run's)."""
+    epochs = config["training"]["epochs"] if epochs is None else epochs
+    seed = config["seed"] if seed is None else seed
+    folder = entry_dir(STORE, DATA_KEY, RECIPE_KEYS[epochs], arch_id, seed)
+    return f"{folder}/metrics.json"
+
+
+def published_entry(name, arch_id, epochs):
+    """The metrics file, in the store, of a published run's candidate retrained at `epochs`
+    under the run's own config."""
+    published = RECIPES.published_config(name)
+    data = data_key(data_recipe(published))
+    recipe = recipe_key(training_recipe(published, epochs))
+    return f"{entry_dir(STORE, data, recipe, arch_id, published['seed'])}/metrics.json"
+
+
 wildcard_constraints:
-    run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     arch_id=r"[0-9a-f]{12}",
     seed=r"[0-9]+",
     rung=r"[1-9][0-9]*",
-    budget=r"[0-9]+",
+    data=DATA_KEY_PATTERN,
+    recipe=RECIPE_KEY_PATTERN,
     name=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
 
 
-def sampled_architecture(wildcards):
-    """The architecture a train job trains, as its architecture file records it.
-
-    Train jobs take it as a parameter rather than reading the file: a dependency of N jobs on
-    the one sample job would make Snakemake re-plan them all whenever N grows.
-    """
-    if wildcards.run != config["run"] or wildcards.arch_id not in SAMPLED:
-        raise WorkflowError(
-            f"architecture {wildcards.arch_id} is not among the {len(SAMPLED)} architectures "
-            f"sampled for run {config['run']!r} (num_architectures, seed and search_space "
-            "in the config decide which are)"
-        )
-    return SAMPLED[wildcards.arch_id]
-
-
 def training_priority(wildcards):
-    """Costliest candidates first, so that no long job starts last and runs alone at the end
-    of a run (longest-processing-time-first). Forward MFLOPs at a reference 3x32x32 input:
-    only the order matters."""
-    index = sampled_architecture(wildcards)["index"]
-    return SPACE.decode(index).forward_flops((3, 32, 32), 10) / 1e6
+    """Costliest trainings first, so that no long job starts last and runs alone at the end
+    of a run (longest-processing-time-first). Forward MFLOPs at a reference 3x32x32 input
+    times epochs: only the order matters."""
+    arch = Architecture.from_dict(RECIPES.architecture_of(wildcards))
+    epochs = RECIPES.training_of(wildcards)["epochs"]
+    return arch.forward_flops((3, 32, 32), 10) / 1e6 * epochs
+
+
+def training_runtime(wildcards, attempt):
+    """The time limit a cluster job asks for (minutes), from its own recipe's epochs; doubled
+    on each retry."""
+    epochs = RECIPES.training_of(wildcards)["epochs"]
+    return attempt * (10 + config["training"]["minutes_per_epoch"] * epochs)
 
 
 def report_outputs(run_dir):
@@ -112,19 +212,20 @@ def report_outputs(run_dir):
 
 
 def picked(checkpoint_job):
-    """The architectures a checkpoint picked (its output holds them as `arch_ids`)."""
+    """What a checkpoint picked (its output holds the architectures as `arch_ids`)."""
     with open(checkpoint_job.output[0], encoding="utf-8") as handle:
-        return json.load(handle)["arch_ids"]
+        return json.load(handle)
 
 
 def repeated_metrics(wildcards):
-    """The metrics of the candidates the checkpoint picked: the first round's, then one per
-    extra seed (so repeats.parquet holds every seed of each)."""
-    arch_ids = picked(checkpoints.select_repeats.get())
-    return [f"{RUN_DIR}/candidates/{arch_id}/metrics.json" for arch_id in arch_ids] + [
-        f"{RUN_DIR}/repeats/{arch_id}/seed_{seed}/metrics.json"
+    """The trainings of the candidates the checkpoint picked, at the full budget: the first
+    round's seed, then every extra seed (so repeats.parquet holds every seed of each).
+    """
+    arch_ids = picked(checkpoints.select_repeats.get())["arch_ids"]
+    return [
+        entry(arch_id, seed=seed)
         for arch_id in arch_ids
-        for seed in REPEAT_SEEDS
+        for seed in [config["seed"], *REPEAT_SEEDS]
     ]
 
 
@@ -139,39 +240,16 @@ def report_inputs(run_dir):
     return tables
 
 
-def published_config(name):
-    """A published run's own committed config (results/published/{name}/config.yaml)."""
-    if name not in _PUBLISHED_CONFIGS:
-        path = Path("results/published") / name / "config.yaml"
-        if not path.exists():
-            raise WorkflowError(f"published run {name!r} has no config.yaml at {path}")
-        _PUBLISHED_CONFIGS[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return _PUBLISHED_CONFIGS[name]
-
-
-def published_architecture(wildcards):
-    """An architecture of a published run, re-drawn from its config (seed, space, N)."""
-    config = published_config(wildcards.name)
-    space = SearchSpace.from_config(config["search_space"])
-    for record in sampled_records(space, config["num_architectures"], config["seed"]):
-        if record["arch_id"] == wildcards.arch_id:
-            return record
-    raise WorkflowError(
-        f"architecture {wildcards.arch_id} is not among the architectures of published run "
-        f"{wildcards.name!r}"
-    )
-
-
 def verification_metrics(wildcards):
-    """The retrained candidates the checkpoint picked for a published run."""
+    """The published run's candidates that the checkpoint picked, retrained in the store at
+    the budget each was published at."""
+    selected = picked(checkpoints.select_verification.get(name=wildcards.name))
     return [
-        f"results/verify/{wildcards.name}/candidates/{arch_id}/metrics.json"
-        for arch_id in picked(checkpoints.select_verification.get(name=wildcards.name))
+        published_entry(wildcards.name, arch_id, epochs)
+        for arch_id, epochs in zip(
+            selected["arch_ids"], selected["epochs"], strict=True
+        )
     ]
-
-
-def trial_path(arch_id, budget):
-    return f"{RUN_DIR}/trials/{arch_id}/epochs_{budget}/metrics.json"
 
 
 def rung_members(rung):
@@ -179,21 +257,19 @@ def rung_members(rung):
     that a dry run shows its trainings), else what the checkpoint decided."""
     if rung == 0:
         return ARCH_IDS
-    return picked(checkpoints.rung.get(rung=str(rung)))
+    return picked(checkpoints.rung.get(rung=str(rung)))["arch_ids"]
 
 
 def previous_rung_metrics(wildcards):
     """What the checkpoint of a rung decides from: the previous rung's results."""
     rung = int(wildcards.rung)
-    return [
-        trial_path(arch_id, BUDGETS[rung - 1]) for arch_id in rung_members(rung - 1)
-    ]
+    return [entry(arch_id, BUDGETS[rung - 1]) for arch_id in rung_members(rung - 1)]
 
 
 def rung_trials(wildcards):
     """Every training of the rungs of successive halving, as their checkpoints decide."""
     return [
-        trial_path(arch_id, budget)
+        entry(arch_id, budget)
         for rung, budget in enumerate(BUDGETS)
         for arch_id in rung_members(rung)
     ]
@@ -202,7 +278,7 @@ def rung_trials(wildcards):
 # With search.compare_full_budget, every draw is also trained for the full budget: known when
 # the workflow is parsed, so these trainings run alongside the rungs, not after the last one.
 FULL_BUDGET_TRIALS = (
-    [trial_path(arch_id, BUDGETS[-1]) for arch_id in ARCH_IDS]
+    [entry(arch_id, BUDGETS[-1]) for arch_id in ARCH_IDS]
     if HALVING and config["search"]["compare_full_budget"]
     else []
 )

@@ -1,9 +1,7 @@
 # Successive halving: rung 0 trains every draw for the first budget; the checkpoint `rung`
 # decides, from the previous rung's results, which architectures each later rung (1, 2, ...)
-# trains. Each
-# training at budget b is the train rule with training.epochs = b, stored once per
-# (architecture, budget) in trials/{arch_id}/epochs_{b}/: the top rung and the full-budget
-# comparison share theirs.
+# trains. A training at budget b is the store's entry for the recipe with epochs = b: the same
+# as a plain run's at that budget, and shared by the top rung and the full-budget comparison.
 
 
 checkpoint rung:
@@ -20,24 +18,6 @@ checkpoint rung:
         eta=config["search"]["eta"],
     script:
         "../../scripts/promote.py"
-
-
-use rule train as train_trial with:
-    output:
-        metrics="results/{run}/trials/{arch_id}/epochs_{budget}/metrics.json",
-        history="results/{run}/trials/{arch_id}/epochs_{budget}/history.csv",
-    log:
-        "results/{run}/logs/train/{arch_id}_epochs_{budget}.log",
-    benchmark:
-        "results/{run}/benchmarks/train/{arch_id}_epochs_{budget}.tsv"
-    params:
-        training=lambda wildcards: {
-            **RECIPE["training"],
-            "epochs": int(wildcards.budget),
-        },
-        seed=RECIPE["seed"],
-        dataset=RECIPE["dataset"],
-        architecture=sampled_architecture,
 
 
 rule collect_trials:

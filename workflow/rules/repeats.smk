@@ -1,6 +1,6 @@
-# Repeated seeds: once the first round is collected, a checkpoint picks its best candidates and
-# each is trained again with every extra seed, by the train rule itself (same resources,
-# retries, resume and Slurm submission), into repeats/{arch_id}/seed_{seed}/.
+# Repeated seeds: once the run's candidates are collected, a checkpoint picks the best at the
+# full budget and each is trained again with every extra seed: entries of the store like any
+# other training (same rule, resources, retries, resume and Slurm submission).
 
 
 checkpoint select_repeats:
@@ -15,21 +15,9 @@ checkpoint select_repeats:
         "../envs/random_nas.yaml"
     params:
         top_k=config["repeats"]["top_k"],
+        epochs=config["training"]["epochs"],
     script:
         "../../scripts/select_repeats.py"
-
-
-use rule train as train_repeat with:
-    output:
-        metrics="results/{run}/repeats/{arch_id}/seed_{seed}/metrics.json",
-        history="results/{run}/repeats/{arch_id}/seed_{seed}/history.csv",
-    log:
-        "results/{run}/logs/train/{arch_id}_seed_{seed}.log",
-    benchmark:
-        "results/{run}/benchmarks/train/{arch_id}_seed_{seed}.tsv"
-    params:
-        **REPEAT_RECIPE,
-        architecture=sampled_architecture,
 
 
 use rule collect as collect_repeats with:

@@ -9,23 +9,24 @@ rule sample:
     conda:
         "../envs/random_nas.yaml"
     params:
-        search_space=config["search_space"],
+        search_space=canonical(config["search_space"]),
         num_architectures=config["num_architectures"],
         seed=config["seed"],
     script:
         "../../scripts/sample.py"
 
 
+# One prepared dataset per data recipe, in the store beside the trainings made from it: its
+# record data.json (recipe and content SHA-256) and the cache dataset.pt.
 rule prepare_data:
     output:
-        f"{RUN_DIR}/dataset.pt",
+        f"{STORE}/{{data}}/data.json",
     log:
-        f"{RUN_DIR}/logs/prepare_data.log",
+        f"{STORE}/{{data}}/prepare_data.log",
     localrule: True
     conda:
         "../envs/random_nas.yaml"
     params:
-        dataset=data_recipe(config),
-        seed=config["seed"],
+        dataset=RECIPES.data_of,
     script:
         "../../scripts/prepare_data.py"

@@ -1,13 +1,21 @@
+# The one training rule: every training a run, rung, repeat or verification asks for is an
+# entry of the store, keyed by its data recipe, training recipe, architecture and seed.
+
+
 rule train:
     input:
-        dataset="results/{run}/dataset.pt",
+        # The record of the data recipe, written once: a training depends on the data's
+        # content (checked by its SHA-256), not on a file's age. Its dataset.pt beside is a
+        # cache, prepared again by the job where it is gone; were it the input, preparing it
+        # again would mark every entry of the recipe out of date.
+        data=ancient(f"{STORE}/{{data}}/data.json"),
     output:
-        metrics="results/{run}/candidates/{arch_id}/metrics.json",
-        history="results/{run}/candidates/{arch_id}/history.csv",
+        metrics=f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/metrics.json",
+        history=f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/history.csv",
     log:
-        "results/{run}/logs/train/{arch_id}.log",
+        f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/train.log",
     benchmark:
-        "results/{run}/benchmarks/train/{arch_id}.tsv"
+        f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/benchmark.tsv"
     priority: training_priority
     retries: config["training"]["retries"]
     conda:
@@ -18,10 +26,12 @@ rule train:
     resources:
         **({"gpu": 1} if TRAIN_ON_GPU else {}),
         attempt=lambda wildcards, attempt: attempt,
-        runtime=lambda wildcards, attempt: attempt * TRAIN_RUNTIME_MINUTES,
+        runtime=training_runtime,
         mem_mb=config["training"]["mem_mb"],
     params:
-        **RECIPE,
-        architecture=sampled_architecture,
+        training=RECIPES.training_of,
+        seed=lambda wildcards: int(wildcards.seed),
+        dataset=RECIPES.data_of,
+        architecture=RECIPES.architecture_of,
     script:
         "../../scripts/train.py"

@@ -1,0 +1,111 @@
+"""Import the trainings of run folders written before the store into the store.
+
+    .venv/bin/python -m random_nas.migrate results/default [results/other ...] [--store DIR]
+
+An older run kept its trainings inside its own folder: `candidates/{arch_id}/` (the run's
+seed and epochs), `repeats/{arch_id}/seed_{seed}/` and `trials/{arch_id}/epochs_{budget}/`.
+Each becomes the store entry that the workflow now names for it, keyed by the run's data
+recipe (from the config in its candidates.parquet) and the training recipe its metrics file
+records. An entry the store already holds is left as it is, and data whose content differs
+from what the store recorded for its recipe is refused; the old folders are not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from random_nas.data import DATA_RECORD, PREPARED, DataContentError, recorded_content
+from random_nas.files import InputFileError, write_json
+from random_nas.results import read_metrics, read_table
+from random_nas.settings import canonical
+from random_nas.store import data_key, entry_dir, recipe_key
+
+# Where run-level placement lives; a store entry holds neither (see results.run_draws).
+RUN_FIELDS = ("draw", "index")
+
+
+def _old_trainings(run_dir: Path) -> Iterator[Path]:
+    yield from sorted(run_dir.glob("candidates/*/metrics.json"))
+    yield from sorted(run_dir.glob("repeats/*/seed_*/metrics.json"))
+    yield from sorted(run_dir.glob("trials/*/epochs_*/metrics.json"))
+
+
+def import_run(run_dir: Path, store: Path) -> dict[str, int]:
+    """Copy the trainings of one old run folder into `store`; counts of what was done."""
+    table_path = run_dir / "candidates.parquet"
+    if not table_path.exists():
+        raise InputFileError(
+            f"{run_dir} has no candidates.parquet: its config, which names its data recipe, is "
+            "read from there; collect the run with the version that trained it first"
+        )
+    config = read_table(table_path)[1]["config"]
+    data = canonical({**config["dataset"], "split_seed": config["seed"]})
+    data_dir = store / data_key(data)
+    counts = {"imported": 0, "already in the store": 0}
+    for source in _old_trainings(run_dir):
+        metrics: dict[str, Any] = read_metrics(source)
+        recipe = metrics.get("recipe")
+        if recipe is None:
+            raise InputFileError(f"metrics file {source} records no recipe; it cannot be keyed")
+        sha256 = recipe["dataset"]["sha256"]
+        recorded = recorded_content(data_dir)
+        if recorded is not None and recorded[0] != sha256:
+            raise DataContentError(
+                f"data recipe {data_dir.name}: {source} was trained on data hashing to {sha256}, "
+                f"but the store's entries of this recipe were trained on {recorded[0]} "
+                f"({recorded[1]}); nothing of {run_dir} was imported past this point"
+            )
+        training = canonical(recipe["training"])
+        key = recipe_key(training)
+        target = Path(entry_dir(str(store), data_dir.name, key, metrics["arch_id"], recipe["seed"]))
+        if (target / "metrics.json").exists():
+            counts["already in the store"] += 1
+            continue
+        sizes = recipe["dataset"]["sizes"]
+        record = {"recipe": data, "sha256": sha256, "sizes": sizes}
+        write_json(data_dir / DATA_RECORD, record, replace=False)
+        write_json(target.parent.parent / "recipe.json", training, replace=False)
+        history = source.with_name("history.csv")
+        if history.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(history, target / "history.csv")
+        entry = {key: value for key, value in metrics.items() if key not in RUN_FIELDS}
+        entry["recipe"] = {
+            **recipe,
+            "dataset": {**recipe["dataset"], "split_seed": data["split_seed"]},
+        }
+        write_json(target / "metrics.json", entry)
+        counts["imported"] += 1
+    prepared = run_dir / PREPARED
+    if prepared.exists() and not (data_dir / PREPARED).exists() and counts["imported"]:
+        shutil.copy2(prepared, data_dir / PREPARED)  # a cache: checked by its hash when loaded
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="old run folders, e.g. results/default")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=Path("results/store"),
+        help="the store (config key store; default results/store)",
+    )
+    args = parser.parse_args(argv)
+    for run_dir in args.runs:
+        try:
+            counts = import_run(run_dir, args.store)
+        except (InputFileError, DataContentError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"{run_dir}: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
