@@ -8,6 +8,7 @@ that hashes to something other than what the recipe's entries trained on (other 
 `dataset.root`) stops here, before any training, and nothing is overwritten.
 """
 
+import sys
 from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
@@ -23,8 +24,9 @@ record = Path(snakemake.output[0])
 try:
     splits = prepared_splits(record.parent, recipe, location)
 except Exception as error:
-    logger.error("%s", error)
-    raise
+    # The traceback goes to the log; the console gets the one line a person acts on.
+    logger.exception("%s", error)
+    sys.exit(1)
 write_json(record, {"recipe": recipe, "sha256": splits.sha256, "sizes": splits.sizes()})
 logger.info(
     "dataset %s split into %s images (content SHA-256 %s)",

@@ -11,6 +11,7 @@ from the config, so that changing them retrains nothing.
 
 import csv
 import io
+import sys
 from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
@@ -20,7 +21,7 @@ from random_nas.data import prepared_splits
 from random_nas.files import write_json, write_text
 from random_nas.logs import log_to
 from random_nas.space import Architecture
-from random_nas.train import CandidateFailure, TrainingConfig, train_candidate
+from random_nas.train import TrainingConfig, train_candidate
 
 logger = log_to(snakemake.log[0])
 operational = snakemake.config["training"]
@@ -50,16 +51,23 @@ try:
     result = train_candidate(
         arch, splits, config, checkpoint, data=snakemake.params.dataset, attempt=attempt
     )
-except Exception:
+except Exception as error:
+    # The traceback goes to the log; the console gets the one line a person acts on.
     logger.exception(
-        "no result for %s: the environment is broken (not the candidate); nothing is recorded "
-        "and the next run trains it again",
+        "no result for %s: the environment is broken (not the candidate), so nothing is "
+        "recorded and the next run trains it again: %s",
         arch.arch_id,
+        error,
     )
-    raise
+    sys.exit(1)
 if result.status == "failed" and attempt < attempts:
-    logger.error("attempt %d of %d failed; Snakemake will retry", attempt, attempts)
-    raise CandidateFailure(result.metrics["error"])
+    logger.error(
+        "attempt %d of %d failed (%s); Snakemake will retry",
+        attempt,
+        attempts,
+        result.metrics["error"],
+    )
+    sys.exit(1)
 
 buffer = io.StringIO()
 writer = csv.DictWriter(buffer, fieldnames=list(result.history[0]) if result.history else ["epoch"])

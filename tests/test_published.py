@@ -16,7 +16,16 @@ from random_nas.layout import report_files
 PUBLISHED = sorted(
     path.parent for path in (REPO / "results/published").glob("*/candidates.parquet")
 )
-COMPARED = ("ranking.md", "ranking.csv", "pareto.csv", "expected_max.csv", "seeds.csv")
+COMPARED = ("ranking.md", "ranking.csv", "pareto.csv", "expected_max.csv", "seeds.csv", "rungs.csv")
+
+
+def published_files(folder: Path) -> list[str]:
+    """The files of a published run's report: the sections its tables have."""
+    return report_files(
+        repeats=(folder / "repeats.parquet").exists(), halving=(folder / "trials.parquet").exists()
+    )
+
+
 PRECISIONS = {"fp32", "bf16", "fp16"}
 
 
@@ -61,17 +70,28 @@ def test_readme_quotes_only_what_the_published_reports_compute():
 def test_published_reports_target_regenerates_the_committed_tables(workdir, folder):
     target = workdir / "results/published" / folder.name
     shutil.copytree(folder, target)
-    for name in report_files():
+    assert sorted(path.name for path in (folder / "report").iterdir()) == sorted(
+        published_files(folder)
+    )
+    for name in published_files(folder):
         (target / "report" / name).unlink()
+    # A default run's report lying on disk is not what this command wrote.
+    (workdir / "results/default/report").mkdir(parents=True)
+    (workdir / "results/default/report/index.html").write_text("an earlier run's")
     snakemake = Path(sys.executable).with_name("snakemake")
-    subprocess.run(
+    result = subprocess.run(
         [str(snakemake), "--cores", "1", "published_reports"],
         cwd=workdir,
         check=True,
         capture_output=True,
+        text=True,
     )
-    for name in report_files():
+    assert f"The published report of {folder.name!r}: {target.relative_to(workdir)}" in (
+        result.stdout
+    )
+    assert "The report of run 'default'" not in result.stdout
+    for name in published_files(folder):
         assert (target / "report" / name).stat().st_size > 0, name
-    for name in COMPARED:
+    for name in set(COMPARED) & set(published_files(folder)):
         regenerated = (target / "report" / name).read_text()
         assert regenerated == (folder / "report" / name).read_text(), name

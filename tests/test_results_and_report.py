@@ -218,15 +218,19 @@ def test_report_is_complete_and_byte_identical_when_rendered_twice(tmp_path, tab
     first, second = tmp_path / "first", tmp_path / "second"
     render_report(table_path, first)
     render_report(table_path, second)
-    for name in report_files():
+    assert sorted(path.name for path in first.iterdir()) == sorted(
+        report_files(repeats=False, halving=False)
+    )  # no seeds or rungs sections in a run that has none
+    for name in report_files(repeats=False, halving=False):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     markdown = (first / "ranking.md").read_text()
+    assert "Repeated seeds" not in markdown and "Successive halving" not in markdown
     assert "## Top 3 by validation accuracy" in markdown  # top_k from the table's config
     assert "RuntimeError: out of memory" in markdown and "diverged" in markdown
     ranking = pd.read_csv(first / "ranking.csv")
     assert ranking["val_accuracy"].iloc[0] == 0.97
     html = (first / "index.html").read_text()
-    assert html.count("data:image/svg+xml;base64,") == len(PLOTS)
+    assert html.count("data:image/svg+xml;base64,") == len(PLOTS) - 2  # no seeds, no curves
 
 
 def test_report_renders_with_no_successful_candidate(tmp_path):

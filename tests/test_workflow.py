@@ -96,7 +96,7 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     assert len(metrics["recipe"]["dataset"]["sha256"]) == 64
     assert metrics["precision"] in ("fp32", "bf16") and metrics["hardware"]
     assert frame["hardware"].notna().all()
-    for name in report_files():
+    for name in report_files(repeats=False, halving=False):
         assert (run / "report" / name).stat().st_size > 0, name
     entry = store_entry(workdir, TINY_CONFIG, frame["arch_id"][0]).parent
     assert (entry / "history.csv").read_text().startswith("epoch,")
@@ -269,6 +269,12 @@ BAD_CONFIGS = [
     ({"trainig": {"epochs": 3}}, "trainig"),
     ({"run": "../elsewhere"}, "run"),
     ({"run": "a/b"}, "run"),
+    ({"dataset": {"val_size": 4900}}, "dataset.val_size is 4900, which leaves no training images"),
+    (
+        {"dataset": {"val_size": 3000, "train_size": 2000}},
+        "dataset.val_size (3000) + dataset.train_size (2000) is 5,000, more than the 4,800",
+    ),
+    ({"dataset": {"test_size": 5000}}, "dataset.test_size is 5000, but mnist5k has 5,000"),
 ]
 
 
@@ -283,13 +289,18 @@ def test_bad_config_is_rejected_before_any_job_naming_the_key(workdir, overrides
     assert not (workdir / "results").exists()
 
 
-def test_missing_dataset_error_says_where_to_put_it(workdir):
+def test_missing_dataset_is_warned_in_a_dry_run_and_named_in_one_line(workdir):
     configfile = write_config(
         workdir, tiny(dataset={"name": "cifar10", "root": "nowhere", "val_size": 10})
     )
+    planned = run_snakemake(workdir, configfile, "-n")
+    assert "nowhere/cifar-10-batches-py/data_batch_1 does not exist" in planned.stderr
     result = run_snakemake(workdir, configfile, check=False)
     assert result.returncode != 0
-    assert "nowhere/cifar-10-batches-py" in result.stderr
+    console = [line for line in result.stderr.splitlines() if "nowhere/cifar-10-batches-py" in line]
+    assert console and "Traceback" not in result.stderr  # the one line, not the traceback
+    (log,) = workdir.glob("results/store/*/prepare_data.log")
+    assert "Traceback" in log.read_text() and "nowhere/cifar-10-batches-py" in log.read_text()
 
 
 def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(workdir):

@@ -22,10 +22,7 @@ import numpy as np
 import torch
 
 from random_nas.files import atomic_path, parse_with_context, read_json
-from random_nas.settings import NUM_CLASSES
-
-# Held out as the test set of a dataset that has no official one, unless dataset.test_size says.
-HELD_OUT_TEST_IMAGES = 1000
+from random_nas.settings import HELD_OUT_TEST_IMAGES, NUM_CLASSES
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -278,10 +275,11 @@ def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
             test_images, test_labels = test_images[test_keep], test_labels[test_keep]
     val_size = dataset["val_size"]
     train_size = dataset["train_size"] or len(order) - val_size
-    if val_size + train_size > len(order):
+    if train_size < 1 or val_size + train_size > len(order):
         raise ValueError(
-            f"dataset {name} has {len(order)} training images after the test split, fewer than "
-            f"dataset.val_size ({val_size}) + dataset.train_size ({train_size})"
+            f"dataset {name} has {len(order)} training images after the test split: too few "
+            f"for dataset.val_size ({val_size}) and at least one training image "
+            f"(dataset.train_size: {dataset['train_size']})"
         )
     val_index, train_index = order[:val_size], order[val_size : val_size + train_size]
     tensors = {

@@ -1,4 +1,8 @@
-"""Names of the files a report holds; light to import, since the workflow reads it at parse time."""
+"""Names of the files a report holds; light to import, since the workflow reads it at parse time.
+
+A report holds only the sections its run has: the repeated seeds' with repeats, the rungs' and
+learning curves' with successive halving.
+"""
 
 REPORT_TABLES = (
     "ranking.md",
@@ -11,8 +15,33 @@ REPORT_TABLES = (
 )
 PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "curves", "choices", "val_vs_test")
 PLOT_FORMATS = ("svg", "png")
+# What only some runs have: the name of a table or plot, and which kind of run has it.
+_ONLY_WITH = {
+    "seeds.csv": "repeats",
+    "seeds": "repeats",
+    "rungs.csv": "halving",
+    "curves": "halving",
+}
 
 
-def report_files() -> list[str]:
-    """Every file a report folder holds, relative to it."""
-    return [*REPORT_TABLES, *(f"{plot}.{fmt}" for plot in PLOTS for fmt in PLOT_FORMATS)]
+def _kept(names: tuple[str, ...], repeats: bool, halving: bool) -> list[str]:
+    has = {"repeats": repeats, "halving": halving}
+    return [name for name in names if has.get(_ONLY_WITH.get(name, ""), True)]
+
+
+def report_tables(repeats: bool, halving: bool) -> list[str]:
+    """The tables of a report of a run with (or without) repeats and successive halving."""
+    return _kept(REPORT_TABLES, repeats, halving)
+
+
+def report_plots(repeats: bool, halving: bool) -> list[str]:
+    """The plots of a report of a run with (or without) repeats and successive halving."""
+    return _kept(PLOTS, repeats, halving)
+
+
+def report_files(repeats: bool, halving: bool) -> list[str]:
+    """Every file such a report folder holds, relative to it."""
+    return [
+        *report_tables(repeats, halving),
+        *(f"{plot}.{fmt}" for plot in report_plots(repeats, halving) for fmt in PLOT_FORMATS),
+    ]

@@ -40,7 +40,7 @@ from random_nas.analysis import (
     seed_statistics,
 )
 from random_nas.files import InputFileError, atomic_path, write_text
-from random_nas.layout import PLOT_FORMATS, PLOTS, report_files
+from random_nas.layout import PLOT_FORMATS, report_files
 from random_nas.paired import mcnemar_exact, unpack_correct
 from random_nas.results import read_table
 from random_nas.settings import NUM_CLASSES
@@ -626,13 +626,15 @@ def render_report(
         if repeats is not None
         else pd.DataFrame(columns=["arch_id", "seeds", "val_mean", "val_sd", "test_mean"])
     )
-    for file, rows, columns in (
+    has = {"repeats": repeats is not None, "halving": trials is not None}
+    tables = [
         ("ranking.csv", ok, ranking_columns),
         ("pareto.csv", pareto_rows, ["cost", *ranking_columns]),
         ("expected_max.csv", curve, list(curve.columns)),
-        ("seeds.csv", seeds, list(seeds.columns)),
-        ("rungs.csv", rungs_frame, list(rungs_frame.columns)),
-    ):
+        *([("seeds.csv", seeds, list(seeds.columns))] if has["repeats"] else []),
+        *([("rungs.csv", rungs_frame, list(rungs_frame.columns))] if has["halving"] else []),
+    ]
+    for file, rows, columns in tables:
         with atomic_path(out / file) as temporary:
             rows[columns].to_csv(temporary, index=False, float_format="%.6g")
 
@@ -642,8 +644,10 @@ def render_report(
     figures.save(plot_cost_vs_accuracy(ok), "cost_vs_accuracy")
     figures.save(plot_edf(scored), "edf")
     figures.save(plot_expected_max(curve, best), "expected_max")
-    figures.save(plot_seeds(seeds, repeats), "seeds")
-    figures.save(plot_curves(curves, rungs), "curves")
+    if has["repeats"]:
+        figures.save(plot_seeds(seeds, repeats), "seeds")
+    if has["halving"]:
+        figures.save(plot_curves(curves, rungs), "curves")
     figures.save(plot_choices(ok), "choices")
     figures.save(
         plot_val_vs_test(ok, correlation[0] if correlation else float("nan")), "val_vs_test"
@@ -710,12 +714,15 @@ def render_report(
         }
     )
 
-    sections = [
+    # Above the plots: what the run found; below them: the detail tables.
+    upper = [
         ("Summary", pd.DataFrame({"": list(summary), "value": list(summary.values())})),
         (f"Top {top_k} by validation accuracy", top),
         ("Best architecture, per layer", winner),
-        ("Repeated seeds of the top candidates", seeds_table),
-        ("Successive halving: rungs", rung_display),
+        *([("Repeated seeds of the top candidates", seeds_table)] if has["repeats"] else []),
+        *([("Successive halving: rungs", rung_display)] if has["halving"] else []),
+    ]
+    lower = [
         *(
             (f"Pareto front: accuracy vs {label}", front_tables[cost])
             for cost, label in COSTS.items()
@@ -725,11 +732,11 @@ def render_report(
     ]
     markdown = [f"# Random search report: {name}\n", "## Findings\n"]
     markdown += [f"- {line}" for line in statements] + [""]
-    for title, section in sections:
+    for title, section in upper + lower:
         markdown += [f"## {title}\n", _markdown(section)]
     write_text(out / "ranking.md", "\n".join(markdown))
-    write_text(out / "index.html", _html_page(name, statements, sections, figures.svg))
-    return [out / file for file in report_files()]
+    write_text(out / "index.html", _html_page(name, statements, upper, lower, figures.svg))
+    return [out / file for file in report_files(**has)]
 
 
 _PLOT_CAPTIONS = {
@@ -767,19 +774,20 @@ _PLOT_CAPTIONS = {
 def _html_page(
     name: str,
     statements: list[str],
-    sections: list[tuple[str, pd.DataFrame]],
+    upper: list[tuple[str, pd.DataFrame]],
+    lower: list[tuple[str, pd.DataFrame]],
     svgs: Mapping[str, str],
 ) -> str:
     body = [f"<h1>Random search report: {html.escape(name)}</h1>", "<h2>Findings</h2><ul>"]
     body += [f"<li>{html.escape(line)}</li>" for line in statements] + ["</ul>"]
-    for title, section in sections[:5]:
+    for title, section in upper:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
-    for plot in PLOTS:
+    for plot, svg in svgs.items():
         body += [
-            f'<figure><img alt="{plot}" src="data:image/svg+xml;base64,{svgs[plot]}">',
+            f'<figure><img alt="{plot}" src="data:image/svg+xml;base64,{svg}">',
             f"<figcaption>{html.escape(_PLOT_CAPTIONS[plot])}</figcaption></figure>",
         ]
-    for title, section in sections[5:]:
+    for title, section in lower:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"

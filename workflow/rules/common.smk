@@ -4,13 +4,16 @@ import json
 from pathlib import Path
 
 import yaml
+from snakemake.logging import logger
 
 from random_nas.halving import rung_budgets
-from random_nas.layout import PLOT_FORMATS, PLOTS, REPORT_TABLES, report_files
+from random_nas.layout import PLOT_FORMATS, report_files, report_plots, report_tables
 from random_nas.settings import (
     canonical,
     data_recipe,
     gpu_present,
+    missing_dataset,
+    split_problem,
     table_config,
     training_recipe,
 )
@@ -38,6 +41,16 @@ def _search_space():
 
 
 SPACE = _search_space()
+if (problem := split_problem(config["dataset"])) is not None:
+    raise WorkflowError(f"config {problem}")
+if not config["dataset"]["download"] and (
+    missing := missing_dataset(config["dataset"])
+):
+    logger.warning(
+        f"dataset {config['dataset']['name']} is not under dataset.root: {missing} does not "
+        "exist and dataset.download is false; trainings the store lacks will fail until it is "
+        "there"
+    )
 SCHEMA = workflow.current_basedir.join("../schemas/config.schema.yaml").get_path_or_uri(
     secret_free=True
 )
@@ -207,8 +220,31 @@ def training_runtime(wildcards, attempt):
     return attempt * (10 + config["training"]["minutes_per_epoch"] * epochs)
 
 
+def written_reports(since):
+    """What to point at after a run, written since `since` (seconds since the epoch): the
+    run's report, the published runs' and the verifications' verdicts."""
+    candidates = [
+        (f"The report of run {config['run']!r}", Path(f"{RUN_DIR}/report/index.html")),
+        *(
+            (f"The published report of {path.parent.parent.name!r}", path)
+            for path in sorted(Path("results/published").glob("*/report/index.html"))
+        ),
+        *(
+            (f"The verification of {path.parent.name!r}", path)
+            for path in sorted(Path("results/verify").glob("*/verification.md"))
+        ),
+    ]
+    return [
+        f"{what}: {path}"
+        for what, path in candidates
+        if path.exists() and path.stat().st_mtime >= since
+    ]
+
+
 def report_outputs(run_dir):
-    return [f"{run_dir}/report/{name}" for name in report_files()]
+    return [
+        f"{run_dir}/report/{name}" for name in report_files(bool(REPEAT_SEEDS), HALVING)
+    ]
 
 
 def picked(checkpoint_job):

@@ -8,7 +8,7 @@ rule report:
                 category="Ranking",
                 caption="../report/ranking.rst",
             )
-            for name in REPORT_TABLES
+            for name in report_tables(bool(REPEAT_SEEDS), HALVING)
         ],
         plots=[
             report(
@@ -17,7 +17,7 @@ rule report:
                 subcategory=plot,
                 caption=f"../report/{plot}.rst",
             )
-            for plot in PLOTS
+            for plot in report_plots(bool(REPEAT_SEEDS), HALVING)
             for fmt in PLOT_FORMATS
         ],
     log:
