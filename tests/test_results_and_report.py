@@ -248,3 +248,38 @@ def test_rendering_a_report_does_not_import_torch(table_path, tmp_path):
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(("low", "high"), [(2.6e5, 6.6e5), (1.1e5, 9.0e7), (12, 18)])
+def test_log_axis_tick_labels_never_collide(low, high):
+    """Parameters spanning less than a decade made matplotlib label every multiple:
+    "300000 400000500000600000..." ran together under the cost plot."""
+    import matplotlib
+
+    from random_nas.report import plot_cost_vs_accuracy
+
+    rng = np.random.default_rng(0)
+    ok = pd.DataFrame(
+        {
+            "arch_id": [f"{index:012x}" for index in range(20)],
+            "val_accuracy": rng.uniform(0.9, 0.99, 20),
+            "params": np.geomspace(low, high, 20),
+            "flops": np.geomspace(low, high, 20),
+            "train_seconds": rng.uniform(5, 60, 20),
+            "peak_memory_bytes": rng.uniform(5e7, 3e8, 20),
+        }
+    )
+    figure = plot_cost_vs_accuracy(ok)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for axis in figure.axes[:2]:
+        labels = [label for label in axis.get_xticklabels() if label.get_text()]
+        assert 2 <= len(labels) <= 6
+        boxes = sorted(
+            (box.x0, box.x1) for box in (label.get_window_extent(renderer) for label in labels)
+        )
+        assert all(left[1] < right[0] for left, right in itertools.pairwise(boxes))
+    legend = figure.legends[0].get_window_extent(renderer)
+    for axis in figure.axes:
+        assert not legend.overlaps(axis.get_window_extent(renderer))  # covers no point
+    matplotlib.pyplot.close(figure)

@@ -159,20 +159,50 @@ def plot_cost_vs_accuracy(ok: pd.DataFrame) -> plt.Figure:
             axis.scatter(fx, fy, color="C3", s=28, zorder=3)
             if cost in ("params", "flops"):
                 axis.set_xscale("log")
-                _label_log_axis(axis.xaxis)
+                _label_log_axis(axis.xaxis, float(x.min()), float(x.max()))
         axis.set_xlabel(label)
     axes[0].set_ylabel("validation accuracy (%)")
     if not ok.empty:
-        axes[0].legend(loc="lower right")
+        # Beside the title, where it covers no point.
+        figure.legend(*axes[0].get_legend_handles_labels(), loc="upper left", frameon=False)
     figure.suptitle("Validation accuracy against cost (red: not dominated)")
     figure.tight_layout()
     return figure
 
 
-def _label_log_axis(axis: matplotlib.axis.Axis) -> None:
-    """Plain numbers at 1-2-5 steps on a log axis: readable where the range spans few decades."""
-    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+def _compact(value: float) -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+# Tick mantissas on a log axis: 1-2-5 where the data span decades, finer steps where they span
+# less than one (matplotlib's own locator then labels every multiple, and the labels collide).
+_LOG_STEPS = (
+    (1.0, 2.0, 5.0),
+    (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
+)
+
+
+def _label_log_axis(axis: matplotlib.axis.Axis, low: float, high: float) -> None:
+    """At most six compact labels (300k, 1.2M) on a log axis over [low, high]."""
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0:
+        return
+    for steps in _LOG_STEPS:
+        ticks = [
+            step * 10.0**power
+            for power in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+            for step in steps
+            if low <= step * 10.0**power <= high
+        ]
+        if len(ticks) >= 3:
+            break
+    while len(ticks) > 6:
+        ticks = ticks[::2]
+    axis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: _compact(value)))
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
@@ -218,7 +248,7 @@ def plot_expected_max(curve: pd.DataFrame, best: float) -> plt.Figure:
         )
         axis.axhline(100 * best, color="C3", linewidth=0.8, linestyle=":", label="best observed")
         axis.set_xscale("log")
-        _label_log_axis(axis.xaxis)
+        _label_log_axis(axis.xaxis, float(n.min()), float(n.max()))
         axis.legend(loc="lower right", fontsize="small")
     axis.set_xlabel("architectures sampled (n)")
     axis.set_ylabel("best validation accuracy (%)")
