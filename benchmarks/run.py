@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 from defaults import dataset_config, training_config
+from planning import bench_planning, planning_table
 
 from random_nas.data import prepare_splits
 from random_nas.model import build_model
@@ -181,36 +182,6 @@ def bench_pipeline(sizes: list[int], quick: bool) -> list[dict]:
     return rows
 
 
-FLOOR_SNAKEFILE = """
-IDS = [f"{i:012x}" for i in range(config["num_architectures"])]
-rule all:
-    input: expand("out/{id}.txt", id=IDS)
-rule job:
-    output: "out/{id}.txt"
-    script: "job.py"
-"""
-
-
-def bench_planning(sizes: list[int]) -> list[dict]:
-    rows = []
-    for count in sizes:
-        with tempfile.TemporaryDirectory() as folder:
-            config = {"run": "plan", "num_architectures": count}
-            seconds = _snakemake(Path(folder), config, "-n", "--quiet", "all")
-        with tempfile.TemporaryDirectory() as folder:
-            (Path(folder) / "Snakefile").write_text(FLOOR_SNAKEFILE)
-            (Path(folder) / "job.py").write_text("")
-            floor = _snakemake(Path(folder), {"num_architectures": count}, "-n", "--quiet", "all")
-        rows.append(
-            {
-                "num_architectures": count,
-                "dry_run_seconds": seconds,
-                "snakemake_floor_seconds": floor,
-            }
-        )
-    return rows
-
-
 def bench_precision(splits, count: int, device: torch.device) -> dict:
     """Validation accuracy with bf16 autocast and in fp32: same architectures, seed, data and
     recipe (the default config's: 3 epochs on the whole training split).
@@ -289,17 +260,7 @@ def _pipeline_sections(results: dict) -> list[str]:
         "",
         "## 5. DAG planning (`snakemake -n`)",
         "",
-        *_table(
-            ["N", "this workflow s", "Snakemake floor s"],
-            [
-                [
-                    f"{row['num_architectures']:,}",
-                    f"{row['dry_run_seconds']:.1f}",
-                    f"{row['snakemake_floor_seconds']:.1f}",
-                ]
-                for row in results["planning"]
-            ],
-        ),
+        *planning_table(results["planning"]),
         "",
     ]
 

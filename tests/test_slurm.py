@@ -147,6 +147,6 @@ def test_tiny_run_through_the_slurm_profile(workdir, slurm_cluster):
     assert len(submitted) == 4
     assert len(pd.read_parquet(workdir / "results/tiny/repeats.parquet")) == 2
     for arch_id in frame["arch_id"]:
-        logs = list((workdir / "results/tiny/logs/slurm/rule_train").glob(f"*{arch_id}/*.log"))
+        logs = list((workdir / "results/tiny/logs/slurm/rule_train").glob(f"*{arch_id}*/*.log"))
         assert logs and logs[0].stem.isdigit(), f"no Slurm job log for {arch_id}"
     assert (workdir / "results/tiny/report/index.html").exists()

@@ -331,7 +331,7 @@ def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(wor
 
 
 def test_repeated_seeds_train_the_best_and_grow_with_only_what_is_new(workdir):
-    config = tiny(repeats={"top_k": 2, "seeds": [1]})
+    config = tiny(repeats={"top_k": 2, "seeds": [1, 2]})
     configfile = write_config(workdir, config)
     run_snakemake(workdir, configfile)
     run = workdir / "results" / "tiny"
@@ -343,7 +343,7 @@ def test_repeated_seeds_train_the_best_and_grow_with_only_what_is_new(workdir):
     )
     repeats = pd.read_parquet(run / "repeats.parquet")
     assert sorted(zip(repeats["arch_id"], repeats["seed"], strict=True)) == sorted(
-        (arch_id, seed) for arch_id in best_two for seed in (0, 1)
+        (arch_id, seed) for arch_id in best_two for seed in (0, 1, 2)
     )
     first = repeats[repeats["seed"] == 0].set_index("arch_id")
     assert (
@@ -358,14 +358,14 @@ def test_repeated_seeds_train_the_best_and_grow_with_only_what_is_new(workdir):
     assert "pooled seed-to-seed standard deviation" in (run / "report/ranking.md").read_text()
 
     done = {path: path.stat().st_mtime_ns for path in store_entries(workdir)}
-    more_seeds = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [1, 2]}), "seeds.yaml")
+    more_seeds = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [1, 2, 3]}), "s.yaml")
     assert planned_jobs(workdir, more_seeds)["train"] == 2  # the new seed of the two
     run_snakemake(workdir, more_seeds)
-    more_k = write_config(workdir, tiny(repeats={"top_k": 3, "seeds": [1, 2]}), "top3.yaml")
+    more_k = write_config(workdir, tiny(repeats={"top_k": 3, "seeds": [1, 2, 3]}), "top3.yaml")
     run_snakemake(workdir, more_k)
-    assert len(pd.read_parquet(run / "repeats.parquet")) == 9
+    assert len(pd.read_parquet(run / "repeats.parquet")) == 12
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in done.items())
-    assert len(store_entries(workdir, "*/*/*/seed_[12]")) == 6  # each (candidate, seed) once
+    assert len(store_entries(workdir, "*/*/*/seed_[123]")) == 9  # each (candidate, seed) once
 
     own_seed = write_config(workdir, tiny(repeats={"top_k": 2, "seeds": [0, 1]}), "own.yaml")
     result = run_snakemake(workdir, own_seed, "-n", check=False)
@@ -405,7 +405,7 @@ def _train_jobs_with(stdout: str, setting: str) -> list[str]:
 
 
 def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir):
-    config = tiny(run="pub", training__precision="fp32", repeats={"top_k": 3, "seeds": [1]})
+    config = tiny(run="pub", training__precision="fp32", repeats={"top_k": 3, "seeds": [1, 2]})
     configfile = write_config(workdir, config)
     run_snakemake(workdir, configfile)
     _publish(workdir, "pub", "pub", config)

@@ -247,7 +247,8 @@ def verification_table(
         )
         basis = (
             "1.96 x the binomial standard error of a difference of two accuracies on the "
-            f"run's {val_size:,} validation images (the run has no repeated seeds)"
+            f"run's {val_size:,} validation images (the run measured no seed noise: that needs "
+            "repeats with two or more seeds besides the selecting one)"
         )
     table = pd.DataFrame(
         {

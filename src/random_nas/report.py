@@ -484,14 +484,22 @@ def findings(
         with_selecting, with_freedom = pooled_seed_sd(repeats)
         spread = ok["val_accuracy"].std(ddof=1)
         others = sorted(set(repeats["seed"]) - {selecting_seed})
-        lines.append(
-            f"Seed noise: over the top {len(seeds)} candidates, retrained with seeds "
-            f"{', '.join(map(str, others))}, the pooled seed-to-seed standard deviation of "
-            f"validation accuracy is {100 * noise:.2f} points ({freedom} degrees of freedom), "
-            f"against {100 * spread:.2f} points across the {len(ok)} architectures; counting "
-            f"the selecting seed {selecting_seed} too would read {100 * with_selecting:.2f} "
-            f"points ({with_freedom} degrees of freedom), inflated by the winner's curse."
-        )
+        if freedom:
+            lines.append(
+                f"Seed noise: over the top {len(seeds)} candidates, retrained with seeds "
+                f"{', '.join(map(str, others))}, the pooled seed-to-seed standard deviation of "
+                f"validation accuracy is {100 * noise:.2f} points ({freedom} degrees of "
+                f"freedom), against {100 * spread:.2f} points across the {len(ok)} "
+                f"architectures; counting the selecting seed {selecting_seed} too would read "
+                f"{100 * with_selecting:.2f} points ({with_freedom} degrees of freedom), "
+                "inflated by the winner's curse."
+            )
+        else:
+            lines.append(
+                f"Seed noise is not measured: the top {len(seeds)} candidates were retrained "
+                f"with {len(others)} seed besides the selecting seed {selecting_seed}, and the "
+                "selecting seed's values estimate nothing; list two or more in repeats.seeds."
+            )
         selected = seeds["val_first_seed"].mean()
         retrained = seeds["val_mean"].mean()
         lines.append(
@@ -518,7 +526,7 @@ def findings(
                 )
                 + "."
             )
-        if len(seeds) >= 2:
+        if len(seeds) >= 2 and freedom:
             first, second = seeds.iloc[0], seeds.iloc[1]
             gap = first["val_mean"] - second["val_mean"]
             error = noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
