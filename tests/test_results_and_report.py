@@ -12,6 +12,8 @@ from random_nas.analysis import (
     binomial_difference_se,
     empirical_distribution,
     expected_best,
+    halving_comparison,
+    halving_rungs,
     pareto_front,
     pooled_seed_sd,
     rank_correlation_interval,
@@ -283,3 +285,45 @@ def test_log_axis_tick_labels_never_collide(low, high):
     for axis in figure.axes:
         assert not legend.overlaps(axis.get_window_extent(renderer))  # covers no point
     matplotlib.pyplot.close(figure)
+
+
+def _trials(rows: list[tuple[str, int, str, float | None]]) -> pd.DataFrame:
+    recipe = json.dumps({"dataset": {"num_classes": 10, "sizes": {"train": 100}}})
+    return pd.DataFrame(
+        [
+            {
+                "arch_id": arch_id,
+                "epochs": epochs,
+                "status": status,
+                "val_accuracy": accuracy,
+                "flops": 1,
+                "train_seconds": 1.0,
+                "recipe": recipe,
+            }
+            for arch_id, epochs, status, accuracy in rows
+        ]
+    )
+
+
+def test_halving_comparison_counts_as_the_report_does_and_never_raises():
+    """Four draws, budgets 1 and 3, eta 2; every draw also at the full budget."""
+    draws = ["a", "b", "c", "d"]
+    rung_zero = [(arch_id, 1, "ok", 0.5 + 0.1 * n) for n, arch_id in enumerate(draws)]
+    full = [("a", 3, "diverged", None), ("b", 3, "ok", 0.6), ("c", 3, "ok", 0.9)]
+    trials = _trials([*rung_zero, *full, ("d", 3, "ok", 0.8)])
+    rungs = halving_rungs(trials, [1, 3], 2)
+    comparison = halving_comparison(trials, rungs, [1, 3], 100)
+    # The random-search baseline scores the diverged draw as chance, as the EDF does: halving
+    # spent 4 x 1 + 2 x 3 epochs, so 3 full-budget draws are affordable, and E[best of 3] is
+    # over (0.1, 0.6, 0.9, 0.8), not over the ok values alone (which would give 0.9).
+    best_of_three = [max(triple) for triple in itertools.combinations([0.1, 0.6, 0.9, 0.8], 3)]
+    assert comparison["random_search_draws"] == 3
+    assert comparison["random_search_expected"] == pytest.approx(np.mean(best_of_three))
+
+    # A top rung that trained but has no ok candidate: no pick, no IndexError.
+    failed_top = _trials([*rung_zero, *full, ("d", 3, "failed", None)])
+    failed_top.loc[
+        failed_top["arch_id"].isin(["c", "d"]) & (failed_top["epochs"] == 3), "status"
+    ] = "failed"
+    rungs = halving_rungs(failed_top, [1, 3], 2)
+    assert len(rungs[-1]) == 2 and halving_comparison(failed_top, rungs, [1, 3], 100) is None

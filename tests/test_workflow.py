@@ -448,12 +448,20 @@ def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir
     assert _files(workdir / "results/published") == before  # nothing there changed
     assert planned_jobs(workdir, elsewhere, "verify_published") == {}  # nothing to redo
 
-    # A verification training is the train rule: a site's resources reach it.
-    fresh = write_config(workdir, {**config, "store": "results/fresh"}, "fresh.yaml")
+    # A verification training is the train rule: a site's resources reach it, and its time
+    # limit follows the published recipe's epochs (1: 10 + 10 x 1 minutes), not the config's.
+    fresh = {**config, "store": "results/fresh", "training": {**config["training"], "epochs": 5}}
     result = run_snakemake(
-        workdir, fresh, "-n", "verify_published", "--set-resources", "train:gpu_model=x"
+        workdir,
+        write_config(workdir, fresh, "fresh.yaml"),
+        "-n",
+        "verify_published",
+        "--set-resources",
+        "train:gpu_model=x",
     )
-    assert len(_train_jobs_with(result.stdout + result.stderr, "gpu_model=x")) == 3
+    planned = _train_jobs_with(result.stdout + result.stderr, "gpu_model=x")
+    assert len(planned) == 3
+    assert planned == _train_jobs_with(result.stdout + result.stderr, "runtime=20,")
 
 
 def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from random_nas.files import InputFileError
 from random_nas.halving import promoted_count, rung_budgets
+from random_nas.settings import NUM_CLASSES
 
 # Normal quantile of a two-sided 95 % interval.
 Z95 = 1.96
@@ -330,15 +331,18 @@ def halving_comparison(
     the run did both (search.compare_full_budget); None otherwise."""
     full = trials[trials["epochs"] == budgets[-1]]
     draws = rungs[0]["arch_id"]
-    if not set(draws) <= set(full["arch_id"]) or rungs[-1].empty:
+    picks, full_ranked = ranked(rungs[-1]), ranked(full)
+    # Without an ok candidate at the top rung, or at the full budget, there is no pick to
+    # compare (the report says which rungs trained what).
+    if not set(draws) <= set(full["arch_id"]) or picks.empty or full_ranked.empty:
         return None
-    full_ranked = ranked(full)
-    halving_pick = ranked(rungs[-1]).iloc[0]
+    halving_pick = picks.iloc[0]
     full_best = full_ranked.iloc[0]
     halving_cost = sum(int(rung["epochs"].sum()) for rung in rungs) * train_images
     full_cost = len(draws) * budgets[-1] * train_images
     affordable = max(1, halving_cost // (budgets[-1] * train_images))
-    curve = expected_best(full_ranked["val_accuracy"].to_numpy())
+    # The random-search baseline counts draws as everywhere else: diverged as chance.
+    curve = expected_best(scored_draws(full, num_classes(full))["score"].to_numpy())
     low = rungs[0].set_index("arch_id")["val_accuracy"]
     high = full.set_index("arch_id")["val_accuracy"].reindex(low.index)
     return {
@@ -359,6 +363,21 @@ def halving_comparison(
         ),
         "fidelity_spearman": rank_correlation(low, high),
     }
+
+
+def num_classes(frame: pd.DataFrame, dataset: str | None = None) -> int:
+    """Classes of the run's dataset (a diverged draw scores 1 / classes): from a row's
+    recipe, else from the dataset's name."""
+    for text in frame.get("recipe", pd.Series(dtype=object)).dropna():
+        classes = json.loads(text).get("dataset", {}).get("num_classes")
+        if classes:
+            return int(classes)
+    if dataset not in NUM_CLASSES:
+        raise InputFileError(
+            "the table names no number of classes (recipe.dataset.num_classes) and no known "
+            f"dataset ({dataset!r})"
+        )
+    return NUM_CLASSES[dataset]
 
 
 def train_images(frame: pd.DataFrame) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from random_nas.analysis import (
     empirical_distribution,
     expected_best,
     halving_analysis,
+    num_classes,
     pareto_front,
     pooled_seed_sd,
     rank_correlation_interval,
@@ -39,11 +39,10 @@ from random_nas.analysis import (
     seed_rank_correlations,
     seed_statistics,
 )
-from random_nas.files import InputFileError, atomic_path, write_text
+from random_nas.files import atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, report_files
 from random_nas.paired import mcnemar_exact, unpack_correct
 from random_nas.results import read_table
-from random_nas.settings import NUM_CLASSES
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
 COST_AXES = {
@@ -354,21 +353,6 @@ def plot_val_vs_test(ok: pd.DataFrame, correlation: float) -> plt.Figure:
     return figure
 
 
-def _num_classes(frame: pd.DataFrame, metadata: Mapping[str, Any]) -> int:
-    """Classes of the run's dataset: from a row's recipe, else from the dataset's name."""
-    for text in frame.get("recipe", pd.Series(dtype=object)).dropna():
-        classes = json.loads(text).get("dataset", {}).get("num_classes")
-        if classes:
-            return int(classes)
-    name = metadata.get("config", {}).get("dataset", {}).get("name")
-    if name not in NUM_CLASSES:
-        raise InputFileError(
-            f"results table of run {metadata.get('config', {}).get('run')!r} names no number "
-            "of classes (recipe.dataset.num_classes) and no known dataset"
-        )
-    return NUM_CLASSES[name]
-
-
 def _summary(
     frame: pd.DataFrame, metadata: Mapping[str, Any], name: str, scored: pd.DataFrame
 ) -> dict[str, str]:
@@ -650,7 +634,7 @@ def render_report(
     plt.rcParams["svg.hashsalt"] = "random-nas"
 
     ok = ranked(frame)
-    scored = scored_draws(frame, _num_classes(frame, metadata))
+    scored = scored_draws(frame, num_classes(frame, config.get("dataset", {}).get("name")))
     cost_columns = ["params", "flops", "train_seconds", "peak_memory_bytes"]
     ranking_columns = ["rank", "arch_id", "val_accuracy", "test_accuracy", *cost_columns]
     fronts = {cost: pareto_front(ok, cost) for cost in COSTS}

@@ -157,7 +157,11 @@ class Recipes:
         record = SAMPLED.get(wildcards.arch_id) or self._lookup(
             self.architectures, wildcards.arch_id, "architecture"
         )
-        return {key: record[key] for key in ("arch_id", "layers", "dense")}
+        return {
+            "arch_id": record["arch_id"],
+            "layers": record["layers"],
+            "dense": record["dense"],
+        }
 
 
 def published_budgets(run_config):
@@ -208,9 +212,13 @@ def training_priority(wildcards):
     """Costliest trainings first, so that no long job starts last and runs alone at the end
     of a run (longest-processing-time-first). Forward MFLOPs at a reference 3x32x32 input
     times epochs: only the order matters."""
-    arch = Architecture.from_dict(RECIPES.architecture_of(wildcards))
-    epochs = RECIPES.training_of(wildcards)["epochs"]
-    return arch.forward_flops((3, 32, 32), 10) / 1e6 * epochs
+    record = SAMPLED.get(wildcards.arch_id) or RECIPES.architecture_of(wildcards)
+    arch = Architecture.from_dict(record)
+    return (
+        arch.forward_flops((3, 32, 32), 10)
+        / 1e6
+        * RECIPES.training_of(wildcards)["epochs"]
+    )
 
 
 def training_runtime(wildcards, attempt):
