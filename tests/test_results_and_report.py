@@ -47,6 +47,7 @@ def metrics_record(draw: int, status: str = "ok", accuracy: float = 0.5) -> dict
         "index": draw * 7,
         **arch.to_dict(),
         "status": status,
+        "epochs": 1,
     }
     if status == "ok":
         record |= {

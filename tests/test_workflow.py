@@ -493,6 +493,13 @@ def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
     assert promoted == list(rung_zero["arch_id"][: 9 // 3])
     # The report rebuilds the rungs the checkpoints made, the failed draw counted in rung 0.
     assert pd.read_csv(run / "report/rungs.csv")["candidates"].tolist() == [9, 3]
+    # No statistic mixes budgets: the ranking is the top rung at 3 epochs, the draws' EDF and
+    # expected best are rung 0 at 1 epoch, and the compute is every training.
+    ranking = pd.read_csv(run / "report/ranking.csv")
+    assert sorted(ranking["arch_id"]) == sorted(promoted)
+    report = (run / "report/ranking.md").read_text()
+    assert "The best of the 3 ok architectures at 3 epochs" in report
+    assert "8 draws are measured at 1 epoch (0 diverged, scored as chance); 1 failed" in report
     candidates = pd.read_parquet(run / "candidates.parquet")
     highest = trials.groupby("arch_id")["epochs"].max()
     assert (candidates.set_index("arch_id")["epochs"].sort_index() == highest).all()
@@ -510,6 +517,11 @@ def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
         (best, 0, 3),
         (best, 1, 3),
     ]
+    seconds = (
+        trials["train_seconds"].sum() + repeats.loc[repeats["seed"] == 1, "train_seconds"].sum()
+    )
+    hours = f"| total training hours (every training) | {seconds / 3600:.2f} |"
+    assert hours in report
 
     # A trial and a repeat are trainings of the one rule: a site's resources reach both.
     # (Snakemake remakes a missing input only for a job that runs: the table is forced.)

@@ -388,6 +388,52 @@ def train_images(frame: pd.DataFrame) -> int:
 
 
 @dataclass(frozen=True)
+class Fidelity:
+    """Which trainings each statistic of a report uses, so that none mixes budgets: the
+    ranking, Pareto fronts and winner at one budget, the statistics over every draw (EDF,
+    expected best of n) at one budget, and the compute of every training the run made."""
+
+    ranked_epochs: int
+    ranked: pd.DataFrame
+    draws_epochs: int
+    draws: pd.DataFrame
+    train_seconds: float
+
+
+def fidelity(
+    frame: pd.DataFrame,
+    trials: pd.DataFrame | None,
+    repeats: pd.DataFrame | None,
+    epochs: int,
+    selecting_seed: int,
+) -> Fidelity:
+    """A plain run: every statistic at `epochs` (training.epochs). A successive-halving run:
+    its result is its top rung, ranked at the full budget; the statistics over draws take the
+    full budget where every draw was trained to it (search.compare_full_budget), else rung 0,
+    the one budget every draw reached. Compute sums every training: all rungs, and the
+    repeats' other seeds."""
+    if trials is None:
+        ranked_rows = draws = frame
+        draws_epochs, trainings = epochs, [frame]
+    else:
+        ranked_rows = trials[trials["epochs"] == epochs]
+        first = trials[trials["epochs"] == trials["epochs"].min()]
+        every_draw_full = set(first["arch_id"]) <= set(ranked_rows["arch_id"])
+        draws = ranked_rows if every_draw_full else first
+        draws_epochs = epochs if every_draw_full else int(trials["epochs"].min())
+        trainings = [trials]
+    if repeats is not None:
+        trainings.append(repeats[repeats["seed"] != selecting_seed])
+    return Fidelity(
+        ranked_epochs=epochs,
+        ranked=ranked_rows,
+        draws_epochs=draws_epochs,
+        draws=draws,
+        train_seconds=float(sum(rows["train_seconds"].sum() for rows in trainings)),
+    )
+
+
+@dataclass(frozen=True)
 class Halving:
     """What a successive-halving run's trials say: its rungs and their cost, and the
     comparison with the full budget where the run has one."""

@@ -25,10 +25,12 @@ import seaborn as sns
 from random_nas.analysis import (
     COSTS,
     Z95,
+    Fidelity,
     architecture_features,
     binomial_difference_se,
     empirical_distribution,
     expected_best,
+    fidelity,
     halving_analysis,
     num_classes,
     pareto_front,
@@ -39,7 +41,7 @@ from random_nas.analysis import (
     seed_rank_correlations,
     seed_statistics,
 )
-from random_nas.files import atomic_path, write_text
+from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, report_files
 from random_nas.paired import mcnemar_exact, unpack_correct
 from random_nas.results import read_table
@@ -68,6 +70,10 @@ def _count(value: float) -> str:
 
 def _mega(value: float) -> str:
     return "" if pd.isna(value) else f"{value / 1e6:.2f}"
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def _seconds(value: float) -> str:
@@ -354,11 +360,14 @@ def plot_val_vs_test(ok: pd.DataFrame, correlation: float) -> plt.Figure:
 
 
 def _summary(
-    frame: pd.DataFrame, metadata: Mapping[str, Any], name: str, scored: pd.DataFrame
+    frame: pd.DataFrame,
+    metadata: Mapping[str, Any],
+    name: str,
+    scored: pd.DataFrame,
+    budgets: Fidelity,
 ) -> dict[str, str]:
     config = metadata.get("config", {})
     counts = frame["status"].value_counts()
-    ok = frame[frame["status"] == "ok"]
     precisions = sorted(frame["precision"].dropna().unique()) if "precision" in frame else []
     machines = metadata.get("machines") or []
     summary = {
@@ -369,13 +378,14 @@ def _summary(
         "ok / diverged / failed": " / ".join(
             str(counts.get(status, 0)) for status in ("ok", "diverged", "failed")
         ),
-        "draws measured (diverged as chance)": str(len(scored)),
-        "epochs per candidate": str(config.get("training", {}).get("epochs", "?")),
+        "draws measured (diverged as chance)": f"{len(scored)} at {_epochs(budgets.draws_epochs)}",
+        "epochs of the ranked trainings": str(budgets.ranked_epochs),
         "seed": str(config.get("seed", "?")),
         "precision": ", ".join(precisions) or "?",
         "hardware": "; ".join(machines) or "not recorded",
-        "total training hours": f"{frame['train_seconds'].sum() / 3600:.2f}",
+        "total training hours (every training)": f"{budgets.train_seconds / 3600:.2f}",
     }
+    ok = budgets.ranked[budgets.ranked["status"] == "ok"]
     if not ok.empty:
         best = ok["val_accuracy"].max()
         summary["best val accuracy %"] = _percent(best)
@@ -423,32 +433,35 @@ def _single_seed_lead(first: pd.Series, second: pd.Series, val_size: int | None)
 
 
 def findings(
-    frame: pd.DataFrame,
+    ok: pd.DataFrame,
     scored: pd.DataFrame,
     curve: pd.DataFrame,
     repeats: pd.DataFrame | None,
     val_size: int | None,
     correlation: tuple[float, float, float] | None,
     selecting_seed: int,
+    budgets: Fidelity,
 ) -> list[str]:
     """The report's statements about the run, each computed here from its tables: the README
-    quotes them, and a test checks the quotes against a fresh render."""
-    ok = ranked(frame)
+    quotes them, and a test checks the quotes against a fresh render. `ok` is the ranked
+    trainings at one budget, `scored` the draws at one budget; each statement says which."""
     lines: list[str] = []
     if ok.empty:
         return ["No candidate finished with status ok."]
     best = ok.iloc[0]
     lines.append(
-        f"The best of the {len(ok)} ok architectures, {best['arch_id']}, reaches "
+        f"The best of the {len(ok)} ok architectures at {_epochs(budgets.ranked_epochs)}, "
+        f"{best['arch_id']}, reaches "
         f"{100 * best['val_accuracy']:.1f} % validation and {100 * best['test_accuracy']:.1f} % "
         f"test accuracy; it ranks {_rank_of(ok, best['arch_id'], 'train_seconds')} of "
         f"{len(ok)} by training time and {_rank_of(ok, best['arch_id'], 'flops')} of {len(ok)} "
         "by FLOPs (1 = cheapest)."
     )
-    failed = int((frame["status"] == "failed").sum())
-    diverged = int((frame["status"] == "diverged").sum())
+    failed = int((budgets.draws["status"] == "failed").sum())
+    diverged = int((budgets.draws["status"] == "diverged").sum())
     lines.append(
-        f"{len(scored)} draws are measured ({diverged} diverged, scored as chance); "
+        f"{len(scored)} draws are measured at {_epochs(budgets.draws_epochs)} ({diverged} "
+        "diverged, scored as chance); "
         f"{failed} failed and are left out. Half of the measured draws have a validation error "
         f"below {100 * (1 - scored['score'].median()):.1f} %, nine in ten below "
         f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
@@ -459,7 +472,8 @@ def findings(
     )
     replaced = " and ".join(f"{100 * curve['with_replacement'].iloc[n - 1]:.2f} %" for n in at)
     lines.append(
-        f"Expected best of n random draws (unbiased, without replacement): {unbiased}; "
+        f"Expected best of n random draws at {_epochs(budgets.draws_epochs)} (unbiased, without "
+        f"replacement): {unbiased}; "
         f"Dodge et al.'s with-replacement estimate reads {replaced}."
     )
     if repeats is not None and (repeats["status"] == "ok").any():
@@ -633,8 +647,14 @@ def render_report(
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams["svg.hashsalt"] = "random-nas"
 
-    ok = ranked(frame)
-    scored = scored_draws(frame, num_classes(frame, config.get("dataset", {}).get("name")))
+    selecting_seed = int(config.get("seed", 0))
+    epochs = config.get("training", {}).get("epochs") or frame["epochs"].max()
+    if pd.isna(epochs):
+        raise InputFileError(f"results table {table_path} records no epochs in its config or rows")
+    budgets = fidelity(frame, trials, repeats, int(epochs), selecting_seed)
+    ok = ranked(budgets.ranked)
+    classes = num_classes(frame, config.get("dataset", {}).get("name"))
+    scored = scored_draws(budgets.draws, classes)
     cost_columns = ["params", "flops", "train_seconds", "peak_memory_bytes"]
     ranking_columns = ["rank", "arch_id", "val_accuracy", "test_accuracy", *cost_columns]
     fronts = {cost: pareto_front(ok, cost) for cost in COSTS}
@@ -642,7 +662,6 @@ def render_report(
         [front.assign(cost=cost) for cost, front in fronts.items()], ignore_index=True
     )
     curve = expected_best(scored["score"].to_numpy())
-    selecting_seed = int(config.get("seed", 0))
     seeds = (
         seed_statistics(repeats, selecting_seed)
         if repeats is not None
@@ -710,15 +729,16 @@ def render_report(
             "test acc % mean": seeds["test_mean"].map(_percent),
         }
     )
-    summary = _summary(frame, metadata, name, scored)
+    summary = _summary(frame, metadata, name, scored, budgets)
     statements = findings(
-        frame,
+        ok,
         scored,
         curve,
         repeats,
         config.get("dataset", {}).get("val_size"),
         correlation,
         selecting_seed,
+        budgets,
     )
     if trials is not None:
         statements += halving_findings(rungs_frame, correlations, comparison)
