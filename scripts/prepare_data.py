@@ -13,7 +13,7 @@ from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.data import prepared_splits
+from random_nas.data import EXPLAINED, prepared_splits
 from random_nas.files import write_json
 from random_nas.logs import log_to
 
@@ -23,9 +23,10 @@ location = {key: snakemake.config["dataset"][key] for key in ("root", "download"
 record = Path(snakemake.output[0])
 try:
     splits = prepared_splits(record.parent, recipe, location)
-except Exception as error:
-    # The traceback goes to the log; the console gets the one line a person acts on.
-    logger.exception("%s", error)
+except EXPLAINED as error:
+    # A problem the message explains (and the workflow profile shows the log on failure):
+    # one line a person acts on, no traceback. Anything else is a bug and keeps its traceback.
+    logger.error("%s", error)
     sys.exit(1)
 write_json(record, {"recipe": recipe, "sha256": splits.sha256, "sizes": splits.sizes()})
 logger.info(

@@ -17,11 +17,11 @@ from pathlib import Path
 import _library  # noqa: F401  (src/ first on the path)
 import torch
 
-from random_nas.data import prepared_splits
+from random_nas.data import EXPLAINED, prepared_splits
 from random_nas.files import write_json, write_text
 from random_nas.logs import log_to
 from random_nas.space import Architecture
-from random_nas.train import TrainingConfig, train_candidate
+from random_nas.train import DeviceUnavailableError, TrainingConfig, train_candidate
 
 logger = log_to(snakemake.log[0])
 operational = snakemake.config["training"]
@@ -51,15 +51,23 @@ try:
     result = train_candidate(
         arch, splits, config, checkpoint, data=snakemake.params.dataset, attempt=attempt
     )
-except Exception as error:
-    # The traceback goes to the log; the console gets the one line a person acts on.
-    logger.exception(
+except (*EXPLAINED, DeviceUnavailableError) as error:
+    # A problem the message explains (and the workflow profile shows the log on failure):
+    # one line a person acts on. Anything else is a bug and keeps its traceback.
+    logger.error(
         "no result for %s: the environment is broken (not the candidate), so nothing is "
         "recorded and the next run trains it again: %s",
         arch.arch_id,
         error,
     )
     sys.exit(1)
+except Exception:
+    logger.exception(
+        "no result for %s: the environment is broken (not the candidate), so nothing is "
+        "recorded and the next run trains it again",
+        arch.arch_id,
+    )
+    raise
 if result.status == "failed" and attempt < attempts:
     logger.error(
         "attempt %d of %d failed (%s); Snakemake will retry",

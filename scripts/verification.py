@@ -18,7 +18,7 @@ repeats = read_table(repeats_path)[0].to_pandas() if repeats_path.exists() else 
 retrained = build_table(
     snakemake.input.retrained, config, metadata["space_size"], {}, run_draws(config)
 ).to_pandas()
-table, basis = verification_table(
+table, basis, joint = verification_table(
     published.to_pandas(), retrained, repeats, config["dataset"]["val_size"], config["seed"]
 )
 with atomic_path(snakemake.output.table) as temporary:
@@ -34,21 +34,44 @@ lines = [
     f"# Verification of the published run {name}\n",
     f"{agreeing} of {len(table)} retrained candidates agree with the published table within "
     f"the tolerance; {exact} of {len(table)} are identical.\n",
-    f"Tolerance: {basis}.\n",
+    f"Noise: {basis}. A candidate agrees when its difference is within 1.96 standard errors "
+    "of a difference (its tolerance).\n",
+    f"Power: a published value off by {100 * table['detectable_shift'].min():.2f} points or more "
+    f"({100 * table['detectable_shift'].max():.2f} for the noisiest of these candidates) is "
+    "found not to agree four times in five.\n",
+    f"Joint test over the {joint['candidates']} retrained candidates: chi-square "
+    f"{joint['chi_square']:.2f} on {joint['candidates']} degrees of freedom, p = "
+    f"{joint['p_value']:.3f}: "
+    + (
+        "consistent with the published table."
+        if joint["p_value"] >= 0.05
+        else "the published table does not hold here."
+    )
+    + "\n",
     f"Retrained entries of the store: {found} of {len(table)} were already in the store when "
     "this verification selected them (trained by a run with the same recipe and seed, or by an "
     "earlier verification), so they are only as independent as that training.\n",
     f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
     f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
-    "| arch_id | published val acc % | here % | difference (points) | tolerance | agrees |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| arch_id | published val acc % | here % | difference (points) | tolerance | detectable "
+    "shift | agrees |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
     *(
         f"| {row.arch_id} | {100 * row.published_val_accuracy:.2f} | "
         f"{100 * row.val_accuracy:.2f} | {100 * row.difference:+.2f} | "
-        f"{100 * row.tolerance:.2f} | {'yes' if row.agrees else 'NO'} |"
+        f"{100 * row.tolerance:.2f} | {100 * row.detectable_shift:.2f} | "
+        f"{'yes' if row.agrees else 'NO'} |"
         for row in table.itertuples()
         if pd.notna(row.val_accuracy)
     ),
 ]
 write_text(snakemake.output.verdict, "\n".join(lines) + "\n")
-logger.info("%s: %d of %d agree, %d identical (%s)", name, agreeing, len(table), exact, basis)
+logger.info(
+    "%s: %d of %d agree, %d identical, joint p = %.3f (%s)",
+    name,
+    agreeing,
+    len(table),
+    exact,
+    joint["p_value"],
+    basis,
+)

@@ -61,7 +61,7 @@ def test_used_as_a_module_with_a_prefix_writes_only_under_it(tmp_path):
     run = outer / "nas/results/tiny"
     frame = pd.read_parquet(run / "candidates.parquet")
     assert len(frame) == 2 and set(frame["status"]) == {"ok"}
-    assert len(pd.read_parquet(run / "repeats.parquet")) == 2
+    assert len(pd.read_parquet(run / "repeats.parquet")) == 3  # seeds 0, 1 and 2
     store = outer / "nas/results/store"
     assert len(list(store.glob("*/*/*/seed_0/checkpoint.pt"))) == 2  # inside the prefix
     metrics = next(store.glob("*/*/*/seed_0/metrics.json")).read_text()

@@ -1,5 +1,6 @@
 import itertools
 import json
+import math
 import re
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import pytest
 
 from random_nas.analysis import (
     binomial_difference_se,
+    candidate_seed_sd,
+    chi_square_survival,
     empirical_distribution,
     expected_best,
     halving_comparison,
@@ -328,3 +331,29 @@ def test_halving_comparison_counts_as_the_report_does_and_never_raises():
     ] = "failed"
     rungs = halving_rungs(failed_top, [1, 3], 2)
     assert len(rungs[-1]) == 2 and halving_comparison(failed_top, rungs, [1, 3], 100) is None
+
+
+@pytest.mark.parametrize(
+    ("statistic", "freedom", "expected"),
+    [(3.841459, 1, 0.05), (5.991465, 2, 0.05), (7.814728, 3, 0.05), (9.487729, 4, 0.05),
+     (0.0, 3, 1.0), (2.0, 2, math.exp(-1))],
+)  # fmt: skip
+def test_chi_square_survival_matches_the_tables(statistic, freedom, expected):
+    assert chi_square_survival(statistic, freedom) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
+    repeats = pd.DataFrame(
+        {
+            "arch_id": ["a"] * 3 + ["b"] * 3,
+            "seed": [0, 1, 2] * 2,
+            "status": ["ok"] * 6,
+            "val_accuracy": [0.99, 0.90, 0.94, 0.99, 0.95, 0.95],
+            "test_accuracy": [0.9] * 6,
+        }
+    )
+    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed=0)
+    assert freedom == 2 and pooled == pytest.approx(np.sqrt((0.0008 + 0) / 2))
+    # a: its own variance 0.0008 on 1 degree of freedom, the pool's 0.0004 on 2.
+    assert own["a"] == pytest.approx(np.sqrt((1 * 0.0008 + 2 * 0.0004) / 3))
+    assert own["b"] == pytest.approx(np.sqrt((1 * 0.0 + 2 * 0.0004) / 3))

@@ -294,13 +294,15 @@ def test_missing_dataset_is_warned_in_a_dry_run_and_named_in_one_line(workdir):
         workdir, tiny(dataset={"name": "cifar10", "root": "nowhere", "val_size": 10})
     )
     planned = run_snakemake(workdir, configfile, "-n")
-    assert "nowhere/cifar-10-batches-py/data_batch_1 does not exist" in planned.stderr
+    assert "nowhere/cifar-10-batches-py/data_batch_1 does not exist" in (
+        planned.stdout + planned.stderr
+    )
     result = run_snakemake(workdir, configfile, check=False)
     assert result.returncode != 0
     console = [line for line in result.stderr.splitlines() if "nowhere/cifar-10-batches-py" in line]
     assert console and "Traceback" not in result.stderr  # the one line, not the traceback
     (log,) = workdir.glob("results/store/*/prepare_data.log")
-    assert "Traceback" in log.read_text() and "nowhere/cifar-10-batches-py" in log.read_text()
+    assert "ERROR CIFAR-10 not found: nowhere/cifar-10-batches-py lacks" in log.read_text()
 
 
 def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(workdir):
@@ -445,6 +447,23 @@ def test_verify_published_agrees_exactly_here_and_flags_an_altered_value(workdir
     assert "0 of 3 were already in the store" in verdict
     flagged = pd.read_csv(workdir / "results/verify/altered/verification.csv").set_index("arch_id")
     assert not flagged.loc[winner, "agrees"] and flagged["agrees"].sum() == 2
+    assert "p = 1.000: consistent with the published table" in verdict
+    assert "does not hold here" in (workdir / "results/verify/altered/verification.md").read_text()
+
+    # The stated power holds: the winner raised by its detectable shift does not agree.
+    shift = verified.set_index("arch_id").loc[winner, "detectable_shift"]
+    assert f"off by {100 * verified['detectable_shift'].min():.2f} points or more" in verdict
+    shifted = _publish(workdir, "pub", "shifted", config)
+    frame = pq.read_table(shifted / "candidates.parquet").to_pandas()
+    frame.loc[frame["arch_id"] == winner, "val_accuracy"] += shift
+    pq.write_table(
+        pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False),
+        shifted / "candidates.parquet",
+    )
+    before = _files(workdir / "results/published")
+    run_snakemake(workdir, elsewhere, "verify_published")
+    moved = pd.read_csv(workdir / "results/verify/shifted/verification.csv").set_index("arch_id")
+    assert not moved.loc[winner, "agrees"] and moved["agrees"].sum() == 2
     assert _files(workdir / "results/published") == before  # nothing there changed
     assert planned_jobs(workdir, elsewhere, "verify_published") == {}  # nothing to redo
 

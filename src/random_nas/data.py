@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from random_nas.files import atomic_path, parse_with_context, read_json
+from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
 from random_nas.settings import HELD_OUT_TEST_IMAGES, NUM_CLASSES
 
 
@@ -33,6 +33,8 @@ class DataContentError(ValueError):
     """Prepared data that differs from what the store's entries of its recipe trained on."""
 
 
+# Errors whose message says what is wrong and what to do: shown as one line, no traceback.
+EXPLAINED = (DatasetNotFoundError, DataContentError, InputFileError, ValueError)
 DATA_RECORD = "data.json"
 PREPARED = "dataset.pt"
 

@@ -97,11 +97,15 @@ class TrainingConfig:
         }
 
 
+class DeviceUnavailableError(RuntimeError):
+    """The configured device is not there (no CUDA device for `training.device: cuda`)."""
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
+        raise DeviceUnavailableError(
             "training.device is 'cuda' but torch sees no CUDA device on this machine "
             f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}, "
             f"torch built for CUDA {torch.version.cuda})"
