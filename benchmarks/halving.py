@@ -70,10 +70,11 @@ def main(run: Path) -> dict:
         "seconds.",
     ]
     if comparison:
+        rho, low, high = comparison["fidelity_spearman"]
         lines.append(
             f"Regret of the halving pick at the full budget: {100 * comparison['regret']:.1f} "
-            f"points; rank correlation of rung 0 with the full budget: "
-            f"{comparison['fidelity_spearman']:.2f}."
+            f"points; rank correlation of rung 0 with the full budget: {rho:.2f} (95 % "
+            f"bootstrap interval {low:.2f} to {high:.2f})."
         )
     (out / "halving.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

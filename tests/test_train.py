@@ -112,13 +112,24 @@ def test_augmentation_fills_the_uncovered_border_with_black(splits):
 
 
 def test_augmentation_translates_and_mirrors_whole_images():
-    images = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
+    """Each image moves whole by one offset within the padding (the uncovered border takes the
+    fill), or is mirrored whole: not any shuffle of its pixels."""
+    images = torch.arange(1, 1 + 6 * 1 * 4 * 4, dtype=torch.float32).view(6, 1, 4, 4)
     generator = torch.Generator().manual_seed(0)
     shifted = augment_batch(images, padding=1, flip=False, generator=generator)
     assert shifted.shape == images.shape
-    for original, moved in zip(images, shifted, strict=True):
-        window = moved[0][moved[0] != 0]
-        assert set(window.tolist()) <= set(original.flatten().tolist())
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1))
+    offsets = set()
+    for original, moved in zip(padded, shifted, strict=True):
+        matches = [
+            (dy, dx)
+            for dy in range(3)
+            for dx in range(3)
+            if torch.equal(moved, original[:, dy : dy + 4, dx : dx + 4])
+        ]
+        assert len(matches) == 1
+        offsets.add(matches[0])
+    assert len(offsets) > 1  # the offsets are drawn, not fixed
     mirrored = augment_batch(images, padding=0, flip=True, generator=generator)
     for original, result in zip(images, mirrored, strict=True):
         assert torch.equal(result, original) or torch.equal(result, original.flip(2))
@@ -131,11 +142,12 @@ def test_precision_is_named_as_in_the_config():
         resolve_precision("fp16", cpu)
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_auto_precision_on_cpu_is_fp32_even_with_native_bf16(monkeypatch, native):
-    # bf16 autocast on an AMX Xeon diverged for 11 of the default run's 20 candidates.
-    monkeypatch.setattr(random_nas.train, "cpu_has_native_bf16", lambda: native)
+def test_auto_precision_on_cpu_is_fp32_whatever_the_cpu():
+    """bf16 autocast on an AMX Xeon diverged for 11 of the default run's 20 candidates, so
+    `auto` consults no CPU feature: fp32 on every CPU (the benchmarks record the CPU's own
+    answer, a bool)."""
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert isinstance(random_nas.train.cpu_has_native_bf16(), bool)
 
 
 @pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp16")])

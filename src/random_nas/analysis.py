@@ -364,19 +364,15 @@ def rung_table(rungs: list[pd.DataFrame], train_images: int) -> pd.DataFrame:
 
 def rung_correlations(rungs: list[pd.DataFrame]) -> pd.DataFrame:
     """Spearman correlation of validation accuracy between consecutive rungs, over the
-    candidates the later rung trained (its promoted ones)."""
+    candidates the later rung trained (its promoted ones), with its bootstrap interval; NaN
+    where fewer than MIN_RANKED candidates say nothing about an order."""
     rows = []
     for number in range(1, len(rungs)):
         later = rungs[number].set_index("arch_id")["val_accuracy"]
         earlier = rungs[number - 1].set_index("arch_id")["val_accuracy"].reindex(later.index)
-        rows.append(
-            {
-                "rungs": f"{number - 1}→{number}",
-                "candidates": len(later),
-                "spearman": rank_correlation(earlier, later),
-            }
-        )
-    return pd.DataFrame(rows, columns=["rungs", "candidates", "spearman"])
+        interval = rank_correlation_interval(earlier, later) or (np.nan, np.nan, np.nan)
+        rows.append((f"{number - 1}→{number}", len(later), *interval))
+    return pd.DataFrame(rows, columns=["rungs", "candidates", "spearman", "low", "high"])
 
 
 def halving_comparison(
@@ -416,7 +412,7 @@ def halving_comparison(
         "random_search_expected": float(
             curve["expected_best"].iloc[min(affordable, len(curve)) - 1]
         ),
-        "fidelity_spearman": rank_correlation(low, high),
+        "fidelity_spearman": rank_correlation_interval(low, high),
     }
 
 

@@ -578,13 +578,15 @@ def halving_findings(
         )
         + "."
     ]
-    if not correlations.empty:
+    ranked_rungs = correlations.dropna(subset=["spearman"]) if len(correlations) else correlations
+    if len(ranked_rungs):
         lines.append(
             "Spearman correlation of validation accuracy between consecutive rungs, over the "
-            "promoted candidates: "
+            "promoted candidates (only where 5 or more were): "
             + ", ".join(
-                f"rungs {row.rungs}: {row.spearman:.2f} ({row.candidates})"
-                for row in correlations.itertuples()
+                f"rungs {row.rungs}: {row.spearman:.2f} over {row.candidates} (95 % bootstrap "
+                f"interval {row.low:.2f} to {row.high:.2f})"
+                for row in ranked_rungs.itertuples()
             )
             + "."
         )
@@ -609,9 +611,13 @@ def halving_findings(
             f"With the same compute, plain random search at the full budget trains "
             f"{c['random_search_draws']} draws, whose expected best is "
             f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws).",
-            f"Low and full fidelity rank all the draws with Spearman ρ = "
-            f"{c['fidelity_spearman']:.2f} (rung 0 against the full budget).",
         ]
+        if c["fidelity_spearman"] is not None:
+            rho, low, high = c["fidelity_spearman"]
+            lines.append(
+                f"Low and full fidelity rank all the draws with Spearman ρ = {rho:.2f} (95 % "
+                f"bootstrap interval {low:.2f} to {high:.2f}; rung 0 against the full budget)."
+            )
     return lines
 
 
