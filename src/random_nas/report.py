@@ -729,8 +729,11 @@ def render_report(
     seeds_table = pd.DataFrame(
         {
             "arch_id": seeds["arch_id"],
-            "seeds": seeds["seeds"].map(_count),
-            "val acc % mean": seeds["val_mean"].map(_percent),
+            "val acc % (selecting seed)": seeds.get("val_first_seed", pd.Series(dtype=float)).map(
+                _percent
+            ),
+            "other seeds": seeds["seeds"].map(_count),
+            "val acc % mean (other seeds)": seeds["val_mean"].map(_percent),
             "val s.d.": seeds["val_sd"].map(_percent),
             "test acc % mean": seeds["test_mean"].map(_percent),
         }
