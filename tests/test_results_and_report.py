@@ -357,3 +357,26 @@ def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
     # a: its own variance 0.0008 on 1 degree of freedom, the pool's 0.0004 on 2.
     assert own["a"] == pytest.approx(np.sqrt((1 * 0.0008 + 2 * 0.0004) / 3))
     assert own["b"] == pytest.approx(np.sqrt((1 * 0.0 + 2 * 0.0004) / 3))
+
+
+def test_a_single_seed_lead_is_tested_on_the_shared_images_exactly():
+    """Two models scored on the same 100 validation images: the paired (McNemar) test, not
+    the binomial interval of two independent accuracies."""
+    from random_nas.analysis import single_seed_lead
+
+    first = np.array([True] * 60 + [True] * 10 + [False] * 30)
+    second = np.array([True] * 60 + [False] * 10 + [False] * 30)
+    second[70:72] = True
+    rows = [
+        pd.Series(
+            {"arch_id": "a", "val_accuracy": first.mean(), "val_correct": pack_correct(first)}
+        ),
+        pd.Series(
+            {"arch_id": "b", "val_accuracy": second.mean(), "val_correct": pack_correct(second)}
+        ),
+    ]
+    line = single_seed_lead(*rows, val_size=100)
+    assert "10 images only the first classifies correctly, 2 only the second" in line
+    assert f"exact McNemar p = {2 * (1 + 12 + 66) / 2**12:.3f} (significant at 5 %)" in line
+    unpaired = single_seed_lead(*(row.drop("val_correct") for row in rows), val_size=100)
+    assert "independent accuracies" in unpaired and "McNemar" not in unpaired

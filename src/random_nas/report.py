@@ -24,26 +24,24 @@ import seaborn as sns
 
 from random_nas.analysis import (
     COSTS,
-    Z95,
     Fidelity,
     architecture_features,
-    binomial_difference_se,
     empirical_distribution,
+    epochs_text,
     expected_best,
     fidelity,
+    findings,
     halving_analysis,
+    halving_findings,
     num_classes,
     pareto_front,
-    pooled_seed_sd,
     rank_correlation_interval,
     ranked,
     scored_draws,
-    seed_rank_correlations,
     seed_statistics,
 )
 from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, report_files
-from random_nas.paired import mcnemar_exact, unpack_correct
 from random_nas.results import read_table
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
@@ -70,10 +68,6 @@ def _count(value: float) -> str:
 
 def _mega(value: float) -> str:
     return "" if pd.isna(value) else f"{value / 1e6:.2f}"
-
-
-def _epochs(count: int) -> str:
-    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def _seconds(value: float) -> str:
@@ -378,7 +372,9 @@ def _summary(
         "ok / diverged / failed": " / ".join(
             str(counts.get(status, 0)) for status in ("ok", "diverged", "failed")
         ),
-        "draws measured (diverged as chance)": f"{len(scored)} at {_epochs(budgets.draws_epochs)}",
+        "draws measured (diverged as chance)": (
+            f"{len(scored)} at {epochs_text(budgets.draws_epochs)}"
+        ),
         "epochs of the ranked trainings": str(budgets.ranked_epochs),
         "seed": str(config.get("seed", "?")),
         "precision": ", ".join(precisions) or "?",
@@ -391,234 +387,6 @@ def _summary(
         summary["best val accuracy %"] = _percent(best)
         summary["median val accuracy % (ok)"] = _percent(ok["val_accuracy"].median())
     return summary
-
-
-def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
-    """1-based rank of `arch_id` among `ok` by `column`, cheapest first (ties share a rank)."""
-    ranks = ok[column].rank(method="min")
-    return int(ranks[ok["arch_id"] == arch_id].iloc[0])
-
-
-def _single_seed_lead(first: pd.Series, second: pd.Series, val_size: int | None) -> str:
-    """How far the best leads the second, with one seed each: an exact McNemar test on the
-    validation images both were scored on, where the table has them (val_correct), else the
-    binomial interval of a difference of two independent accuracies."""
-    gap = first["val_accuracy"] - second["val_accuracy"]
-    lead = (
-        f"One seed per candidate: {first['arch_id']} leads {second['arch_id']} by "
-        f"{100 * gap:.2f} points"
-    )
-    untested = "; seed noise is not measured (config repeats.top_k)."
-    if isinstance(first.get("val_correct"), str) and isinstance(second.get("val_correct"), str):
-        images = int(val_size or 0)
-        b, c, p_value = mcnemar_exact(
-            unpack_correct(first["val_correct"], images),
-            unpack_correct(second["val_correct"], images),
-        )
-        verdict = "significant" if p_value < 0.05 else "not significant"
-        return (
-            f"{lead} on the same {images:,} validation images: {b} images only the first "
-            f"classifies correctly, {c} only the second; exact McNemar p = {p_value:.3f} "
-            f"({verdict} at 5 %){untested}"
-        )
-    if not val_size:
-        return lead + untested
-    error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
-    verdict = "larger than" if gap > Z95 * error else "within"
-    return (
-        f"{lead}, {verdict} the 95 % interval of a difference of two independent accuracies on "
-        f"{val_size:,} validation images (± {100 * Z95 * error:.2f} points; this table records "
-        f"no per-image correctness for a paired test){untested}"
-    )
-
-
-def findings(
-    ok: pd.DataFrame,
-    scored: pd.DataFrame,
-    curve: pd.DataFrame,
-    repeats: pd.DataFrame | None,
-    val_size: int | None,
-    correlation: tuple[float, float, float] | None,
-    selecting_seed: int,
-    budgets: Fidelity,
-) -> list[str]:
-    """The report's statements about the run, each computed here from its tables: the README
-    quotes them, and a test checks the quotes against a fresh render. `ok` is the ranked
-    trainings at one budget, `scored` the draws at one budget; each statement says which."""
-    lines: list[str] = []
-    if ok.empty:
-        return ["No candidate finished with status ok."]
-    best = ok.iloc[0]
-    lines.append(
-        f"The best of the {len(ok)} ok architectures at {_epochs(budgets.ranked_epochs)}, "
-        f"{best['arch_id']}, reaches "
-        f"{100 * best['val_accuracy']:.1f} % validation and {100 * best['test_accuracy']:.1f} % "
-        f"test accuracy; it ranks {_rank_of(ok, best['arch_id'], 'train_seconds')} of "
-        f"{len(ok)} by training time and {_rank_of(ok, best['arch_id'], 'flops')} of {len(ok)} "
-        "by FLOPs (1 = cheapest)."
-    )
-    failed = int((budgets.draws["status"] == "failed").sum())
-    diverged = int((budgets.draws["status"] == "diverged").sum())
-    lines.append(
-        f"{len(scored)} draws are measured at {_epochs(budgets.draws_epochs)} ({diverged} "
-        "diverged, scored as chance); "
-        f"{failed} failed and are left out. Half of the measured draws have a validation error "
-        f"below {100 * (1 - scored['score'].median()):.1f} %, nine in ten below "
-        f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
-    )
-    at = [n for n in (10, len(curve)) if n <= len(curve)]
-    unbiased = " and ".join(
-        f"{100 * curve['expected_best'].iloc[n - 1]:.2f} % at n = {n}" for n in at
-    )
-    replaced = " and ".join(f"{100 * curve['with_replacement'].iloc[n - 1]:.2f} %" for n in at)
-    lines.append(
-        f"Expected best of n random draws at {_epochs(budgets.draws_epochs)} (unbiased, without "
-        f"replacement): {unbiased}; "
-        f"Dodge et al.'s with-replacement estimate reads {replaced}."
-    )
-    if repeats is not None and (repeats["status"] == "ok").any():
-        seeds = seed_statistics(repeats, selecting_seed)
-        noise, freedom = pooled_seed_sd(repeats, selecting_seed)
-        with_selecting, with_freedom = pooled_seed_sd(repeats)
-        spread = ok["val_accuracy"].std(ddof=1)
-        others = sorted(set(repeats["seed"]) - {selecting_seed})
-        if freedom:
-            lines.append(
-                f"Seed noise: over the top {len(seeds)} candidates, retrained with seeds "
-                f"{', '.join(map(str, others))}, the pooled seed-to-seed standard deviation of "
-                f"validation accuracy is {100 * noise:.2f} points ({freedom} degrees of "
-                f"freedom), against {100 * spread:.2f} points across the {len(ok)} "
-                f"architectures; counting the selecting seed {selecting_seed} too would read "
-                f"{100 * with_selecting:.2f} points ({with_freedom} degrees of freedom), "
-                "inflated by the winner's curse."
-            )
-        else:
-            lines.append(
-                f"Seed noise is not measured: the top {len(seeds)} candidates were retrained "
-                f"with {len(others)} seed besides the selecting seed {selecting_seed}, and the "
-                "selecting seed's values estimate nothing; list two or more in repeats.seeds."
-            )
-        selected = seeds["val_first_seed"].mean()
-        retrained = seeds["val_mean"].mean()
-        lines.append(
-            f"Winner's curse: the top {len(seeds)} averaged {100 * selected:.2f} % with the seed "
-            f"that selected them and {100 * retrained:.2f} % with the other seeds "
-            f"({100 * (retrained - selected):+.2f} points)."
-        )
-        winner = best["arch_id"]
-        by_mean = seeds.iloc[0]
-        held = "is still" if by_mean["arch_id"] == winner else "is not"
-        lines.append(
-            f"The single-seed winner {winner} {held} the winner by mean over the other seeds "
-            f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} % ± "
-            f"{100 * by_mean['val_sd']:.2f})."
-        )
-        pairs = seed_rank_correlations(repeats, selecting_seed)
-        if not pairs.empty:
-            lines.append(
-                f"Spearman rank correlation of the top {len(seeds)} between the other seeds: "
-                + ", ".join(
-                    f"seeds {a} and {b}: {rho:.2f} (95 % bootstrap interval {low:.2f} to "
-                    f"{high:.2f})"
-                    for a, b, rho, low, high in pairs.itertuples(index=False)
-                )
-                + "."
-            )
-        if len(seeds) >= 2 and freedom:
-            first, second = seeds.iloc[0], seeds.iloc[1]
-            gap = first["val_mean"] - second["val_mean"]
-            error = noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
-            verdict = "larger than seed noise" if gap > Z95 * error else "within seed noise"
-            lines.append(
-                f"By mean over the other seeds, {first['arch_id']} leads {second['arch_id']} by "
-                f"{100 * gap:.2f} points; the seed noise gives that difference a standard error "
-                f"of {100 * error:.2f} points (95 % interval ± {100 * Z95 * error:.2f}): "
-                f"{verdict}."
-            )
-    elif len(ok) >= 2:
-        lines.append(_single_seed_lead(ok.iloc[0], ok.iloc[1], val_size))
-    strides = (
-        pd.DataFrame(
-            {
-                "stride2": architecture_features(ok)["stride-2 layers"],
-                "val": ok["val_accuracy"],
-            }
-        )
-        .groupby("stride2")["val"]
-        .agg(["median", "size"])
-    )
-    lines.append(
-        "Median validation accuracy by number of stride-2 layers: "
-        + ", ".join(
-            f"{count}: {100 * row['median']:.1f} % ({int(row['size'])})"
-            for count, row in strides.iterrows()
-        )
-        + "."
-    )
-    if correlation is not None:
-        rho, low, high = correlation
-        lines.append(
-            f"Validation and test accuracy rank the ok candidates with Spearman ρ = {rho:.2f} "
-            f"(95 % bootstrap interval {low:.2f} to {high:.2f})."
-        )
-    return lines
-
-
-def halving_findings(
-    table: pd.DataFrame, correlations: pd.DataFrame, comparison: dict[str, Any] | None
-) -> list[str]:
-    """The statements of a successive-halving run, computed from its trials."""
-    lines = [
-        "Successive halving: "
-        + "; ".join(
-            f"rung {row.rung} trained {row.candidates} for {row.epochs} "
-            f"epoch{'' if row.epochs == 1 else 's'} "
-            f"(best {100 * row.best_val_accuracy:.1f} %)"
-            for row in table.itertuples()
-        )
-        + "."
-    ]
-    ranked_rungs = correlations.dropna(subset=["spearman"]) if len(correlations) else correlations
-    if len(ranked_rungs):
-        lines.append(
-            "Spearman correlation of validation accuracy between consecutive rungs, over the "
-            "promoted candidates (only where 5 or more were): "
-            + ", ".join(
-                f"rungs {row.rungs}: {row.spearman:.2f} over {row.candidates} (95 % bootstrap "
-                f"interval {row.low:.2f} to {row.high:.2f})"
-                for row in ranked_rungs.itertuples()
-            )
-            + "."
-        )
-    if comparison is None and len(table):
-        draws, first = int(table["candidates"].iloc[0]), table.iloc[0]
-        per_epoch = first["epoch_images"] / (draws * first["epochs"])
-        full_cost = draws * int(table["epochs"].iloc[-1]) * per_epoch
-        lines.append(
-            f"Halving used {table['epoch_images'].sum():,.0f} epoch-images, "
-            f"{100 * table['epoch_images'].sum() / full_cost:.0f} % of the {full_cost:,.0f} that "
-            "training every draw for the full budget would take."
-        )
-    if comparison is not None:
-        c = comparison
-        lines += [
-            f"Halving picks {c['halving_pick']} ({100 * c['halving_pick_val']:.1f} % at the "
-            f"full budget, rank {c['halving_rank_at_full']} there); training every draw for the "
-            f"full budget finds {c['full_best']} ({100 * c['full_best_val']:.1f} %): a regret "
-            f"of {100 * c['regret']:.1f} points.",
-            f"Halving used {100 * c['compute_ratio']:.0f} % of the epoch-images and "
-            f"{100 * c['seconds_ratio']:.0f} % of the training seconds of the full-budget run.",
-            f"With the same compute, plain random search at the full budget trains "
-            f"{c['random_search_draws']} draws, whose expected best is "
-            f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws).",
-        ]
-        if c["fidelity_spearman"] is not None:
-            rho, low, high = c["fidelity_spearman"]
-            lines.append(
-                f"Low and full fidelity rank all the draws with Spearman ρ = {rho:.2f} (95 % "
-                f"bootstrap interval {low:.2f} to {high:.2f}; rung 0 against the full budget)."
-            )
-    return lines
 
 
 def render_report(
