@@ -238,7 +238,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
         process.kill()
         pytest.fail("the run never reached a finished candidate and a checkpoint")
     os.killpg(process.pid, signal_number)  # the whole process group, as Ctrl-C does
-    process.wait(timeout=120)
+    process.wait(timeout=300)  # the jobs it was running end first; slower on a loaded machine
     assert not (run / "candidates.parquet").exists()
     for path in store_entries(workdir):
         json.loads(path.read_text())  # whole, never truncated
