@@ -58,7 +58,8 @@ class SGD(_Optimizer):
         return {"velocity": self.velocity}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.velocity = list(state["velocity"])
+        # Copies: the buffers are updated in place, and must not alias the saved ones.
+        self.velocity = [tensor.clone() for tensor in state["velocity"]]
 
 
 class AdamW(_Optimizer):
@@ -97,5 +98,7 @@ class AdamW(_Optimizer):
         return {"steps": self.steps, "mean": self.mean, "square": self.square}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        # Copies: the buffers are updated in place, and must not alias the saved ones.
         self.steps = state["steps"]
-        self.mean, self.square = list(state["mean"]), list(state["square"])
+        self.mean = [tensor.clone() for tensor in state["mean"]]
+        self.square = [tensor.clone() for tensor in state["square"]]
