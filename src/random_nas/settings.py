@@ -87,10 +87,9 @@ def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
         {
             **{key: value for key, value in config.items() if key not in ("repeats", "store")},
             "training": training_recipe(config),
+            # The data recipe as configured; the split seed is the table config's own `seed`.
             "dataset": {
-                key: value
-                for key, value in config["dataset"].items()
-                if key not in OPERATIONAL_DATASET_KEYS
+                key: value for key, value in data_recipe(config).items() if key != "split_seed"
             },
         }
     )

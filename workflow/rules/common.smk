@@ -212,8 +212,7 @@ def training_priority(wildcards):
     """Costliest trainings first, so that no long job starts last and runs alone at the end
     of a run (longest-processing-time-first). Forward MFLOPs at a reference 3x32x32 input
     times epochs: only the order matters."""
-    record = SAMPLED.get(wildcards.arch_id) or RECIPES.architecture_of(wildcards)
-    arch = Architecture.from_dict(record)
+    arch = Architecture.from_dict(RECIPES.architecture_of(wildcards))
     return (
         arch.forward_flops((3, 32, 32), 10)
         / 1e6
