@@ -192,6 +192,7 @@ def test_every_training_key_of_the_schema_reaches_the_trainer_or_is_operational(
         "keep_checkpoints",
         "minutes_per_epoch",
         "mem_mb",
+        "trainings_per_gpu",
     }
     assert "eval_batch_size" in trainer  # operational, and it takes effect
     assert keys == (trainer - {"seed"}) | OPERATIONAL_TRAINING_KEYS

@@ -135,6 +135,7 @@ OPERATIONAL_CHANGES = {
     "training__keep_checkpoints": True,
     "training__eval_batch_size": 7,
     "training__minutes_per_epoch": 1,
+    "training__trainings_per_gpu": 4,
     "dataset": {**TINY_CONFIG["dataset"], "root": "elsewhere", "download": True},
 }
 

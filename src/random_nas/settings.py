@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any
 
 # Under `training`: torch threads, Snakemake retries, checkpoint housekeeping, the batch size
-# of evaluation passes (each image is evaluated alone in eval mode), the cluster time and memory.
+# of evaluation passes (each image is evaluated alone in eval mode), the cluster time and memory,
+# and how many trainings share a GPU.
 OPERATIONAL_TRAINING_KEYS = frozenset(
-    {"threads", "retries", "keep_checkpoints", "eval_batch_size", "minutes_per_epoch", "mem_mb"}
+    {
+        "threads",
+        "retries",
+        "keep_checkpoints",
+        "eval_batch_size",
+        "minutes_per_epoch",
+        "mem_mb",
+        "trainings_per_gpu",
+    }
 )
 # Under `dataset`: where the files are and whether to fetch them, not which images are used.
 OPERATIONAL_DATASET_KEYS = frozenset({"root", "download"})

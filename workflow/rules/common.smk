@@ -69,6 +69,8 @@ PUBLISHED_RUNS = sorted(
 TRAIN_ON_GPU = config["training"]["device"] == "cuda" or (
     config["training"]["device"] == "auto" and gpu_present()
 )
+# Trainings side by side on one GPU (1 where there is no GPU to share).
+GPU_SHARE = config["training"]["trainings_per_gpu"] if TRAIN_ON_GPU else 1
 REPEAT_SEEDS = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
 HALVING = config["search"]["strategy"] == "successive_halving"
 try:
@@ -222,9 +224,54 @@ def training_priority(wildcards):
 
 def training_runtime(wildcards, attempt):
     """The time limit a cluster job asks for (minutes), from its own recipe's epochs; doubled
-    on each retry."""
+    on each retry, and k times as long where k trainings share a GPU."""
     epochs = RECIPES.training_of(wildcards)["epochs"]
-    return attempt * (10 + config["training"]["minutes_per_epoch"] * epochs)
+    return attempt * GPU_SHARE * (10 + config["training"]["minutes_per_epoch"] * epochs)
+
+
+def training_gpu():
+    """A training's GPU request: one GPU each or, where k trainings share one, `gres=gpu:1`,
+    a string resource that a group of trainings asks for once (where it sums `gpu`), and
+    `gpu_share=1`, which it sums (k in a group of k)."""
+    if not TRAIN_ON_GPU:
+        return {}
+    if GPU_SHARE == 1:
+        return {"gpu": 1}
+    return {"gres": "gpu:1", "gpu_share": 1}
+
+
+def check_cluster_submission():
+    """Refuse, before the first submission, cluster flags under which trainings would wait
+    forever or a GPU would be shared by the wrong number of trainings."""
+    if workflow.local_exec:
+        return
+    groups = workflow.group_settings
+    group = groups.overwrite_groups.get("train")
+    if GPU_SHARE > 1 and (
+        group is None or groups.group_components.get(group) != GPU_SHARE
+    ):
+        raise WorkflowError(
+            f"training.trainings_per_gpu is {GPU_SHARE}, but the train rule is "
+            + (
+                "not grouped"
+                if group is None
+                else f"in group {group!r} of "
+                f"{groups.group_components.get(group, 1)} per submission"
+            )
+            + f": pass --groups train=gpu --group-components gpu={GPU_SHARE}"
+        )
+    arrays = getattr(workflow.executor_settings, "array_jobs", None) or ""
+    selected = {name.strip() for name in arrays.replace(";", ",").split(",")}
+    trainings = sum(job.rule.name == "train" for job in workflow.dag.needrun_jobs())
+    if group is None and selected & {"train", "all"} and trainings > workflow.nodes:
+        # The Slurm plugin (2.8) holds back a rule's ready jobs until all of them have
+        # arrived or an array is full: capped by --jobs, they never all arrive.
+        raise WorkflowError(
+            f"--jobs {workflow.nodes} is below the {trainings} trainings this run submits as "
+            "job arrays at once, which the Slurm plugin would hold back forever: raise --jobs "
+            f"to {trainings}, or run it in parts with --batch collect=i/"
+            f"{-(-trainings // workflow.nodes)} for i = 1, 2, ..."
+        )
 
 
 def written_reports(since):

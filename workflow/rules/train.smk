@@ -22,9 +22,9 @@ rule train:
         "../envs/random_nas.yaml"
     threads: config["training"]["threads"]
     # Slurm gets --cpus-per-task from threads. Every resource costs Snakemake time per job
-    # when it plans, so gpu is declared only where it means something.
+    # when it plans, so a GPU is declared only where it means something.
     resources:
-        **({"gpu": 1} if TRAIN_ON_GPU else {}),
+        **training_gpu(),
         attempt=lambda wildcards, attempt: attempt,
         runtime=training_runtime,
         mem_mb=config["training"]["mem_mb"],
