@@ -1,13 +1,18 @@
-"""The cluster profile on a real single-node Slurm started here (as root, without systemd).
+"""The cluster profile on a real single-node Slurm started here (as root, without systemd):
+job arrays, grouped trainings, a cancelled array task; and what a GPU-sharing group asks
+sbatch for, read from a recording sbatch (no GPU needed).
 
 .ci/run installs Debian's slurm-wlm and munge; where Slurm cannot run (not root, packages
-missing, another Slurm configured) the test is skipped with the reason, never passed.
+missing, another Slurm configured) the test is skipped with the reason, never passed. With
+RANDOM_NAS_SLURM_RECORD=path the runs' submissions and wall times are written there as JSON
+(benchmarks/slurm.py does that).
 """
 
 from __future__ import annotations
 
 import getpass
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -18,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, write_config
+from conftest import TINY_CONFIG, store_entries, store_entry, write_config
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 CGROUP_CONF = Path("/etc/slurm/cgroup.conf")
@@ -51,7 +56,7 @@ def _wait_for(check, what: str, seconds: float = 30) -> None:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def slurm_cluster(tmp_path_factory):
     reason = _why_no_slurm()
     if reason:
@@ -126,27 +131,216 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             CGROUP_CONF.unlink(missing_ok=True)
 
 
-def test_tiny_run_through_the_slurm_profile(workdir, slurm_cluster):
-    configfile = write_config(workdir, {**TINY_CONFIG, "repeats": {"top_k": 1, "seeds": [1]}})
+SLURM_FLAGS = [
+    # No accounting on this one-node cluster: ask squeue, not sacct, for job states.
+    "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+    "--slurm-no-account", "--slurm-logdir", "results/logs/slurm",
+]  # fmt: skip
+
+
+def slurm_snakemake(configfile: Path, *args: str) -> list[str]:
+    """The cluster profile's command; under the slurm executor Snakemake ignores SIGTERM."""
     snakemake = Path(sys.executable).with_name("snakemake")
-    command = [
-        "timeout", "-k", "10", "400",  # under the slurm executor Snakemake ignores SIGTERM
-        str(snakemake), "--profile", "profiles/slurm", "--configfile", str(configfile),
-        "--slurm-logdir", "results/tiny/logs/slurm",
-        # No accounting on this one-node cluster: ask squeue, not sacct, for job states.
-        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-no-account", "--slurm-keep-successful-logs",
+    return [
+        "timeout", "-k", "10", "400", str(snakemake), "--profile", "profiles/slurm",
+        *SLURM_FLAGS, *args, "--configfile", str(configfile),
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+
+
+ARRAYS = ("--slurm-array-jobs", "train")
+
+
+def submissions(state: Path) -> int:
+    """sbatch calls the controller has taken so far (an array is one)."""
+    return (state / "slurmctld.log").read_text().count("_slurm_rpc_submit_batch_job: JobId=")
+
+
+def record(name: str, **measures) -> None:
+    path = os.environ.get("RANDOM_NAS_SLURM_RECORD")
+    if path:
+        records = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+        Path(path).write_text(json.dumps({**records, name: measures}, indent=1))
+
+
+def run_on_slurm(workdir: Path, state: Path, configfile: Path, *args: str, check=True):
+    before, started = submissions(state), time.monotonic()
+    result = subprocess.run(
+        slurm_snakemake(configfile, *args), cwd=workdir, capture_output=True, text=True
+    )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    assert result.returncode == 0 or not check, output[-6000:]
+    return output, submissions(state) - before, time.monotonic() - started
+
+
+SMALL = {
+    **TINY_CONFIG,
+    "num_architectures": 5,
+    "dataset": {"val_size": 100, "train_size": 200, "test_size": 100},
+}
+
+
+def complete_table(workdir: Path, rows: int) -> pd.DataFrame:
     frame = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
-    assert len(frame) == 3 and set(frame["status"]) == {"ok"}
-    submitted = [line for line in output.splitlines() if "submitted with SLURM jobid" in line]
-    # Every training job, the repeated seed's included, and only those (the rest are localrules).
-    assert len(submitted) == 4
+    assert len(frame) == rows and set(frame["status"]) == {"ok"}
+    return frame
+
+
+def test_trainings_go_to_slurm_in_job_arrays(workdir, slurm_cluster):
+    configfile = write_config(workdir, {**SMALL, "repeats": {"top_k": 1, "seeds": [1]}})
+    output, submitted, seconds = run_on_slurm(
+        workdir, slurm_cluster, configfile, *ARRAYS, "--slurm-array-limit", "2"
+    )
+    complete_table(workdir, 5)
     assert len(pd.read_parquet(workdir / "results/tiny/repeats.parquet")) == 2
-    for arch_id in frame["arch_id"]:
-        logs = list((workdir / "results/tiny/logs/slurm/rule_train").glob(f"*{arch_id}*/*.log"))
-        assert logs and logs[0].stem.isdigit(), f"no Slurm job log for {arch_id}"
+    # The 5 draws as arrays of at most 2 (2 + 2 + 1), then the repeat's one training alone:
+    # one submission per array limit, where one per training would be 6.
+    assert submitted == 3 + 1, output[-3000:]
+    logs = sorted((workdir / "results/logs/slurm/rule_train").glob("*_*.log"))
+    assert len(logs) == 5  # one log per array task, named JOBID_TASK
+    record("arrays", trainings=6, submissions=submitted, seconds=round(seconds, 1))
     assert (workdir / "results/tiny/report/index.html").exists()
+
+
+def test_small_trainings_grouped_k_per_submission(workdir, slurm_cluster):
+    configfile = write_config(workdir, SMALL)
+    output, submitted, seconds = run_on_slurm(
+        workdir, slurm_cluster, configfile, "--groups", "train=pack", "--group-components", "pack=2"
+    )
+    complete_table(workdir, 5)
+    assert submitted == 3, output[-3000:]  # ceil(5 / 2) group jobs, each running 2 side by side
+    record("groups of 2", trainings=5, submissions=submitted, seconds=round(seconds, 1))
+
+
+def _later_array_task_of(arch_id: str) -> str | None:
+    """The array task (JOBID_TASK) training `arch_id` on this node, read from the training
+    process's environment, unless it is its array's first task: in plugin 2.8 every task
+    checks the first one's outputs (snakemake-executor-plugin-slurm issue 447), so cancelling
+    the first fails them all, which is why arrays are not the profile's default."""
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (process / "cmdline").read_bytes().split(b"\0")
+            environ = dict(
+                line.split(b"=", 1)
+                for line in (process / "environ").read_bytes().split(b"\0")
+                if b"=" in line
+            )
+        except OSError:  # ended meanwhile
+            continue
+        own_job = any(f"arch_id={arch_id}".encode() in part for part in command)
+        task = environ.get(b"SLURM_ARRAY_TASK_ID", b"1").decode()
+        if own_job and b"--slurm-jobstep-array-execs" not in b" ".join(command) and task != "1":
+            return f"{environ[b'SLURM_ARRAY_JOB_ID'].decode()}_{task}"
+    return None
+
+
+def test_a_cancelled_array_task_is_resubmitted_alone_and_resumes(workdir, slurm_cluster):
+    config = {
+        **TINY_CONFIG,
+        "num_architectures": 3,
+        "dataset": {"val_size": 200, "train_size": 4000, "test_size": 200},
+        # No retry: the run ends with the cancelled training failed, and the next run
+        # resubmits it (a retry would resubmit it alone within the same run).
+        "training": {**TINY_CONFIG["training"], "epochs": 10, "retries": 0},
+    }
+    configfile = write_config(workdir, config)
+    process = subprocess.Popen(
+        slurm_snakemake(configfile, *ARRAYS), cwd=workdir, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline, task = time.monotonic() + 300, None
+    while task is None and time.monotonic() < deadline:
+        for checkpoint in (workdir / "results/store").glob("*/*/*/seed_0/checkpoint.pt"):
+            if not checkpoint.with_name("metrics.json").exists():
+                arch_id = checkpoint.parent.parent.name
+                task = _later_array_task_of(arch_id)
+                if task:
+                    break
+        time.sleep(0.2)
+    if task is None:
+        process.kill()
+        pytest.fail("no array task reached its first epoch checkpoint")
+    subprocess.run(["scancel", task], check=True)  # as a node lost mid-array would end it
+    output = process.communicate(timeout=400)[0]
+    assert process.returncode != 0, output[-3000:]
+    cancelled = store_entry(workdir, config, arch_id)
+    assert not cancelled.exists()
+    finished = {path: path.stat().st_mtime_ns for path in store_entries(workdir)}
+    assert len(finished) == 2, output[-3000:]
+
+    output, submitted, _ = run_on_slurm(workdir, slurm_cluster, configfile, *ARRAYS)
+    assert submitted == 1, output[-3000:]  # that training alone
+    complete_table(workdir, 3)
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in finished.items())
+    assert "resumed from the checkpoint after epoch" in cancelled.with_name("train.log").read_text()
+
+
+RECORDING_SBATCH = """#!/bin/sh
+echo "$*" >> "{calls}"
+echo $$
+"""
+
+
+@pytest.fixture
+def recording_sbatch(tmp_path):
+    """sbatch, squeue and friends that record what they are asked and run nothing."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed")
+    bin_dir, calls = tmp_path / "bin", tmp_path / "sbatch_calls"
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text(RECORDING_SBATCH.format(calls=calls))
+    for tool in ("squeue", "sacct", "sacctmgr", "scontrol", "sinfo"):
+        (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, calls
+
+
+def submit_to_recording_sbatch(workdir, configfile, env, calls, *args, expect=0):
+    """Run the cluster profile until `expect` sbatch calls are recorded (or Snakemake ends)."""
+    process = subprocess.Popen(
+        slurm_snakemake(configfile, *args), cwd=workdir, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if expect and calls.exists() and len(calls.read_text().splitlines()) >= expect:
+            break
+        time.sleep(0.2)
+    if process.poll() is None:
+        os.killpg(process.pid, 9)
+    output = process.communicate()[0]
+    return output, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_k_trainings_share_one_gpu_per_submission(workdir, recording_sbatch):
+    env, calls = recording_sbatch
+    training = {**TINY_CONFIG["training"], "device": "cuda", "threads": 2, "mem_mb": 3000}
+    config = {**SMALL, "num_architectures": 4, "training": {**training, "trainings_per_gpu": 2}}
+    configfile = write_config(workdir, config)
+    output, sbatch = submit_to_recording_sbatch(
+        workdir, configfile, env, calls, "--groups", "train=gpu", "--group-components", "gpu=2",
+        expect=2,
+    )  # fmt: skip
+    assert len(sbatch) == 2, output[-3000:]
+    for call in sbatch:
+        assert "--gres=gpu:1" in call and "--gpus" not in call  # one GPU for the pair
+        assert "--cpus-per-task=4" in call and "--mem 6000" in call  # summed: side by side
+        assert "-t 40 " in call  # 2 x (10 + 10 x 1 epoch): two trainings on one GPU
+        assert call.count("train:data=") == 2
+
+
+def test_cluster_flags_that_would_strand_or_misshare_trainings_are_refused(
+    workdir, recording_sbatch
+):
+    env, calls = recording_sbatch
+    configfile = write_config(workdir, SMALL)
+    output, sbatch = submit_to_recording_sbatch(
+        workdir, configfile, env, calls, *ARRAYS, "--jobs", "2"
+    )
+    assert "--jobs 2 is below the 5 trainings" in output and "--batch collect=i/3" in output
+    shared = {**SMALL["training"], "device": "cuda", "trainings_per_gpu": 4}
+    configfile = write_config(workdir, {**SMALL, "training": shared})
+    output, more = submit_to_recording_sbatch(workdir, configfile, env, calls)
+    assert "pass --groups train=gpu --group-components gpu=4" in output
+    assert sbatch == more == []  # refused before anything was submitted
+    assert not (workdir / "results/tiny/architectures").exists()  # nor run
