@@ -5,7 +5,7 @@ from pathlib import Path
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.report import render_report
+from random_nas.report import render_replay, render_report
 
 logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):
@@ -15,4 +15,7 @@ for table_path in map(Path, snakemake.input):
         if table_path.with_name(f"{name}.parquet").exists()
     }
     render_report(table_path, table_path.parent / "report", **beside)
+    grid = table_path.with_name("grid.parquet")
+    if grid.exists():
+        render_replay(grid, table_path.parent / "report")
     logger.info("re-rendered %s", table_path.parent / "report")

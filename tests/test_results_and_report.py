@@ -316,7 +316,7 @@ def test_halving_comparison_counts_as_the_report_does_and_never_raises():
     full = [("a", 3, "diverged", None), ("b", 3, "ok", 0.6), ("c", 3, "ok", 0.9)]
     trials = _trials([*rung_zero, *full, ("d", 3, "ok", 0.8)])
     rungs = halving_rungs(trials, [1, 3], 2)
-    comparison = halving_comparison(trials, rungs, [1, 3], 100)
+    comparison = halving_comparison(trials, [rungs], [1, 3], 100)
     # The random-search baseline scores the diverged draw as chance, as the EDF does: halving
     # spent 4 x 1 + 2 x 3 epochs, so 3 full-budget draws are affordable, and E[best of 3] is
     # over (0.1, 0.6, 0.9, 0.8), not over the ok values alone (which would give 0.9).
@@ -330,7 +330,7 @@ def test_halving_comparison_counts_as_the_report_does_and_never_raises():
         failed_top["arch_id"].isin(["c", "d"]) & (failed_top["epochs"] == 3), "status"
     ] = "failed"
     rungs = halving_rungs(failed_top, [1, 3], 2)
-    assert len(rungs[-1]) == 2 and halving_comparison(failed_top, rungs, [1, 3], 100) is None
+    assert len(rungs[-1]) == 2 and halving_comparison(failed_top, [rungs], [1, 3], 100) is None
 
 
 @pytest.mark.parametrize(

@@ -203,16 +203,25 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
 
 
 HALVING = {"strategy": "successive_halving", "min_epochs": 2, "eta": 3}
+# Budgets of 2 and 6 epochs: bracket 0 trains 3 draws for 2 epochs and the best for 6,
+# bracket 1 two more draws for 6.
+HYPERBAND = {"strategy": "hyperband", "min_epochs": 2, "eta": 3}
 
 
 @pytest.mark.parametrize(
     ("signal_number", "search"),
-    [(signal.SIGINT, {}), (signal.SIGTERM, {}), (signal.SIGTERM, HALVING)],
-    ids=["SIGINT", "SIGTERM", "SIGTERM-halving"],
+    [
+        (signal.SIGINT, {}),
+        (signal.SIGTERM, {}),
+        (signal.SIGTERM, HALVING),
+        (signal.SIGTERM, HYPERBAND),
+    ],
+    ids=["SIGINT", "SIGTERM", "SIGTERM-halving", "SIGTERM-hyperband"],
 )
 def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
+    draws = 5 if search == HYPERBAND else 4
     config = tiny(
-        num_architectures=4,
+        num_architectures=draws,
         training__epochs=6,
         dataset={"val_size": 200, "train_size": 800, "test_size": 200},
         search=search,
@@ -220,7 +229,8 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     configfile = write_config(workdir, config)
     run = workdir / "results" / "tiny"
     store = workdir / "results" / "store"
-    total = 4 + 1 if search else 4  # halving: rung 0 trains the 4 draws, rung 1 the best one
+    # Halving: rung 0 trains the 4 draws, rung 1 the best one; Hyperband 3 + 1 and 2.
+    total = {"random": 4, "successive_halving": 5, "hyperband": 6}[search.get("strategy", "random")]
     process = subprocess.Popen(
         snakemake_command(configfile),
         cwd=workdir,
@@ -250,7 +260,8 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
 
     run_snakemake(workdir, configfile)
     frame = pd.read_parquet(run / "candidates.parquet")
-    assert len(frame) == 4 and set(frame["status"]) == {"ok"}
+    assert len(frame) == draws and set(frame["status"]) == {"ok"}
+    assert len(store_entries(workdir)) == total
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in finished.items())
     logs = "".join(path.read_text() for path in store.glob("*/*/*/*/train.log"))
     assert "resumed from" in logs
@@ -559,9 +570,11 @@ def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
 
 BAD_SEARCHES = [
     (
-        {"strategy": "hyperband"},
-        "search.strategy is 'hyperband'; allowed: random, successive_halving",
+        {"strategy": "bohb"},
+        "search.strategy is 'bohb'; allowed: random, successive_halving, hyperband",
     ),
+    # The tiny run's 3 draws: the brackets of 1 and 3 epochs take 3 + 2 per iteration.
+    ({"strategy": "hyperband"}, "Hyperband's brackets take 3 + 2 = 5 draws per iteration"),
     ({"strategy": "successive_halving", "eta": 1}, "search.eta"),
     ({"strategy": "successive_halving", "min_epochs": 5}, "search.min_epochs is 5"),
 ]

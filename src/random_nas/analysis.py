@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from random_nas.files import InputFileError
-from random_nas.halving import promoted_count, rung_budgets
+from random_nas.halving import hyperband_run_brackets, promoted_count, rung_budgets
 from random_nas.paired import mcnemar_exact, unpack_correct
 from random_nas.settings import NUM_CLASSES
 
@@ -377,13 +377,16 @@ def rung_correlations(rungs: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def halving_comparison(
-    trials: pd.DataFrame, rungs: list[pd.DataFrame], budgets: list[int], train_images: int
+    trials: pd.DataFrame, brackets: list[list[pd.DataFrame]], budgets: list[int], train_images: int
 ) -> dict[str, float | str | int] | None:
-    """What successive halving bought against training every draw at the full budget, where
-    the run did both (search.compare_full_budget); None otherwise."""
+    """What successive halving (or Hyperband: its brackets' top rungs together) bought against
+    training every draw at the full budget, where the run did both
+    (search.compare_full_budget); None otherwise."""
     full = trials[trials["epochs"] == budgets[-1]]
-    draws = rungs[0]["arch_id"]
-    picks, full_ranked = ranked(rungs[-1]), ranked(full)
+    rungs = [rung for bracket in brackets for rung in bracket]
+    draws = pd.concat([bracket[0]["arch_id"] for bracket in brackets])
+    picks = ranked(pd.concat([bracket[-1] for bracket in brackets]))
+    full_ranked = ranked(full)
     # Without an ok candidate at the top rung, or at the full budget, there is no pick to
     # compare (the report says which rungs trained what).
     if not set(draws) <= set(full["arch_id"]) or picks.empty or full_ranked.empty:
@@ -395,7 +398,8 @@ def halving_comparison(
     affordable = max(1, halving_cost // (budgets[-1] * train_images))
     # The random-search baseline counts draws as everywhere else: diverged as chance.
     curve = expected_best(scored_draws(full, num_classes(full))["score"].to_numpy())
-    low = rungs[0].set_index("arch_id")["val_accuracy"]
+    # The fidelity's rank correlation: the first bracket's rung 0 (every draw, for halving).
+    low = brackets[0][0].set_index("arch_id")["val_accuracy"]
     high = full.set_index("arch_id")["val_accuracy"].reindex(low.index)
     return {
         "halving_pick": halving_pick["arch_id"],
@@ -488,29 +492,60 @@ def fidelity(
 @dataclass(frozen=True)
 class Halving:
     """What a successive-halving run's trials say: its rungs and their cost, and the
-    comparison with the full budget where the run has one."""
+    comparison with the full budget where the run has one. A Hyperband run's rungs are its
+    brackets' in turn; `table` names each row's bracket."""
 
     budgets: list[int]
     train_images: int
     rungs: list[pd.DataFrame]
+    promoted: set[str]
     table: pd.DataFrame
     correlations: pd.DataFrame
     comparison: dict[str, float | str | int] | None
 
 
+def brackets_of(trials: pd.DataFrame, config: Mapping[str, Any]) -> list[list[pd.DataFrame]]:
+    """The rungs of each bracket as the run promoted them: one bracket of every draw for
+    successive halving, Hyperband's on their slices of the draw (by each row's `draw`)."""
+    search, epochs = config["search"], config["training"]["epochs"]
+    if search["strategy"] != "hyperband":
+        budgets = rung_budgets(search["min_epochs"], search["eta"], epochs)
+        return [halving_rungs(trials, budgets, search["eta"])]
+    plan = hyperband_run_brackets(
+        int(config["num_architectures"]), search["min_epochs"], search["eta"], epochs
+    )
+    brackets = []
+    for start, rungs in plan:
+        members = trials[trials["draw"].between(start, start + rungs[0][0] - 1)]
+        brackets.append(halving_rungs(members, [budget for _, budget in rungs], search["eta"]))
+    return brackets
+
+
 def halving_analysis(trials: pd.DataFrame, config: Mapping[str, Any]) -> Halving:
-    """The rungs of a successive-halving run as its config (search, training.epochs) made them."""
+    """The rungs of a successive-halving or Hyperband run as its config (search,
+    training.epochs) made them."""
     search = config["search"]
     budgets = rung_budgets(search["min_epochs"], search["eta"], config["training"]["epochs"])
     images = train_images(trials)
-    rungs = halving_rungs(trials, budgets, search["eta"])
+    brackets = brackets_of(trials, config)
+    tables = [
+        rung_table(rungs, images).assign(bracket=number) for number, rungs in enumerate(brackets)
+    ]
+    table = pd.concat(tables, ignore_index=True)
+    table = table[["bracket", *tables[0].columns.drop("bracket")]]
+    if search["strategy"] != "hyperband":
+        table = table.drop(columns="bracket")
+    correlations = pd.concat([rung_correlations(rungs) for rungs in brackets], ignore_index=True)
     return Halving(
         budgets=budgets,
         train_images=images,
-        rungs=rungs,
-        table=rung_table(rungs, images),
-        correlations=rung_correlations(rungs),
-        comparison=halving_comparison(trials, rungs, budgets, images),
+        rungs=[rung for rungs in brackets for rung in rungs],
+        promoted={
+            arch_id for rungs in brackets for rung in rungs[1:] for arch_id in rung["arch_id"]
+        },
+        table=table,
+        correlations=correlations,
+        comparison=halving_comparison(trials, brackets, budgets, images),
     )
 
 
@@ -696,14 +731,20 @@ def findings(
 def halving_findings(
     table: pd.DataFrame, correlations: pd.DataFrame, comparison: dict[str, Any] | None
 ) -> list[str]:
-    """The statements of a successive-halving run, computed from its trials."""
+    """The statements of a successive-halving (or Hyperband) run, computed from its trials."""
+    hyperband = "bracket" in table
+    name = "Hyperband" if hyperband else "Halving"
+    brackets = table.groupby("bracket", sort=True) if hyperband else [(None, table)]
     lines = [
-        "Successive halving: "
+        ("Hyperband: " if hyperband else "Successive halving: ")
         + "; ".join(
-            f"rung {row.rung} trained {row.candidates} for {row.epochs} "
-            f"epoch{'' if row.epochs == 1 else 's'} "
-            f"(best {100 * row.best_val_accuracy:.1f} %)"
-            for row in table.itertuples()
+            (f"bracket {bracket}: " if hyperband else "")
+            + (", " if hyperband else "; ").join(
+                f"rung {row.rung} trained {row.candidates} for {epochs_text(row.epochs)} "
+                f"(best {100 * row.best_val_accuracy:.1f} %)"
+                for row in rows.itertuples()
+            )
+            for bracket, rows in brackets
         )
         + "."
     ]
@@ -720,22 +761,23 @@ def halving_findings(
             + "."
         )
     if comparison is None and len(table):
-        draws, first = int(table["candidates"].iloc[0]), table.iloc[0]
-        per_epoch = first["epoch_images"] / (draws * first["epochs"])
-        full_cost = draws * int(table["epochs"].iloc[-1]) * per_epoch
+        firsts = table[table["rung"] == 0]
+        draws, first = int(firsts["candidates"].sum()), table.iloc[0]
+        per_epoch = first["epoch_images"] / (int(first["candidates"]) * first["epochs"])
+        full_cost = draws * int(table["epochs"].max()) * per_epoch
         lines.append(
-            f"Halving used {table['epoch_images'].sum():,.0f} epoch-images, "
+            f"{name} used {table['epoch_images'].sum():,.0f} epoch-images, "
             f"{100 * table['epoch_images'].sum() / full_cost:.0f} % of the {full_cost:,.0f} that "
             "training every draw for the full budget would take."
         )
     if comparison is not None:
         c = comparison
         lines += [
-            f"Halving picks {c['halving_pick']} ({100 * c['halving_pick_val']:.1f} % at the "
+            f"{name} picks {c['halving_pick']} ({100 * c['halving_pick_val']:.1f} % at the "
             f"full budget, rank {c['halving_rank_at_full']} there); training every draw for the "
             f"full budget finds {c['full_best']} ({100 * c['full_best_val']:.1f} %): a regret "
             f"of {100 * c['regret']:.1f} points.",
-            f"Halving used {100 * c['compute_ratio']:.0f} % of the epoch-images and "
+            f"{name} used {100 * c['compute_ratio']:.0f} % of the epoch-images and "
             f"{100 * c['seconds_ratio']:.0f} % of the training seconds of the full-budget run.",
             f"With the same compute, plain random search at the full budget trains "
             f"{c['random_search_draws']} draws, whose expected best is "

@@ -27,3 +27,42 @@ def rung_budgets(min_epochs: int, eta: int, epochs: int) -> list[int]:
 def promoted_count(candidates: int, eta: int) -> int:
     """How many of a rung's candidates the next rung trains: ⌊n / eta⌋, at least one."""
     return max(1, candidates // eta)
+
+
+def hyperband_brackets(min_epochs: int, eta: int, epochs: int) -> list[list[tuple[int, int]]]:
+    """Hyperband's brackets as Li et al. (2018) give them in Algorithm 1, and as SMAC3 runs
+    them: for s = s_max .. 0, n = ⌈(s_max + 1) / (s + 1) · eta^s⌉ draws, and rung i of the
+    bracket trains ⌊n / eta^i⌋ of them at the (s_max − s + i)-th budget of the ladder
+    `rung_budgets` (so every bracket ends at `epochs`). Each bracket is a list of
+    (candidates, epochs) per rung. (HpBandSter, DEHB and NePS take ⌊(s_max + 1) / (s + 1)⌋ ·
+    eta^s draws instead: 81, 27, 9, 6, 5 where this gives 81, 34, 15, 8, 5 for R = 81, eta = 3.)"""
+    budgets = rung_budgets(min_epochs, eta, epochs)
+    s_max = len(budgets) - 1
+    brackets = []
+    for s in range(s_max, -1, -1):
+        draws = -(-(s_max + 1) * eta**s // (s + 1))  # the ceiling, in integers
+        brackets.append([(draws // eta**i, budgets[s_max - s + i]) for i in range(s + 1)])
+    return brackets
+
+
+def hyperband_run_brackets(
+    count: int, min_epochs: int, eta: int, epochs: int
+) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Hyperband over a run's draw of `count`: its brackets, s = s_max .. 0 and again for
+    each further iteration, each on the next consecutive slice of the draw, as (the draw
+    position of its first architecture, its rungs)."""
+    brackets = hyperband_brackets(min_epochs, eta, epochs)
+    sizes = [bracket[0][0] for bracket in brackets]
+    per_iteration = sum(sizes)
+    if count % per_iteration:
+        raise ValueError(
+            f"num_architectures is {count}, but Hyperband's brackets take "
+            f"{' + '.join(map(str, sizes))} = {per_iteration} draws per iteration: use a multiple "
+            f"of {per_iteration}"
+        )
+    plan, start = [], 0
+    for _ in range(count // per_iteration):
+        for bracket in brackets:
+            plan.append((start, bracket))
+            start += bracket[0][0]
+    return plan

@@ -39,9 +39,11 @@ from random_nas.analysis import (
     ranked,
     scored_draws,
     seed_statistics,
+    train_images,
 )
 from random_nas.files import InputFileError, atomic_path, write_text
-from random_nas.layout import PLOT_FORMATS, report_files
+from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, report_files
+from random_nas.replay import dense_grid, ladder, replay
 from random_nas.results import read_table
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
@@ -123,6 +125,12 @@ def _html_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<p>(none)</p>"
     return frame.to_html(index=False, border=0, classes="table", escape=True)
+
+
+def _set_style() -> None:
+    """One look for every plot, and SVG ids that do not change between renders."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams["svg.hashsalt"] = "random-nas"
 
 
 class _Figures:
@@ -283,9 +291,8 @@ def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
     return figure
 
 
-def plot_curves(curves: pd.DataFrame | None, rungs: list[pd.DataFrame]) -> plt.Figure:
+def plot_curves(curves: pd.DataFrame | None, promoted: set[str]) -> plt.Figure:
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    promoted = set().union(*(set(rung["arch_id"]) for rung in rungs[1:])) if rungs else set()
     if curves is None or not promoted:
         _empty_note(axis, "not a successive-halving run (config search.strategy)")
     else:
@@ -408,18 +415,17 @@ def render_report(
     repeats = read_table(repeats_path)[0].to_pandas() if repeats_path else None
     trials = read_table(trials_path)[0].to_pandas() if trials_path else None
     curves = pd.read_parquet(curves_path) if curves_path else None
-    rungs: list[pd.DataFrame] = []
+    promoted: set[str] = set()
     rungs_frame = pd.DataFrame(columns=["rung", "epochs", "candidates", "best_val_accuracy"])
     correlations, comparison = pd.DataFrame(), None
     if trials is not None:
         halving = halving_analysis(trials, config)
-        rungs, rungs_frame = halving.rungs, halving.table
+        promoted, rungs_frame = halving.promoted, halving.table
         correlations, comparison = halving.correlations, halving.comparison
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = config.get("run") or out.parent.name
-    sns.set_theme(style="whitegrid", context="notebook")
-    plt.rcParams["svg.hashsalt"] = "random-nas"
+    _set_style()
 
     selecting_seed = int(config.get("seed", 0))
     epochs = config.get("training", {}).get("epochs") or frame["epochs"].max()
@@ -462,7 +468,7 @@ def render_report(
     if has["repeats"]:
         figures.save(plot_seeds(seeds, repeats), "seeds")
     if has["halving"]:
-        figures.save(plot_curves(curves, rungs), "curves")
+        figures.save(plot_curves(curves, promoted), "curves")
     figures.save(plot_choices(ok), "choices")
     figures.save(
         plot_val_vs_test(ok, correlation[0] if correlation else float("nan")), "val_vs_test"
@@ -521,6 +527,7 @@ def render_report(
         statements += halving_findings(rungs_frame, correlations, comparison)
     rung_display = pd.DataFrame(
         {
+            **({"bracket": rungs_frame["bracket"].map(str)} if "bracket" in rungs_frame else {}),
             "rung": rungs_frame["rung"].map(str),
             "epochs": rungs_frame["epochs"].map(str),
             "candidates": rungs_frame["candidates"].map(str),
@@ -620,3 +627,74 @@ def _html_page(
         f"<title>Random search report: {html.escape(name)}</title><style>{style}</style></head>"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+STRATEGY_LABELS = {
+    "random_search": "random search",
+    "successive_halving": "successive halving",
+    "hyperband": "Hyperband",
+}
+
+
+def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> plt.Figure:
+    """Best full-budget accuracy reached against compute, per strategy (mean, 5th–95th
+    percentile of the resampled searches), with the real runs' points."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for number, (strategy, label) in enumerate(STRATEGY_LABELS.items()):
+        rows = table[table["strategy"] == strategy]
+        if rows.empty:
+            continue
+        trainings = rows["compute_epoch_images"] / full_training
+        color = f"C{number}"
+        axis.fill_between(
+            trainings, 100 * rows["p05"], 100 * rows["p95"], color=color, alpha=0.15, linewidth=0
+        )
+        axis.plot(trainings, 100 * rows["mean_best_val_accuracy"], color=color, marker="o",
+                  markersize=3, label=f"{label} (mean, 5th–95th pct.)")  # fmt: skip
+    for _, run in runs.iterrows():
+        axis.scatter(run["compute_epoch_images"] / full_training, 100 * run["val_accuracy"],
+                     color="black", marker="x", zorder=3)  # fmt: skip
+        axis.annotate(run["label"], (run["compute_epoch_images"] / full_training,
+                      100 * run["val_accuracy"]), fontsize="small", xytext=(-6, 6),
+                      textcoords="offset points", ha="right")  # fmt: skip
+    axis.set_xscale("log", base=2)
+    points = pd.concat([table["compute_epoch_images"], runs["compute_epoch_images"]])
+    if not points.empty:
+        _label_log_axis(axis.xaxis, points.min() / full_training, points.max() / full_training)
+    axis.set_xlabel("compute (full-budget trainings' worth of epoch-images)")
+    axis.set_ylabel("full-budget val. accuracy of the pick (%)")
+    axis.set_title("Strategies replayed on the dense grid")
+    axis.legend(loc="lower right", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Replay the strategies on a dense grid's table (its config says the ladder, eta, seed
+    and simulations): replay.csv and its plot, with this run's own searches as points."""
+    table, metadata = read_table(grid_path)
+    config = metadata.get("config", {})
+    trials = table.to_pandas()
+    budgets = ladder(config)
+    images = train_images(trials)
+    grid = dense_grid(trials, budgets, images, num_classes(trials, config["dataset"]["name"]))
+    search = config["search"]
+    simulations = int(config.get("report", {}).get("replay_simulations", 1000))
+    replayed = replay(grid, search["eta"], search["min_epochs"], simulations, int(config["seed"]))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "replay.csv") as temporary:
+        replayed.to_csv(temporary, index=False, float_format="%.6g")
+    full_training = budgets[-1] * images
+    _set_style()
+    runs = pd.DataFrame(
+        [
+            {
+                "label": f"random search, all {grid.size} draws",
+                "compute_epoch_images": grid.size * full_training,
+                "val_accuracy": float(grid.outcome.max()),
+            }
+        ]
+    )
+    _Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
+    return [out / name for name in REPLAY_FILES]

@@ -6,8 +6,14 @@ from pathlib import Path
 import yaml
 from snakemake.logging import logger
 
-from random_nas.halving import rung_budgets
-from random_nas.layout import PLOT_FORMATS, report_files, report_plots, report_tables
+from random_nas.halving import hyperband_run_brackets, rung_budgets
+from random_nas.layout import (
+    PLOT_FORMATS,
+    REPLAY_FILES,
+    report_files,
+    report_plots,
+    report_tables,
+)
 from random_nas.settings import (
     canonical,
     data_recipe,
@@ -72,19 +78,35 @@ TRAIN_ON_GPU = config["training"]["device"] == "cuda" or (
 # Trainings side by side on one GPU (1 where there is no GPU to share).
 GPU_SHARE = config["training"]["trainings_per_gpu"] if TRAIN_ON_GPU else 1
 REPEAT_SEEDS = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
-HALVING = config["search"]["strategy"] == "successive_halving"
+# Successive halving, alone or in Hyperband's brackets: a run of rungs and trials.
+HALVING = config["search"]["strategy"] in ("successive_halving", "hyperband")
+HYPERBAND = config["search"]["strategy"] == "hyperband"
+DENSE_GRID = config["search"]["dense_grid"]
 try:
-    BUDGETS = (
-        rung_budgets(
+    # The budgets min_epochs x eta^r up to training.epochs: halving's rungs, a dense grid's.
+    LADDER = rung_budgets(
+        config["search"]["min_epochs"],
+        config["search"]["eta"],
+        config["training"]["epochs"],
+    )
+except ValueError as error:
+    if HALVING or DENSE_GRID:
+        raise WorkflowError(f"config {error}")
+    LADDER = [config["training"]["epochs"]]
+BUDGETS = LADDER if HALVING else [config["training"]["epochs"]]
+try:
+    BRACKETS = (
+        hyperband_run_brackets(
+            config["num_architectures"],
             config["search"]["min_epochs"],
             config["search"]["eta"],
             config["training"]["epochs"],
         )
-        if HALVING
-        else [config["training"]["epochs"]]
+        if HYPERBAND
+        else []
     )
 except ValueError as error:
-    raise WorkflowError(f"config {error}")
+    raise WorkflowError(f"config search.strategy is 'hyperband': {error}")
 if config["seed"] in REPEAT_SEEDS:
     raise WorkflowError(
         f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
@@ -168,7 +190,7 @@ class Recipes:
 
 def published_budgets(run_config):
     search = run_config["search"]
-    if search["strategy"] == "successive_halving":
+    if search["strategy"] != "random" or search["dense_grid"]:
         return rung_budgets(
             search["min_epochs"], search["eta"], run_config["training"]["epochs"]
         )
@@ -176,9 +198,10 @@ def published_budgets(run_config):
 
 
 RECIPES = Recipes()
-DATA_KEY = RECIPES.add(config, BUDGETS)
+TRAINED_BUDGETS = sorted(set(BUDGETS) | set(LADDER if DENSE_GRID else []))
+DATA_KEY = RECIPES.add(config, TRAINED_BUDGETS)
 RECIPE_KEYS = {
-    budget: recipe_key(training_recipe(config, budget)) for budget in BUDGETS
+    budget: recipe_key(training_recipe(config, budget)) for budget in TRAINED_BUDGETS
 }
 
 
@@ -190,6 +213,14 @@ def entry(arch_id, epochs=None, seed=None):
     seed = config["seed"] if seed is None else seed
     folder = entry_dir(STORE, DATA_KEY, RECIPE_KEYS[epochs], arch_id, seed)
     return f"{folder}/metrics.json"
+
+
+# A dense grid: every draw at every budget of the ladder, the table a replay simulates on.
+GRID_TRIALS = (
+    [entry(arch_id, budget) for arch_id in ARCH_IDS for budget in LADDER]
+    if DENSE_GRID
+    else []
+)
 
 
 def published_entry(name, arch_id, epochs):
@@ -296,9 +327,12 @@ def written_reports(since):
 
 
 def report_outputs(run_dir):
-    return [
-        f"{run_dir}/report/{name}" for name in report_files(bool(REPEAT_SEEDS), HALVING)
+    """Every report file of the run: the report's, and a dense grid's replay."""
+    files = [
+        *report_files(bool(REPEAT_SEEDS), HALVING),
+        *(REPLAY_FILES if DENSE_GRID else []),
     ]
+    return [f"{run_dir}/report/{name}" for name in files]
 
 
 def picked(checkpoint_job):
@@ -356,8 +390,33 @@ def previous_rung_metrics(wildcards):
     return [entry(arch_id, BUDGETS[rung - 1]) for arch_id in rung_members(rung - 1)]
 
 
+def bracket_members(bracket, rung):
+    """The architectures rung `rung` of Hyperband's bracket `bracket` trains: the bracket's
+    slice of the draw for rung 0, else what the checkpoint decided."""
+    start, rungs = BRACKETS[bracket]
+    if rung == 0:
+        return ARCH_IDS[start : start + rungs[0][0]]
+    decided = checkpoints.bracket_rung.get(bracket=str(bracket), rung=str(rung))
+    return picked(decided)["arch_ids"]
+
+
+def previous_bracket_metrics(wildcards):
+    """What the checkpoint of a bracket's rung decides from: its previous rung's results."""
+    bracket, rung = int(wildcards.bracket), int(wildcards.rung)
+    budget = BRACKETS[bracket][1][rung - 1][1]
+    return [entry(arch_id, budget) for arch_id in bracket_members(bracket, rung - 1)]
+
+
 def rung_trials(wildcards):
-    """Every training of the rungs of successive halving, as their checkpoints decide."""
+    """Every training of the rungs of successive halving (of each of Hyperband's brackets),
+    as their checkpoints decide."""
+    if HYPERBAND:
+        return [
+            entry(arch_id, budget)
+            for bracket, (_, rungs) in enumerate(BRACKETS)
+            for rung, (_, budget) in enumerate(rungs)
+            for arch_id in bracket_members(bracket, rung)
+        ]
     return [
         entry(arch_id, budget)
         for rung, budget in enumerate(BUDGETS)

@@ -20,6 +20,23 @@ checkpoint rung:
         "../../scripts/promote.py"
 
 
+# Hyperband: successive halving in each bracket, over its own slice of the draw.
+checkpoint bracket_rung:
+    input:
+        previous_bracket_metrics,
+    output:
+        f"{RUN_DIR}/brackets/bracket_{{bracket}}/rung_{{rung}}.json",
+    log:
+        f"{RUN_DIR}/logs/bracket_{{bracket}}_rung_{{rung}}.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    params:
+        eta=config["search"]["eta"],
+    script:
+        "../../scripts/promote.py"
+
+
 rule collect_trials:
     input:
         rungs=rung_trials,

@@ -1,0 +1,190 @@
+"""Hyperband's brackets against the published numbers, and the replay of strategies on a
+dense grid against the unbiased expected best of n and a brute-force enumeration."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from random_nas.analysis import expected_best, promote
+from random_nas.halving import hyperband_brackets
+from random_nas.replay import dense_grid, hyperband_plan, replay, simulate
+
+
+def test_hyperband_brackets_are_algorithm_1_of_li_et_al():
+    # R = 81, eta = 3: Table 1 of Li et al. (2018), which SMAC3 follows; HpBandSter's
+    # floor((s_max + 1) / (s + 1)) * eta^s would start the brackets with 81, 27, 9, 6, 5.
+    brackets = hyperband_brackets(1, 3, 81)
+    assert [bracket[0][0] for bracket in brackets] == [81, 34, 15, 8, 5]
+    assert brackets == [
+        [(81, 1), (27, 3), (9, 9), (3, 27), (1, 81)],
+        [(34, 3), (11, 9), (3, 27), (1, 81)],
+        [(15, 9), (5, 27), (1, 81)],
+        [(8, 27), (2, 81)],
+        [(5, 81)],
+    ]
+    # The ladder of min_epochs 1, eta 3, 9 epochs: three brackets, each ending at 9 epochs.
+    assert hyperband_brackets(1, 3, 9) == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
+    # A full budget off the ladder's powers ends every bracket at it, as halving's rungs do.
+    assert [bracket[-1][1] for bracket in hyperband_brackets(2, 3, 10)] == [10, 10, 10]
+
+
+def grid_trials(accuracies: dict[str, list[float]], budgets: list[int]) -> pd.DataFrame:
+    """A dense grid's trials: each architecture's validation accuracy at each budget."""
+    return pd.DataFrame(
+        [
+            {
+                "arch_id": arch_id,
+                "epochs": budget,
+                "status": "ok",
+                "val_accuracy": value,
+                "flops": 1000 + index,
+            }
+            for index, (arch_id, values) in enumerate(accuracies.items())
+            for budget, value in zip(budgets, values, strict=True)
+        ]
+    )
+
+
+def test_random_search_replay_converges_to_the_unbiased_expected_best():
+    rng = np.random.default_rng(3)
+    full = rng.uniform(0.8, 0.99, size=30)
+    trials = grid_trials({f"a{i:02d}": [value] for i, value in enumerate(full)}, [3])
+    grid = dense_grid(trials, [3], train_images=100, classes=10)
+    curve = expected_best(full)
+    for draws in (1, 4, 16):
+        outcomes = simulate(grid, "random_search", 3 * draws, 3, 3, 4000, rng)
+        error = outcomes.std() / np.sqrt(len(outcomes))
+        assert abs(outcomes.mean() - curve["expected_best"].iloc[draws - 1]) < 4 * error + 1e-12
+
+
+def _halving_by_promote(trials: pd.DataFrame, members: list[str], rungs) -> str:
+    """Successive halving as the workflow's own rungs promote (analysis.promote)."""
+    for number, (_, budget) in enumerate(rungs):
+        rung = trials[(trials["epochs"] == budget) & trials["arch_id"].isin(members)]
+        members = promote(rung, 3) if number + 1 < len(rungs) else members
+    top = trials[(trials["epochs"] == rungs[-1][1]) & trials["arch_id"].isin(members)]
+    return top.sort_values(["val_accuracy", "flops"], ascending=[False, True])["arch_id"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "budgets", "epochs", "plans"),
+    [
+        # 3 draws: 3 x 1 + 1 x 3 + 1 x 9 = 15 epochs.
+        ("successive_halving", [1, 3, 9], 15, [[(3, 1), (1, 3), (1, 9)]]),
+        # Both brackets of the ladder 1, 3: s = 1 (3 draws, 6 epochs), s = 0 (2 draws, 6).
+        ("hyperband", [1, 3], 12, [[(3, 1), (1, 3)], [(2, 3)]]),
+    ],
+)
+def test_halving_and_hyperband_replays_match_a_brute_force_enumeration(
+    strategy, budgets, epochs, plans
+):
+    rng = np.random.default_rng(5)
+    # Low budgets rank the draws only roughly like the full one: a noisy copy of it.
+    full = rng.uniform(0.85, 0.99, size=7)
+    accuracies = {
+        f"a{i}": [value - 0.1 * (budgets[-1] / budget - 1) / 8 + rng.normal(0, 0.02)
+                  for budget in budgets[:-1]] + [value]
+        for i, value in enumerate(full)
+    }  # fmt: skip
+    trials = grid_trials(accuracies, budgets)
+    grid = dense_grid(trials, budgets, train_images=100, classes=10)
+    if strategy == "hyperband":
+        assert hyperband_plan(epochs, 1, 3, budgets[-1]) == plans
+    full_of = dict(zip(grid.arch_ids, grid.outcome, strict=True))
+    draws = sum(plan[0][0] for plan in plans)
+    exact = []  # every ordered draw of the grid's architectures, each equally likely
+    for order in itertools.permutations(grid.arch_ids, draws):
+        picks, start = [], 0
+        for plan in plans:
+            picks.append(_halving_by_promote(trials, list(order[start : start + plan[0][0]]), plan))
+            start += plan[0][0]
+        exact.append(max(full_of[pick] for pick in picks))
+    outcomes = simulate(grid, strategy, epochs, 3, 1, 20000, rng)
+    assert outcomes is not None
+    error = np.std(exact) / np.sqrt(len(outcomes))
+    assert abs(outcomes.mean() - np.mean(exact)) < 4 * error + 1e-12
+    assert set(np.unique(outcomes)) <= set(exact)
+
+
+def test_replay_table_has_every_strategy_where_it_fits_and_is_reproducible():
+    rng = np.random.default_rng(1)
+    full = rng.uniform(0.85, 0.99, size=27)
+    trials = grid_trials(
+        {f"a{i:02d}": [v - 0.05, v - 0.02, v] for i, v in enumerate(full)}, [1, 3, 9]
+    )
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
+    table = replay(grid, eta=3, min_epochs=1, simulations=200, seed=0)
+    assert table.equals(replay(grid, eta=3, min_epochs=1, simulations=200, seed=0))
+    assert set(table["strategy"]) == {"random_search", "successive_halving", "hyperband"}
+    assert (table["p05"] <= table["p50"]).all() and (table["p50"] <= table["p95"]).all()
+    assert (table["p95"] <= full.max() + 1e-12).all()
+    random_search = table[table["strategy"] == "random_search"]
+    assert list(random_search["compute_epoch_images"]) == [900, 1800, 3600, 7200, 14400]
+    assert random_search["p_beats_random_search"].isna().all()
+
+
+def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(workdir):
+    from conftest import TINY_CONFIG, run_snakemake, write_config
+    from test_workflow import planned_jobs
+
+    from random_nas.report import render_replay
+    from random_nas.results import read_table
+
+    search = {"min_epochs": 1, "eta": 3}
+    config = {
+        **TINY_CONFIG,
+        "num_architectures": 6,
+        "training": {**TINY_CONFIG["training"], "epochs": 3},
+        "search": {**search, "dense_grid": True},
+        "report": {"replay_simulations": 50},
+    }
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile)
+    run = workdir / "results/tiny"
+    grid = read_table(run / "grid.parquet")[0].to_pandas()
+    assert sorted(grid.groupby("epochs").size().items()) == [(1, 6), (3, 6)]
+    table = pd.read_csv(run / "report/replay.csv")
+    assert list(table.columns[:7]) == [
+        "strategy", "compute_epoch_images", "simulations", "mean_best_val_accuracy",
+        "p05", "p50", "p95",
+    ]  # fmt: skip
+    assert {"random_search", "successive_halving", "hyperband"} <= set(table["strategy"])
+    assert (table["simulations"] == 50).all()
+    # From the table alone, byte for byte (what published_reports does).
+    written = {path.name: path.read_bytes() for path in (run / "report").glob("replay.*")}
+    render_replay(run / "grid.parquet", workdir / "again")
+    assert written == {path.name: path.read_bytes() for path in (workdir / "again").iterdir()}
+    # A plain run at the full budget and a halving run on the ladder are parts of the grid.
+    plain = write_config(workdir, {**config, "search": search}, "plain.yaml")
+    assert "train" not in planned_jobs(workdir, plain)
+    halving = {**config, "search": {**search, "strategy": "successive_halving"}}
+    assert "train" not in planned_jobs(workdir, write_config(workdir, halving, "halving.yaml"))
+
+
+def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
+    from conftest import TINY_CONFIG, run_snakemake, store_entries, write_config
+
+    config = {
+        **TINY_CONFIG,
+        "num_architectures": 10,  # two iterations of the brackets of 1 and 3 epochs (3 + 2)
+        "training": {**TINY_CONFIG["training"], "epochs": 3},
+        "search": {"strategy": "hyperband", "min_epochs": 1, "eta": 3},
+    }
+    run_snakemake(workdir, write_config(workdir, config))
+    run = workdir / "results/tiny"
+    rungs = pd.read_csv(run / "report/rungs.csv")
+    assert rungs[["bracket", "rung", "epochs", "candidates"]].values.tolist() == [
+        [0, 0, 1, 3], [0, 1, 3, 1], [1, 0, 3, 2], [2, 0, 1, 3], [2, 1, 3, 1], [3, 0, 3, 2],
+    ]  # fmt: skip
+    assert len(store_entries(workdir)) == 3 + 1 + 2 + 3 + 1 + 2
+    trials = pd.read_parquet(run / "trials.parquet")
+    # Each bracket trains its own consecutive slice of the draw: draws 0-2, 3-4, 5-7, 8-9.
+    first_rungs = trials.sort_values("draw").drop_duplicates("arch_id")
+    assert list(first_rungs["epochs"]) == [1, 1, 1, 3, 3, 1, 1, 1, 3, 3]
+    findings = (run / "report/ranking.md").read_text()
+    assert "Hyperband: bracket 0: rung 0 trained 3 for 1 epoch" in findings
+    assert "bracket 3: rung 0 trained 2 for 3 epochs" in findings

@@ -1,0 +1,33 @@
+# A dense grid: every draw at every budget of the ladder, gathered into one table from which
+# search strategies are replayed without training.
+
+
+rule collect_grid:
+    input:
+        GRID_TRIALS,
+    output:
+        f"{RUN_DIR}/grid.parquet",
+    log:
+        f"{RUN_DIR}/logs/collect_grid.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    params:
+        config=table_config(config),
+        space_size=SPACE.size,
+    script:
+        "../../scripts/collect_grid.py"
+
+
+rule replay:
+    input:
+        f"{RUN_DIR}/grid.parquet",
+    output:
+        [f"{RUN_DIR}/report/{name}" for name in REPLAY_FILES],
+    log:
+        f"{RUN_DIR}/logs/replay.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    script:
+        "../../scripts/replay.py"
