@@ -4,14 +4,20 @@ dense grid against the unbiased expected best of n and a brute-force enumeration
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_CONFIG, copy_repository, run_snakemake, store_entries, write_config
+from test_workflow import planned_jobs
 
 from random_nas.analysis import expected_best, promote
 from random_nas.halving import hyperband_brackets
 from random_nas.replay import dense_grid, hyperband_plan, replay, simulate
+from random_nas.report import render_replay
+from random_nas.results import read_table
 
 
 def test_hyperband_brackets_are_algorithm_1_of_li_et_al():
@@ -127,23 +133,26 @@ def test_replay_table_has_every_strategy_where_it_fits_and_is_reproducible():
     assert random_search["p_beats_random_search"].isna().all()
 
 
-def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(workdir):
-    from conftest import TINY_CONFIG, run_snakemake, write_config
-    from test_workflow import planned_jobs
+GRID_SEARCH = {"min_epochs": 1, "eta": 3}
+GRID_CONFIG = {
+    **TINY_CONFIG,
+    "num_architectures": 6,
+    "training": {**TINY_CONFIG["training"], "epochs": 3},
+    "search": {**GRID_SEARCH, "dense_grid": True},
+    "report": {"replay_simulations": 50},
+}
 
-    from random_nas.report import render_replay
-    from random_nas.results import read_table
 
-    search = {"min_epochs": 1, "eta": 3}
-    config = {
-        **TINY_CONFIG,
-        "num_architectures": 6,
-        "training": {**TINY_CONFIG["training"], "epochs": 3},
-        "search": {**search, "dense_grid": True},
-        "report": {"replay_simulations": 50},
-    }
-    configfile = write_config(workdir, config)
-    run_snakemake(workdir, configfile)
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory) -> Path:
+    """A tiny dense-grid run: 6 draws at 1 and 3 epochs."""
+    workdir = copy_repository(tmp_path_factory.mktemp("grid"))
+    run_snakemake(workdir, write_config(workdir, GRID_CONFIG))
+    return workdir
+
+
+def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_run):
+    workdir = grid_run
     run = workdir / "results/tiny"
     grid = read_table(run / "grid.parquet")[0].to_pandas()
     assert sorted(grid.groupby("epochs").size().items()) == [(1, 6), (3, 6)]
@@ -159,15 +168,63 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(workdi
     render_replay(run / "grid.parquet", workdir / "again")
     assert written == {path.name: path.read_bytes() for path in (workdir / "again").iterdir()}
     # A plain run at the full budget and a halving run on the ladder are parts of the grid.
-    plain = write_config(workdir, {**config, "search": search}, "plain.yaml")
+    plain = write_config(workdir, {**GRID_CONFIG, "search": GRID_SEARCH}, "plain.yaml")
     assert "train" not in planned_jobs(workdir, plain)
-    halving = {**config, "search": {**search, "strategy": "successive_halving"}}
+    halving = {**GRID_CONFIG, "search": {**GRID_SEARCH, "strategy": "successive_halving"}}
     assert "train" not in planned_jobs(workdir, write_config(workdir, halving, "halving.yaml"))
 
 
-def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
-    from conftest import TINY_CONFIG, run_snakemake, store_entries, write_config
+def test_the_exported_grid_loads_in_syne_tune_and_its_random_search_runs(grid_run, tmp_path):
+    blackbox_tabular = pytest.importorskip(
+        "syne_tune.blackbox_repository.blackbox_tabular",
+        reason="syne-tune is a test extra: pip install -e '.[test]'",
+    )
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+    from syne_tune.optimizer.baselines import RandomSearch
 
+    from random_nas.export import export_grid
+
+    grid_path = grid_run / "results/tiny/grid.parquet"
+    out = export_grid(grid_path, tmp_path / "export")
+    long = pd.read_parquet(out / "table.parquet")
+    assert len(long) == 12 and {"arch_id", "seed", "epochs", "val_accuracy"} <= set(long.columns)
+    (blackbox,) = blackbox_tabular.deserialize(str(out)).values()
+    configurations = blackbox.all_configurations()
+    assert len(configurations) == 6
+    # The blackbox answers what the grid measured, per architecture and budget.
+    grid = read_table(grid_path)[0].to_pandas().set_index(["arch_id", "epochs"])
+    arch_ids = json.loads((out / "metadata.json").read_text())["arch_ids"]
+    for arch_id, configuration in zip(arch_ids, configurations, strict=True):
+        for epochs in (1, 3):
+            answer = blackbox.objective_function(configuration, fidelity={"epochs": epochs})
+            assert answer["val_accuracy"] == pytest.approx(
+                grid.loc[(arch_id, epochs), "val_accuracy"]
+            )
+    # Syne Tune's own random search, simulated on the tabulated architectures.
+    backend = UserBlackboxBackend(blackbox=blackbox, elapsed_time_attr="train_seconds")
+    scheduler = RandomSearch(
+        blackbox.configuration_space,
+        metrics=["val_accuracy"],
+        do_minimize=False,
+        random_seed=0,
+        points_to_evaluate=configurations,
+    )
+    tuner = Tuner(
+        trial_backend=backend,
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(max_num_trials_finished=4),
+        n_workers=1,
+        sleep_time=0,
+        callbacks=[SimulatorCallback()],
+        save_tuner=False,
+    )
+    tuner.run()
+    assert tuner.tuning_status.num_trials_finished >= 4
+
+
+def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
     config = {
         **TINY_CONFIG,
         "num_architectures": 10,  # two iterations of the brackets of 1 and 3 epochs (3 + 2)

@@ -1,0 +1,129 @@
+"""Export a dense grid as a tabular benchmark that other tools replay their optimisers on.
+
+    python -m random_nas.export results/published/mnist5k-grid27/grid.parquet OUT_DIR
+
+OUT_DIR gets `table.parquet`, the long table (one row per architecture, seed and budget, with
+every objective and cost), and beside it the files of a Syne Tune blackbox as
+`syne_tune.blackbox_repository.serialize` writes them (configspace.json, fidelityspace.json,
+hyperparameters.parquet, objectives_evaluations.npy, fidelities_values.npy, metadata.json), so
+that `syne_tune.blackbox_repository.deserialize(OUT_DIR)` loads it without this package. The
+configuration space is the run's search space, one categorical choice per layer; only the
+grid's architectures are tabulated, so a searcher is restricted to
+`blackbox.all_configurations()` (or given a surrogate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from random_nas.files import atomic_path, write_text
+from random_nas.replay import ladder
+from random_nas.results import read_table
+
+OBJECTIVES = [
+    "val_accuracy",
+    "val_loss",
+    "test_accuracy",
+    "test_loss",
+    "train_seconds",
+    "flops",
+    "params",
+    "peak_memory_bytes",
+]
+CHOICES = {"filters": "filters", "kernel_size": "kernel_sizes", "stride": "strides"}
+
+
+def _categorical(categories: list) -> dict:
+    return {
+        "domain_cls": "Categorical",
+        "domain_kwargs": {"categories": categories},
+        "sampler_cls": "Uniform",
+        "sampler_kwargs": {},
+    }
+
+
+def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:
+    """Write the exports of the dense grid at `grid_path` into `out_dir`; returns it."""
+    table, metadata = read_table(grid_path)
+    config = metadata.get("config", {})
+    space = config["search_space"]
+    if tuple(space.get("dense_layers", [0])) != (0,):
+        raise ValueError(
+            f"{grid_path}: its space has dense layers (search_space.dense_layers); the export "
+            "tabulates conv-only spaces"
+        )
+    grid = table.to_pandas()
+    budgets = ladder(config)
+    layers = [
+        f"layer_{number:02d}_{choice}"
+        for number in range(1, int(space["num_layers"]) + 1)
+        for choice in CHOICES
+    ]
+    long = grid[["arch_id", "seed", "epochs", "status", *layers, *OBJECTIVES]].sort_values(
+        ["arch_id", "seed", "epochs"], ignore_index=True
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "table.parquet") as temporary:
+        long.to_parquet(temporary, index=False)
+
+    architectures = long.drop_duplicates("arch_id")[["arch_id", *layers]].reset_index(drop=True)
+    seeds = sorted(long["seed"].unique())
+    measured = long[long["status"].isin(["ok", "diverged"])].set_index(
+        ["arch_id", "seed", "epochs"]
+    )
+    values = np.full((1, len(architectures), len(seeds), len(budgets), len(OBJECTIVES)), np.nan)
+    for a, arch_id in enumerate(architectures["arch_id"]):
+        for s, seed in enumerate(seeds):
+            for b, budget in enumerate(budgets):
+                if (arch_id, seed, budget) in measured.index:
+                    values[0, a, s, b] = measured.loc[(arch_id, seed, budget), OBJECTIVES]
+    configuration_space = {
+        column: _categorical(
+            sorted(int(value) for value in space[CHOICES[column.split("_", 2)[2]]])
+        )
+        for column in layers
+    }
+    fidelity_space = {
+        "epochs": {
+            "domain_cls": "Integer",
+            "domain_kwargs": {"lower": int(budgets[0]), "upper": int(budgets[-1])},
+            "sampler_cls": "Uniform",
+            "sampler_kwargs": {},
+        }
+    }
+    write_text(out / "configspace.json", json.dumps(configuration_space, indent=1))
+    write_text(out / "fidelityspace.json", json.dumps(fidelity_space, indent=1))
+    with atomic_path(out / "hyperparameters.parquet") as temporary:
+        architectures[layers].astype("int64").to_parquet(temporary, index=False)
+    with atomic_path(out / "objectives_evaluations.npy") as temporary, open(temporary, "wb") as f:
+        np.save(f, values.astype(np.float32), allow_pickle=False)
+    with atomic_path(out / "fidelities_values.npy") as temporary, open(temporary, "wb") as f:
+        np.save(f, np.array(budgets, dtype=np.int64), allow_pickle=False)
+    about = {
+        "objectives_names": OBJECTIVES,
+        "task_names": [config["dataset"]["name"]],
+        "arch_ids": list(architectures["arch_id"]),
+        "seeds": [int(seed) for seed in seeds],
+        "run": config.get("run"),
+        "source": str(grid_path),
+    }
+    write_text(out / "metadata.json", json.dumps(about, indent=1))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("grid", type=Path, help="a dense grid's grid.parquet")
+    parser.add_argument("out", type=Path, help="folder to write the exports into")
+    args = parser.parse_args()
+    print(export_grid(args.grid, args.out))
+
+
+if __name__ == "__main__":
+    main()
