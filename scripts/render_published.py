@@ -1,11 +1,12 @@
-"""Re-render every published report from its committed tables (rule `published_reports`)."""
+"""Re-render every published report, and every published study, from the committed tables
+(rule `published_reports`)."""
 
 from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.report import render_replay, render_report
+from random_nas.report import render_replay, render_report, render_study
 
 logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):
@@ -19,3 +20,6 @@ for table_path in map(Path, snakemake.input):
     if grid.exists():
         render_replay(grid, table_path.parent / "report")
     logger.info("re-rendered %s", table_path.parent / "report")
+for study in sorted(Path("results/published").glob("*/study.yaml")):
+    render_study(study)
+    logger.info("re-rendered the study %s", study.parent / "report")

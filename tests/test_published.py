@@ -11,19 +11,34 @@ import pytest
 import yaml
 from conftest import REPO
 
-from random_nas.layout import report_files
+from random_nas.layout import REPLAY_FILES, report_files
 
 PUBLISHED = sorted(
     path.parent for path in (REPO / "results/published").glob("*/candidates.parquet")
 )
-COMPARED = ("ranking.md", "ranking.csv", "pareto.csv", "expected_max.csv", "seeds.csv", "rungs.csv")
+COMPARED = (
+    "ranking.md",
+    "ranking.csv",
+    "pareto.csv",
+    "expected_max.csv",
+    "seeds.csv",
+    "rungs.csv",
+    "replay.csv",
+    "replay.md",
+)
+STUDIES = sorted(path.parent for path in (REPO / "results/published").glob("*/study.yaml"))
 
 
 def published_files(folder: Path) -> list[str]:
     """The files of a published run's report: the sections its tables have."""
-    return report_files(
-        repeats=(folder / "repeats.parquet").exists(), halving=(folder / "trials.parquet").exists()
-    )
+    replay = REPLAY_FILES if (folder / "grid.parquet").exists() else []
+    return [
+        *report_files(
+            repeats=(folder / "repeats.parquet").exists(),
+            halving=(folder / "trials.parquet").exists(),
+        ),
+        *replay,
+    ]
 
 
 PRECISIONS = {"fp32", "bf16", "fp16"}
@@ -95,3 +110,25 @@ def test_published_reports_target_regenerates_the_committed_tables(workdir, fold
     for name in set(COMPARED) & set(published_files(folder)):
         regenerated = (target / "report" / name).read_text()
         assert regenerated == (folder / "report" / name).read_text(), name
+
+
+@pytest.mark.parametrize("folder", STUDIES, ids=lambda folder: folder.name)
+def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
+    from random_nas.report import STUDY_FILES
+
+    study = yaml.safe_load((folder / "study.yaml").read_text())
+    for run in [*study["runs"].values(), str(folder.relative_to(REPO))]:
+        shutil.copytree(REPO / run, workdir / run, dirs_exist_ok=True)
+    target = workdir / folder.relative_to(REPO)
+    assert sorted(path.name for path in (folder / "report").iterdir()) == sorted(STUDY_FILES)
+    shutil.rmtree(target / "report")
+    snakemake = Path(sys.executable).with_name("snakemake")
+    subprocess.run(
+        [str(snakemake), "--cores", "1", "published_reports"],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    for name in ("study.md", "study.csv"):
+        assert (target / "report" / name).read_text() == (folder / "report" / name).read_text()

@@ -245,3 +245,54 @@ def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
     findings = (run / "report/ranking.md").read_text()
     assert "Hyperband: bracket 0: rung 0 trained 3 for 1 epoch" in findings
     assert "bracket 3: rung 0 trained 2 for 3 epochs" in findings
+
+
+def test_distribution_comparison_measures_the_shift_and_tests_it():
+    from random_nas.analysis import compare_distributions, ks_statistic
+
+    rng = np.random.default_rng(0)
+    first = rng.normal(0.95, 0.01, size=60)
+    same = compare_distributions(first, first, resamples=500)
+    assert same["ks_statistic"] == 0 and same["ks_p_value"] == 1
+    assert same["mean_low"] <= 0 <= same["mean_high"]
+    shifted = compare_distributions(first, first + 0.02, resamples=500)
+    assert shifted["mean_difference"] == pytest.approx(0.02)
+    assert shifted["mean_low"] < 0.02 < shifted["mean_high"] and shifted["mean_low"] > 0
+    assert shifted["ks_p_value"] == pytest.approx(1 / 501)  # no shuffle is as extreme
+    assert ks_statistic(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1
+
+
+def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
+    from random_nas.report import render_study
+
+    workdir = grid_run
+    variant = {
+        **GRID_CONFIG,
+        "run": "narrow",
+        "search_space": {**GRID_CONFIG["search_space"], "kernel_sizes": [3]},
+        "search": GRID_SEARCH,
+    }
+    run_snakemake(workdir, write_config(workdir, variant, "narrow.yaml"))
+    study = workdir / "results/studies/kernels/study.yaml"
+    study.parent.mkdir(parents=True)
+    study.write_text(
+        "question: do 5x5 kernels help?\n"
+        f"runs:\n  kernels 3 and 5: {workdir}/results/tiny\n  kernel 3: {workdir}/results/narrow\n"
+    )
+    written = render_study(study)
+    findings = (study.parent / "report/study.md").read_text().split("## Findings\n", 1)[1]
+    assert "kernels 3 and 5: 6 draws at 3 epochs" in findings
+    assert "kernel 3 against kernels 3 and 5: mean validation accuracy" in findings
+    assert "Kolmogorov–Smirnov D = " in findings
+    table = pd.read_csv(study.parent / "report/study.csv")
+    assert list(table["run"]) == ["kernels 3 and 5", "kernel 3"]
+    assert table["vs_first_ks_p_value"].iloc[1] > 0
+    before = {path.name: path.read_bytes() for path in written}
+    render_study(study)  # from the tables alone, byte for byte
+    assert before == {path.name: path.read_bytes() for path in written}
+    # Runs trained differently are not compared.
+    longer = {**variant, "run": "longer", "training": {**variant["training"], "epochs": 1}}
+    run_snakemake(workdir, write_config(workdir, longer, "longer.yaml"))
+    study.write_text(f"runs:\n  a: {workdir}/results/tiny\n  b: {workdir}/results/longer\n")
+    with pytest.raises(Exception, match="differ in budget or recipe"):
+        render_study(study)

@@ -790,3 +790,94 @@ def halving_findings(
                 f"bootstrap interval {low:.2f} to {high:.2f}; rung 0 against the full budget)."
             )
     return lines
+
+
+# Studies: several runs compared by their draws' distributions, each at its own one budget.
+
+
+def edf_band(
+    values: np.ndarray, points: np.ndarray, resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The EDF of `values` at `points` with its pointwise 90 % percentile bootstrap band
+    (the draws resampled with replacement, seeded)."""
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    rng = np.random.default_rng(seed)
+    fraction = np.searchsorted(values, points, side="right") / len(values)
+    samples = np.sort(rng.choice(values, size=(resamples, len(values)), replace=True), axis=1)
+    resampled = np.stack([np.searchsorted(row, points, side="right") for row in samples])
+    low, high = np.quantile(resampled / len(values), [0.05, 0.95], axis=0)
+    return pd.DataFrame({"value": points, "fraction": fraction, "low": low, "high": high})
+
+
+def ks_statistic(first: np.ndarray, second: np.ndarray) -> float:
+    """The two-sample Kolmogorov–Smirnov statistic: the largest gap between the two EDFs."""
+    points = np.concatenate([first, second])
+    gap = np.searchsorted(np.sort(first), points, side="right") / len(first) - np.searchsorted(
+        np.sort(second), points, side="right"
+    ) / len(second)
+    return float(np.abs(gap).max())
+
+
+def compare_distributions(
+    first: np.ndarray, second: np.ndarray, resamples: int = 10000, seed: int = 0
+) -> dict[str, float]:
+    """How the draws of `second` differ from those of `first`: the difference of their means
+    and of their medians with 95 % percentile bootstrap intervals (each run's draws resampled
+    on their own), and the two-sample Kolmogorov–Smirnov statistic with its permutation
+    p-value (labels shuffled `resamples` times, seeded; p = (1 + at least as large) / (1 +
+    resamples))."""
+    first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    boot_first = rng.choice(first, size=(resamples, len(first)))
+    boot_second = rng.choice(second, size=(resamples, len(second)))
+    means = boot_second.mean(axis=1) - boot_first.mean(axis=1)
+    medians = np.median(boot_second, axis=1) - np.median(boot_first, axis=1)
+    observed = ks_statistic(first, second)
+    pooled = np.concatenate([first, second])
+    larger = 0
+    for _ in range(resamples):
+        shuffled = rng.permutation(pooled)
+        larger += ks_statistic(shuffled[: len(first)], shuffled[len(first) :]) >= observed - 1e-12
+    return {
+        "mean_difference": float(second.mean() - first.mean()),
+        "mean_low": float(np.quantile(means, 0.025)),
+        "mean_high": float(np.quantile(means, 0.975)),
+        "median_difference": float(np.median(second) - np.median(first)),
+        "median_low": float(np.quantile(medians, 0.025)),
+        "median_high": float(np.quantile(medians, 0.975)),
+        "ks_statistic": observed,
+        "ks_p_value": (1 + larger) / (1 + resamples),
+    }
+
+
+def study_findings(runs: Mapping[str, pd.DataFrame], epochs: int) -> list[str]:
+    """The verdicts of a study of runs (label: their scored draws at `epochs`): each run's
+    distribution, and each later run against the first."""
+    lines = []
+    for label, scored in runs.items():
+        score = scored["score"].to_numpy()
+        curve = expected_best(score)
+        at_ten = curve["expected_best"].iloc[min(10, len(curve)) - 1]
+        lines.append(
+            f"{label}: {len(score)} draws at {epochs_text(epochs)}, median validation error "
+            f"{100 * (1 - np.median(score)):.2f} %, nine in ten below "
+            f"{100 * (1 - np.quantile(score, 0.1)):.2f} %; expected best of "
+            f"{min(10, len(curve))} {100 * at_ten:.2f} %, best of all {100 * score.max():.2f} %; "
+            f"mean {scored['flops'].mean() / 1e6:.1f} MFLOPs and "
+            f"{scored['train_seconds'].mean():.1f} training seconds per draw."
+        )
+    (base_label, base), *others = runs.items()
+    for label, scored in others:
+        c = compare_distributions(base["score"].to_numpy(), scored["score"].to_numpy())
+        lines.append(
+            f"{label} against {base_label}: mean validation accuracy "
+            f"{100 * c['mean_difference']:+.2f} points (95 % bootstrap interval "
+            f"{100 * c['mean_low']:+.2f} to {100 * c['mean_high']:+.2f}), median "
+            f"{100 * c['median_difference']:+.2f} ({100 * c['median_low']:+.2f} to "
+            f"{100 * c['median_high']:+.2f}); two-sample Kolmogorov–Smirnov D = "
+            f"{c['ks_statistic']:.2f}, permutation p = {c['ks_p_value']:.3f}; "
+            f"{100 * scored['flops'].mean() / base['flops'].mean():.0f} % of the FLOPs and "
+            f"{100 * scored['train_seconds'].mean() / base['train_seconds'].mean():.0f} % of "
+            "the training seconds per draw."
+        )
+    return lines

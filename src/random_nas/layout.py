@@ -16,7 +16,7 @@ REPORT_TABLES = (
 PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "curves", "choices", "val_vs_test")
 PLOT_FORMATS = ("svg", "png")
 # A dense grid's replay of search strategies (random_nas.replay), beside the report.
-REPLAY_FILES = ["replay.csv", *(f"replay.{fmt}" for fmt in PLOT_FORMATS)]
+REPLAY_FILES = ["replay.csv", "replay.md", *(f"replay.{fmt}" for fmt in PLOT_FORMATS)]
 # What only some runs have: the name of a table or plot, and which kind of run has it.
 _ONLY_WITH = {
     "seeds.csv": "repeats",

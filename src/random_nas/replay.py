@@ -24,6 +24,7 @@ STRATEGIES = ("random_search", "successive_halving", "hyperband")
 REPLAY_COLUMNS = [
     "strategy",
     "compute_epoch_images",
+    "draws",
     "simulations",
     "mean_best_val_accuracy",
     "p05",
@@ -123,6 +124,18 @@ def hyperband_plan(epochs: int, min_epochs: int, eta: int, full: int) -> list[li
         spent += rungs_epochs(bracket)
 
 
+def draws_needed(grid: Grid, strategy: str, epochs: int, eta: int, min_epochs: int) -> int:
+    """How many architectures `strategy` draws within `epochs` of training (0: none)."""
+    full, budgets = grid.budgets[-1], list(grid.budgets)
+    if strategy == "random_search":
+        return epochs // full
+    if strategy == "successive_halving":
+        return most_draws_within(epochs, budgets, eta, grid.size + 1)
+    if strategy == "hyperband":
+        return sum(bracket[0][0] for bracket in hyperband_plan(epochs, min_epochs, eta, full))
+    raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+
+
 def simulate(
     grid: Grid,
     strategy: str,
@@ -134,23 +147,16 @@ def simulate(
 ) -> np.ndarray | None:
     """`simulations` outcomes of `strategy` given `epochs` of training (summed over its
     trainings); None where it cannot run within them or needs more draws than the grid has."""
-    full, budgets = grid.budgets[-1], list(grid.budgets)
+    draws = draws_needed(grid, strategy, epochs, eta, min_epochs)
+    if not 1 <= draws <= grid.size:
+        return None
     if strategy == "random_search":
-        draws = epochs // full
-        if not 1 <= draws <= grid.size:
-            return None
         run: Callable[[np.ndarray], int] = lambda members: _pick(grid, members, -1)  # noqa: E731
     elif strategy == "successive_halving":
-        draws = most_draws_within(epochs, budgets, eta, grid.size + 1)
-        if not 1 <= draws <= grid.size:
-            return None
-        rungs = halving_rungs(draws, budgets, eta)
+        rungs = halving_rungs(draws, list(grid.budgets), eta)
         run = lambda members: _halving(grid, members, rungs)  # noqa: E731
-    elif strategy == "hyperband":
-        plan = hyperband_plan(epochs, min_epochs, eta, full)
-        draws = sum(bracket[0][0] for bracket in plan)
-        if not plan or draws > grid.size:
-            return None
+    else:
+        plan = hyperband_plan(epochs, min_epochs, eta, grid.budgets[-1])
 
         def run(members: np.ndarray) -> int:
             picks, start = [], 0
@@ -159,8 +165,7 @@ def simulate(
                 picks.append(_halving(grid, chosen, bracket))
                 start += bracket[0][0]
             return _pick(grid, np.array(picks), -1)
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+
     outcomes = np.empty(simulations)
     for index in range(simulations):
         members = rng.permutation(grid.size)[:draws]
@@ -212,6 +217,7 @@ def replay(
                 {
                     "strategy": strategy,
                     "compute_epoch_images": epochs * grid.train_images,
+                    "draws": draws_needed(grid, strategy, epochs, eta, min_epochs),
                     "simulations": simulations,
                     "mean_best_val_accuracy": float(values.mean()),
                     "p05": float(low),
@@ -232,3 +238,44 @@ def ladder(config: dict) -> list[int]:
         int(search.get("eta", 3)),
         int(config["training"]["epochs"]),
     )
+
+
+def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list[str]:
+    """The replay's verdicts: how often halving and Hyperband pick better than random search
+    at the same compute, their mean best and median regret, per compute budget."""
+    size = f"{grid.size} draws"
+    simulations = int(table["simulations"].iloc[0]) if len(table) else 0
+    lines = [
+        f"Replayed {simulations:,} times per compute budget on the grid's {size} (budgets "
+        f"{', '.join(map(str, grid.budgets))} epochs), each search drawing its architectures "
+        "without replacement from them; compute in full-budget trainings' worth of "
+        "epoch-images; outcome: the full-budget validation accuracy of the pick."
+    ]
+    random_search = table[table["strategy"] == "random_search"].set_index("compute_epoch_images")
+    for strategy, name in (
+        ("successive_halving", "Successive halving"),
+        ("hyperband", "Hyperband"),
+    ):
+        rows = table[table["strategy"] == strategy]
+        rows = rows[rows["compute_epoch_images"].isin(random_search.index)]
+        if rows.empty:
+            continue
+        base = random_search.loc[rows["compute_epoch_images"]]
+        compute = " / ".join(f"{c / full_training:g}" for c in rows["compute_epoch_images"])
+        draws = " / ".join(str(d) for d in rows["draws"])
+        lines.append(
+            f"{name} against random search at equal compute ({compute} full trainings; "
+            f"{draws} draws against {' / '.join(str(d) for d in base['draws'])}): it picks "
+            "better in "
+            + " / ".join(f"{100 * p:.0f} %" for p in rows["p_beats_random_search"])
+            + " of the paired simulations (ties half); mean best "
+            + " / ".join(f"{100 * v:.2f}" for v in rows["mean_best_val_accuracy"])
+            + " % against "
+            + " / ".join(f"{100 * v:.2f}" for v in base["mean_best_val_accuracy"])
+            + " %; median regret "
+            + " / ".join(f"{100 * v:.1f}" for v in rows["median_regret"])
+            + " against "
+            + " / ".join(f"{100 * v:.1f}" for v in base["median_regret"])
+            + " points."
+        )
+    return lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,11 +22,14 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
+import yaml
 
 from random_nas.analysis import (
     COSTS,
     Fidelity,
     architecture_features,
+    compare_distributions,
+    edf_band,
     empirical_distribution,
     epochs_text,
     expected_best,
@@ -39,11 +43,12 @@ from random_nas.analysis import (
     ranked,
     scored_draws,
     seed_statistics,
+    study_findings,
     train_images,
 )
 from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, report_files
-from random_nas.replay import dense_grid, ladder, replay
+from random_nas.replay import dense_grid, ladder, replay, replay_findings
 from random_nas.results import read_table
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
@@ -629,6 +634,16 @@ def _html_page(
     )
 
 
+def _labelled(figure: plt.Figure, axis: plt.Axes, x: str, y: str, title: str) -> plt.Figure:
+    """A figure with its axes' labels, title and legend (lower right), laid out."""
+    axis.set_xlabel(x)
+    axis.set_ylabel(y)
+    axis.set_title(title)
+    axis.legend(loc="lower right", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
 STRATEGY_LABELS = {
     "random_search": "random search",
     "successive_halving": "successive halving",
@@ -661,12 +676,13 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
     points = pd.concat([table["compute_epoch_images"], runs["compute_epoch_images"]])
     if not points.empty:
         _label_log_axis(axis.xaxis, points.min() / full_training, points.max() / full_training)
-    axis.set_xlabel("compute (full-budget trainings' worth of epoch-images)")
-    axis.set_ylabel("full-budget val. accuracy of the pick (%)")
-    axis.set_title("Strategies replayed on the dense grid")
-    axis.legend(loc="lower right", fontsize="small")
-    figure.tight_layout()
-    return figure
+    return _labelled(
+        figure,
+        axis,
+        "compute (full-budget trainings' worth of epoch-images)",
+        "full-budget val. accuracy of the pick (%)",
+        "Strategies replayed on the dense grid",
+    )
 
 
 def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -697,4 +713,131 @@ def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[
         ]
     )
     _Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
+    lines = replay_findings(replayed, grid, full_training)
+    write_text(
+        out / "replay.md",
+        f"# Strategies replayed on the dense grid of {config.get('run')}\n\n## Findings\n\n"
+        + "".join(f"- {line}\n" for line in lines),
+    )
     return [out / name for name in REPLAY_FILES]
+
+
+STUDY_FILES = [
+    "study.md",
+    "study.csv",
+    *(f"{plot}.{fmt}" for plot in ("edf", "expected_max") for fmt in PLOT_FORMATS),
+]
+
+
+def plot_study_edfs(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
+    """The runs' validation-error EDFs, each with its 90 % bootstrap band."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    errors = {label: 1 - scored["score"].to_numpy() for label, scored in runs.items()}
+    points = np.unique(np.concatenate(list(errors.values())))
+    for number, (label, error) in enumerate(errors.items()):
+        band = edf_band(error, points, seed=number)
+        color = f"C{number}"
+        axis.fill_between(100 * band["value"], band["low"], band["high"], step="post",
+                          color=color, alpha=0.2, linewidth=0)  # fmt: skip
+        axis.step(100 * band["value"], band["fraction"], where="post", color=color,
+                  label=f"{label} ({len(error)} draws)")  # fmt: skip
+    axis.set_xscale("log")
+    _label_log_axis(axis.xaxis, 100 * points[points > 0].min(), 100 * points.max())
+    return _labelled(
+        figure,
+        axis,
+        "validation error (%)",
+        "fraction of draws with lower error",
+        "Error EDFs (90 % bootstrap bands)",
+    )
+
+
+def plot_study_expected(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
+    """The runs' unbiased expected best of n, each with its 5th–95th percentile band."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    largest = 1
+    for number, (label, scored) in enumerate(runs.items()):
+        curve = expected_best(scored["score"].to_numpy())
+        largest = max(largest, len(curve))
+        color = f"C{number}"
+        axis.fill_between(curve["n"], 100 * curve["band_low"], 100 * curve["band_high"],
+                          color=color, alpha=0.15, linewidth=0)  # fmt: skip
+        axis.plot(curve["n"], 100 * curve["expected_best"], color=color, label=label)
+    axis.set_xscale("log")
+    _label_log_axis(axis.xaxis, 1, largest)
+    return _labelled(
+        figure,
+        axis,
+        "architectures sampled (n)",
+        "best validation accuracy (%)",
+        "Expected best of n draws (unbiased; 5th–95th percentile)",
+    )
+
+
+def _study_run(folder: Path) -> tuple[pd.DataFrame, int, dict]:
+    """A run's scored draws at the one budget its statistics use, that budget, and the
+    recipe its rows were trained under."""
+    table, metadata = read_table(folder / "candidates.parquet")
+    config = metadata.get("config", {})
+    frame = table.to_pandas()
+    trials_path = folder / "trials.parquet"
+    trials = read_table(trials_path)[0].to_pandas() if trials_path.exists() else None
+    epochs = int(config["training"]["epochs"])
+    budgets = fidelity(frame, trials, None, epochs, int(config.get("seed", 0)))
+    scored = scored_draws(budgets.draws, num_classes(frame, config["dataset"]["name"]))
+    recipe = json.loads(frame["recipe"].dropna().iloc[0])
+    return scored, budgets.draws_epochs, {**recipe, "training": {**recipe["training"], "epochs": 0}}
+
+
+def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
+    """Render a study (study.yaml: its question and runs, label: run folder) into `report/`
+    beside it, from the runs' committed tables; returns the paths written."""
+    study_path = Path(study_path)
+    study = yaml.safe_load(study_path.read_text(encoding="utf-8"))
+    if not isinstance(study, dict) or len(study.get("runs") or {}) < 2:
+        raise InputFileError(f"{study_path}: a study names at least two runs under `runs:`")
+    runs, budgets, recipes = {}, {}, {}
+    for label, folder in study["runs"].items():
+        if not (Path(folder) / "candidates.parquet").exists():
+            raise InputFileError(
+                f"{study_path}: run {label!r} has no table at {folder}/candidates.parquet"
+            )
+        runs[label], budgets[label], recipes[label] = _study_run(Path(folder))
+    if len(set(budgets.values())) > 1 or any(
+        r != next(iter(recipes.values())) for r in recipes.values()
+    ):
+        raise InputFileError(
+            f"{study_path}: its runs differ in budget or recipe ({budgets}); a study compares "
+            "draws trained alike"
+        )
+    epochs = next(iter(budgets.values()))
+    out = study_path.parent / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    _set_style()
+    figures = _Figures(out)
+    figures.save(plot_study_edfs(runs), "edf")
+    figures.save(plot_study_expected(runs), "expected_max")
+    lines = study_findings(runs, epochs)
+    base = next(iter(runs.values()))["score"].to_numpy()
+    rows = []
+    for number, (label, scored) in enumerate(runs.items()):
+        row = {
+            "run": label,
+            "folder": study["runs"][label],
+            "draws": len(scored),
+            "median_val_accuracy": float(scored["score"].median()),
+            "best_val_accuracy": float(scored["score"].max()),
+        }
+        if number:
+            difference = compare_distributions(base, scored["score"].to_numpy())
+            row.update({f"vs_first_{key}": value for key, value in difference.items()})
+        rows.append(row)
+    with atomic_path(out / "study.csv") as temporary:
+        pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.6g")
+    write_text(
+        out / "study.md",
+        f"# Study: {study.get('question', study_path.parent.name)}\n\n## Findings\n\n"
+        + "".join(f"- {line}\n" for line in lines)
+        + "\n![Error EDFs](edf.svg)\n\n![Expected best of n](expected_max.svg)\n",
+    )
+    return [out / name for name in STUDY_FILES]
