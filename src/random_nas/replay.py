@@ -173,6 +173,16 @@ def simulate(
     return outcomes
 
 
+def run_on_grid(grid: Grid, strategy: str, eta: int) -> tuple[int, float] | None:
+    """What a real successive-halving run over all the grid's draws spent (epochs) and found
+    (the full-budget score of its pick): its trainings are the grid's own entries."""
+    if strategy != "successive_halving":
+        return None
+    rungs = halving_rungs(grid.size, list(grid.budgets), eta)
+    pick = _halving(grid, np.arange(grid.size), rungs)
+    return rungs_epochs(rungs), float(grid.outcome[pick])
+
+
 def compute_points(grid: Grid) -> list[int]:
     """Compute budgets to replay at, in epochs: 1, 2, 4, ... full-budget trainings, up to the
     grid's size."""

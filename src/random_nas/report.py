@@ -48,7 +48,7 @@ from random_nas.analysis import (
 )
 from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, report_files
-from random_nas.replay import dense_grid, ladder, replay, replay_findings
+from random_nas.replay import dense_grid, ladder, replay, replay_findings, run_on_grid
 from random_nas.results import read_table
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
@@ -666,12 +666,9 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
         )
         axis.plot(trainings, 100 * rows["mean_best_val_accuracy"], color=color, marker="o",
                   markersize=3, label=f"{label} (mean, 5th–95th pct.)")  # fmt: skip
-    for _, run in runs.iterrows():
-        axis.scatter(run["compute_epoch_images"] / full_training, 100 * run["val_accuracy"],
-                     color="black", marker="x", zorder=3)  # fmt: skip
-        axis.annotate(run["label"], (run["compute_epoch_images"] / full_training,
-                      100 * run["val_accuracy"]), fontsize="small", xytext=(-6, 6),
-                      textcoords="offset points", ha="right")  # fmt: skip
+    for marker, run in zip("XP", runs.itertuples(), strict=False):
+        axis.scatter(run.compute_epoch_images / full_training, 100 * run.val_accuracy,
+                     color="black", marker=marker, zorder=3, label=run.label)  # fmt: skip
     axis.set_xscale("log", base=2)
     points = pd.concat([table["compute_epoch_images"], runs["compute_epoch_images"]])
     if not points.empty:
@@ -703,13 +700,16 @@ def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[
         replayed.to_csv(temporary, index=False, float_format="%.6g")
     full_training = budgets[-1] * images
     _set_style()
+    points = [
+        (f"random search, all {grid.size} draws", grid.size * budgets[-1], grid.outcome.max())
+    ]
+    halving = run_on_grid(grid, search["strategy"], search["eta"])
+    if halving:
+        points.append((f"this run's halving of {grid.size}", *halving))
     runs = pd.DataFrame(
         [
-            {
-                "label": f"random search, all {grid.size} draws",
-                "compute_epoch_images": grid.size * full_training,
-                "val_accuracy": float(grid.outcome.max()),
-            }
+            {"label": label, "compute_epoch_images": epochs * images, "val_accuracy": value}
+            for label, epochs, value in points
         ]
     )
     _Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
