@@ -219,7 +219,8 @@ HYPERBAND = {"strategy": "hyperband", "min_epochs": 2, "eta": 3}
     ids=["SIGINT", "SIGTERM", "SIGTERM-halving", "SIGTERM-hyperband"],
 )
 def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
-    draws = 5 if search == HYPERBAND else 4
+    # Enough draws that some wait when the signal comes (Hyperband: one iteration, 3 + 2).
+    draws = 5 if search == HYPERBAND else 6
     config = tiny(
         num_architectures=draws,
         training__epochs=6,
@@ -229,8 +230,8 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     configfile = write_config(workdir, config)
     run = workdir / "results" / "tiny"
     store = workdir / "results" / "store"
-    # Halving: rung 0 trains the 4 draws, rung 1 the best one; Hyperband 3 + 1 and 2.
-    total = {"random": 4, "successive_halving": 5, "hyperband": 6}[search.get("strategy", "random")]
+    # Halving: rung 0 trains the 6 draws, rung 1 the best two; Hyperband 3 + 1 and 2.
+    total = {"random": 6, "successive_halving": 8, "hyperband": 6}[search.get("strategy", "random")]
     process = subprocess.Popen(
         snakemake_command(configfile),
         cwd=workdir,

@@ -24,12 +24,12 @@ STRATEGIES = ("random_search", "successive_halving", "hyperband")
 REPLAY_COLUMNS = [
     "strategy",
     "compute_epoch_images",
-    "draws",
     "simulations",
     "mean_best_val_accuracy",
     "p05",
     "p50",
     "p95",
+    "draws",
     "p_beats_random_search",
     "median_regret",
 ]
