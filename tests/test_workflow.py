@@ -202,6 +202,13 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 
 
+def _interruptible() -> None:
+    """SIGINT as a terminal sends it, even where pytest runs in the background: a shell
+    starts background commands with SIGINT ignored, and an ignored signal stays ignored
+    across exec (seen: the run finished after the signal)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 HALVING = {"strategy": "successive_halving", "min_epochs": 2, "eta": 3}
 # Budgets of 2 and 6 epochs: bracket 0 trains 3 draws for 2 epochs and the best for 6,
 # bracket 1 two more draws for 6.
@@ -238,6 +245,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_interruptible,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
