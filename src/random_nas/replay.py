@@ -91,7 +91,7 @@ def _halving(grid: Grid, members: np.ndarray, rungs: list[tuple[int, int]]) -> i
     return _pick(grid, members, columns[-1])
 
 
-def halving_rungs(draws: int, budgets: list[int], eta: int) -> list[tuple[int, int]]:
+def halving_plan(draws: int, budgets: list[int], eta: int) -> list[tuple[int, int]]:
     """The rungs of successive halving from `draws` over the ladder, as a run promotes."""
     rungs, candidates = [], draws
     for budget in budgets:
@@ -107,7 +107,7 @@ def rungs_epochs(rungs: list[tuple[int, int]]) -> int:
 def most_draws_within(epochs: int, budgets: list[int], eta: int, limit: int) -> int:
     """The most draws successive halving can start from within `epochs` (0: not even one)."""
     draws = 0
-    while draws < limit and rungs_epochs(halving_rungs(draws + 1, budgets, eta)) <= epochs:
+    while draws < limit and rungs_epochs(halving_plan(draws + 1, budgets, eta)) <= epochs:
         draws += 1
     return draws
 
@@ -153,7 +153,7 @@ def simulate(
     if strategy == "random_search":
         run: Callable[[np.ndarray], int] = lambda members: _pick(grid, members, -1)  # noqa: E731
     elif strategy == "successive_halving":
-        rungs = halving_rungs(draws, list(grid.budgets), eta)
+        rungs = halving_plan(draws, list(grid.budgets), eta)
         run = lambda members: _halving(grid, members, rungs)  # noqa: E731
     else:
         plan = hyperband_plan(epochs, min_epochs, eta, grid.budgets[-1])
@@ -178,7 +178,7 @@ def run_on_grid(grid: Grid, strategy: str, eta: int) -> tuple[int, float] | None
     (the full-budget score of its pick): its trainings are the grid's own entries."""
     if strategy != "successive_halving":
         return None
-    rungs = halving_rungs(grid.size, list(grid.budgets), eta)
+    rungs = halving_plan(grid.size, list(grid.budgets), eta)
     pick = _halving(grid, np.arange(grid.size), rungs)
     return rungs_epochs(rungs), float(grid.outcome[pick])
 
