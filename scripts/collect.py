@@ -2,6 +2,7 @@
 
 import _library  # noqa: F401  (src/ first on the path)
 
+from random_nas.analysis import chance_warning, mixed_hardware, num_classes
 from random_nas.logs import log_to
 from random_nas.results import STATUSES, build_table, run_draws, write_table
 from random_nas.versions import package_versions
@@ -22,3 +23,8 @@ logger.info(
     snakemake.output[0],
     ", ".join(f"{statuses.count(status)} {status}" for status in STATUSES),
 )
+frame = table.to_pandas()
+classes = num_classes(frame, snakemake.params.config["dataset"]["name"])
+for warning in (chance_warning(frame, classes), mixed_hardware(frame)):
+    if warning is not None:
+        logger.warning("%s", warning)

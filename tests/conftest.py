@@ -184,3 +184,67 @@ def store_entry(folder: Path, overrides: dict, arch_id: str, epochs=None, seed=N
 def store_entries(folder: Path, pattern: str = "*/*/*/seed_*") -> list[Path]:
     """Every metrics file of the store under `folder` (results/store) matching `pattern`."""
     return sorted((folder / "results/store").glob(f"{pattern}/metrics.json"))
+
+
+def receipt_of(entry_metrics: Path, folder: Path) -> Path:
+    """The working directory `folder`'s receipt of a store entry's file (the train rule's
+    output: a copy, beside the job's train.log), for the store results/store under `folder`."""
+    from random_nas.store import store_tag
+
+    store = folder / "results/store"
+    return folder / "results/receipts" / store_tag(str(store)) / entry_metrics.relative_to(store)
+
+
+# Loaded like the one above: every call of the trainer appends the architecture it trains to
+# the file named by the environment's RANDOM_NAS_TEST_TRAININGS (one line a training, in any
+# working directory), and with RANDOM_NAS_TEST_BROKEN set it raises as a broken environment
+# would, before training.
+_TRAINING_HOOK_SITECUSTOMIZE = """
+import importlib.util
+import os
+import sys
+
+
+class _TrainingHook:
+    def find_spec(self, name, path=None, target=None):
+        if name != "random_nas.train":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            train_candidate = module.train_candidate
+
+            def counted(arch, *args, **kwargs):
+                if os.environ.get("RANDOM_NAS_TEST_BROKEN"):
+                    raise OSError("injected: the environment is broken")
+                with open(os.environ["RANDOM_NAS_TEST_TRAININGS"], "a") as handle:
+                    handle.write(arch.arch_id + "\\n")
+                return train_candidate(arch, *args, **kwargs)
+
+            module.train_candidate = counted
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _TrainingHook())
+"""
+
+
+def counting_trainings(folder: Path, broken: bool = False) -> tuple[dict[str, str], Path]:
+    """The environment under which every training is written down (in the file returned), or,
+    `broken`, every training fails as in a broken environment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_TRAINING_HOOK_SITECUSTOMIZE)
+    counter = folder / "trainings.txt"
+    counter.touch()
+    environment = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])),
+        "RANDOM_NAS_TEST_TRAININGS": str(counter),
+    }
+    if broken:
+        environment["RANDOM_NAS_TEST_BROKEN"] = "1"
+    return environment, counter

@@ -249,7 +249,8 @@ def test_a_cancelled_array_task_is_resubmitted_alone_and_resumes(workdir, slurm_
     )  # fmt: skip
     deadline, task = time.monotonic() + 300, None
     while task is None and time.monotonic() < deadline:
-        for checkpoint in (workdir / "results/store").glob("*/*/*/seed_0/checkpoint.pt"):
+        # An unfinished training's checkpoint lies in the entry's private folder.
+        for checkpoint in (workdir / "results/store").glob("*/*/*/.seed_0.training/checkpoint.pt"):
             if not checkpoint.with_name("metrics.json").exists():
                 arch_id = checkpoint.parent.parent.name
                 task = _later_array_task_of(arch_id)

@@ -18,6 +18,7 @@ import yaml
 from conftest import (
     TINY_CONFIG,
     out_of_memory_for,
+    receipt_of,
     run_snakemake,
     snakemake_command,
     store_entries,
@@ -25,6 +26,7 @@ from conftest import (
     write_config,
 )
 
+from random_nas.entry import remove_entry
 from random_nas.layout import report_files
 from random_nas.space import SearchSpace
 
@@ -84,11 +86,17 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     assert sorted(frame["arch_id"]) == sorted(tiny_arch_ids(TINY_CONFIG))
     assert set(frame["status"]) == {"ok"}
     assert frame["val_accuracy"].between(0, 1).all() and (frame["flops"] > 0).all()
-    # Written as open() would under the umask (group-writable here), not mkstemp's 0600.
+    # Written as open() would under the umask (group-writable here), not mkstemp's 0600; the
+    # store's entries are published read-only (the umask's bits less every write bit).
     entries = store_entries(workdir)
-    assert len(entries) == 3
-    for path in [run / "candidates.parquet", run / "report" / "index.html", *entries]:
+    receipts = sorted(workdir.glob("results/receipts/store-*/*/*/*/seed_*/metrics.json"))
+    assert len(entries) == 3 and len(receipts) == 3
+    for path in [run / "candidates.parquet", run / "report" / "index.html", *receipts]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
+    for path in entries:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444, path
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o555, path.parent
+        assert path.read_bytes() == receipts[entries.index(path)].read_bytes()
     # Each row says what it is: the resolved recipe, the data's content hash, the machine.
     metrics = json.loads(entries[0].read_text())
     assert metrics["recipe"]["training"]["lr"] == 0.05 and metrics["recipe"]["seed"] == 0
@@ -197,8 +205,8 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     assert result.returncode != 0
     assert "torch sees no CUDA device" in result.stderr  # on the console, not only in a log
     entry = store_entry(workdir, config, arch_id)
-    assert "environment is broken" in entry.with_name("train.log").read_text()
-    assert not entry.exists()
+    assert "environment is broken" in receipt_of(entry, workdir).with_name("train.log").read_text()
+    assert not entry.parent.exists()  # nothing published
     assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 
 
@@ -249,8 +257,10 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        done = [path for path in store_entries(workdir) if recorded(workdir, path)]
-        checkpoints = list(store.glob("*/*/*/*/checkpoint.pt"))
+        done = [
+            path for path in store_entries(workdir) if recorded(workdir, receipt_of(path, workdir))
+        ]
+        checkpoints = list(store.rglob("checkpoint.pt"))  # in a private folder
         if done and checkpoints:
             break
         time.sleep(0.2)
@@ -262,9 +272,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     assert not (run / "candidates.parquet").exists()
     for path in store_entries(workdir):
         json.loads(path.read_text())  # whole, never truncated
-    finished = {
-        path: path.stat().st_mtime_ns for path in store_entries(workdir) if recorded(workdir, path)
-    }
+    finished = {path: path.stat().st_mtime_ns for path in store_entries(workdir)}
     assert 1 <= len(finished) < total
 
     run_snakemake(workdir, configfile)
@@ -322,7 +330,7 @@ def test_missing_dataset_is_warned_in_a_dry_run_and_named_in_one_line(workdir):
     assert result.returncode != 0
     console = [line for line in result.stderr.splitlines() if "nowhere/cifar-10-batches-py" in line]
     assert console and "Traceback" not in result.stderr  # the one line, not the traceback
-    (log,) = workdir.glob("results/store/*/prepare_data.log")
+    (log,) = workdir.glob("results/receipts/store-*/*/prepare_data.log")
     assert "ERROR CIFAR-10 not found: nowhere/cifar-10-batches-py lacks" in log.read_text()
 
 
@@ -342,12 +350,13 @@ def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(wor
     run_snakemake(workdir, configfile, "--forcerun", "sample")
     assert architecture.read_bytes() == intact and metrics.stat().st_mtime_ns == trained
 
-    metrics.write_text(metrics.read_text()[:60])
+    receipt = receipt_of(metrics, workdir)
+    receipt.write_text(receipt.read_text()[:60])
     result = run_snakemake(workdir, configfile, "--forcerun", "collect", check=False)
     assert result.returncode != 0
-    assert f"metrics file {metrics.relative_to(workdir)} is corrupt or truncated" in result.stderr
+    assert f"metrics file {receipt.relative_to(workdir)} is corrupt or truncated" in result.stderr
 
-    unknown = str(metrics.relative_to(workdir)).replace(second, "0123456789ab")
+    unknown = str(receipt.relative_to(workdir)).replace(second, "0123456789ab")
     result = run_snakemake(workdir, configfile, "-n", unknown, check=False)
     assert result.returncode != 0
     assert "architecture 0123456789ab is not one this workflow knows" in result.stdout
@@ -569,12 +578,13 @@ def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
         (store_entry(workdir, config, best, seed=1), "collect_repeats"),
         (store_entry(workdir, config, promoted[1], epochs=3), "collect_trials"),
     ):
-        missing.unlink()
+        remove_entry(missing.parent)
+        receipt_of(missing, workdir).unlink()
         result = run_snakemake(
             workdir, configfile, "-n", "--forcerun", table, "--set-resources", "train:gpu_model=x"
         )
         planned = _train_jobs_with(result.stdout + result.stderr, "gpu_model=x")
-        assert planned == [str(missing.relative_to(workdir))]
+        assert planned == [str(receipt_of(missing, workdir).relative_to(workdir))]
 
 
 BAD_SEARCHES = [
@@ -663,7 +673,7 @@ def test_other_data_under_a_recipe_is_refused_in_one_line(workdir):
 def test_an_old_run_folder_is_imported_into_the_store_and_not_retrained(workdir):
     """Before the store, a run kept its trainings in results/{run}/candidates/{arch_id}/ with
     their draw; that layout is made here from real trainings, then imported."""
-    from random_nas.migrate import main
+    from random_nas.cli import main
 
     config = tiny(repeats={"top_k": 1, "seeds": [1]})
     configfile = write_config(workdir, config)
@@ -685,11 +695,14 @@ def test_an_old_run_folder_is_imported_into_the_store_and_not_retrained(workdir)
             shutil.copy(entry.with_name("history.csv"), old / folder / "history.csv")
     shutil.copy(workdir / "results/tiny/candidates.parquet", old / "candidates.parquet")
     shutil.rmtree(store)
+    shutil.rmtree(workdir / "results/receipts")  # the run then reads the store's entries
 
-    assert main([str(old), "--store", str(store)]) == 0
+    assert main(["migrate", str(old), "--store", str(store)]) == 0
     assert {path.relative_to(store): path.read_bytes() for path in store_entries(workdir)} == {
         path: json.dumps(json.loads(data), indent=2).encode() + b"\n"
         for path, data in trained.items()
     }
     assert "train" not in planned_jobs(workdir, configfile)
-    assert main([str(old), "--store", str(store)]) == 0  # again: every entry already there
+    assert (
+        main(["migrate", str(old), "--store", str(store)]) == 0
+    )  # again: every entry already there

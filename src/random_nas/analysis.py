@@ -596,6 +596,60 @@ def single_seed_lead(first: pd.Series, second: pd.Series, val_size: int | None) 
     )
 
 
+# A run whose median draw scores within this of chance learned (next to) nothing.
+NEAR_CHANCE = 0.05
+
+
+def chance_warning(frame: pd.DataFrame, classes: int) -> str | None:
+    """The warning for a run whose draws sit near chance, with the likely cause (too few
+    optimiser steps for the batch size), or None. Over the measured draws of `frame` (one
+    budget), diverged ones scored as chance."""
+    scores = scored_draws(frame, classes)["score"]
+    chance = 1 / classes
+    if scores.empty or scores.median() > chance + NEAR_CHANCE:
+        return None
+    recipe = next(
+        (json.loads(text) for text in frame.get("recipe", pd.Series(dtype=object)).dropna()), {}
+    )
+    training = recipe.get("training", {})
+    images = recipe.get("dataset", {}).get("sizes", {}).get("train")
+    cause = ""
+    if images and training.get("batch_size") and training.get("epochs"):
+        steps = -(-int(images) // int(training["batch_size"])) * int(training["epochs"])
+        cause = (
+            f" Likely cause: too few optimiser steps ({int(images):,} training images in "
+            f"batches of {training['batch_size']} for {training['epochs']} epochs is {steps:,} "
+            "steps); raise dataset.train_size or training.epochs, or lower training.batch_size."
+        )
+    return (
+        f"Near chance: half of the {len(scores)} measured draws score at most "
+        f"{100 * scores.median():.1f} % validation accuracy and the best "
+        f"{100 * scores.max():.1f} %, where chance is {100 * chance:.1f} %: these trainings "
+        f"barely learned, and their ranking says little about the architectures.{cause}"
+    )
+
+
+def mixed_hardware(frame: pd.DataFrame) -> str | None:
+    """The warning for a table whose trainings ran on several device types or precisions (a
+    store shared by a CPU and a GPU machine holds both under a recipe of `device: auto`), or
+    None where every row resolved alike."""
+    if frame.empty or not {"device", "precision"} <= set(frame.columns):
+        return None
+    kinds = (
+        frame["device"].fillna("unknown").astype(str).str.split(":").str[0]
+        + "/"
+        + frame["precision"].fillna("unknown").astype(str)
+    ).value_counts()
+    if len(kinds) < 2:
+        return None
+    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    return (
+        f"Mixed hardware: these trainings resolved to several devices or precisions ({counts}), "
+        "so differences between them are partly the hardware's; pin training.device and "
+        "training.precision to compare one recipe."
+    )
+
+
 def findings(
     ok: pd.DataFrame,
     scored: pd.DataFrame,
@@ -623,13 +677,21 @@ def findings(
     )
     failed = int((budgets.draws["status"] == "failed").sum())
     diverged = int((budgets.draws["status"] == "diverged").sum())
-    lines.append(
+    counted = (
         f"{len(scored)} draws are measured at {epochs_text(budgets.draws_epochs)} ({diverged} "
-        "diverged, scored as chance); "
-        f"{failed} failed and are left out. Half of the measured draws have a validation error "
-        f"below {100 * (1 - scored['score'].median()):.1f} %, nine in ten below "
-        f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
+        f"diverged, scored as chance); {failed} failed and are left out."
     )
+    if scored["score"].nunique() == 1:
+        lines.append(
+            f"{counted} Every measured draw has the same validation error, "
+            f"{100 * (1 - scored['score'].iloc[0]):.1f} %."
+        )
+    else:
+        lines.append(
+            f"{counted} Half of the measured draws have a validation error of at most "
+            f"{100 * (1 - scored['score'].median()):.1f} %, nine in ten of at most "
+            f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
+        )
     at = [n for n in (10, len(curve)) if n <= len(curve)]
     unbiased = " and ".join(
         f"{100 * curve['expected_best'].iloc[n - 1]:.2f} % at n = {n}" for n in at
@@ -654,7 +716,11 @@ def findings(
                 f"freedom), against {100 * spread:.2f} points across the {len(ok)} "
                 f"architectures; counting the selecting seed {selecting_seed} too would read "
                 f"{100 * with_selecting:.2f} points ({with_freedom} degrees of freedom), "
-                "inflated by the winner's curse."
+                + (
+                    "inflated by the winner's curse."
+                    if with_selecting > noise
+                    else "no larger: the selecting seed's values show no inflation here."
+                )
             )
         else:
             lines.append(
@@ -664,11 +730,17 @@ def findings(
             )
         selected = seeds["val_first_seed"].mean()
         retrained = seeds["val_mean"].mean()
-        lines.append(
-            f"Winner's curse: the top {len(seeds)} averaged {100 * selected:.2f} % with the seed "
-            f"that selected them and {100 * retrained:.2f} % with the other seeds "
-            f"({100 * (retrained - selected):+.2f} points)."
-        )
+        if pd.notna(retrained) and pd.notna(selected):
+            means = (
+                f"the top {len(seeds)} averaged {100 * selected:.2f} % with the seed that "
+                f"selected them and {100 * retrained:.2f} % with the other seeds "
+                f"({100 * (retrained - selected):+.2f} points)"
+            )
+            lines.append(
+                f"Winner's curse: {means}: the selecting seed flattered them."
+                if retrained < selected
+                else f"No winner's curse shows: {means}; the other seeds score them no lower."
+            )
         winner = best["arch_id"]
         by_mean = seeds.iloc[0]
         held = "is still" if by_mean["arch_id"] == winner else "is not"
@@ -720,12 +792,26 @@ def findings(
         + "."
     )
     if correlation is not None:
-        rho, low, high = correlation
         lines.append(
-            f"Validation and test accuracy rank the ok candidates with Spearman ρ = {rho:.2f} "
-            f"(95 % bootstrap interval {low:.2f} to {high:.2f})."
+            rank_sentence(
+                correlation, "Validation and test accuracy rank the ok candidates", "one of them"
+            )
         )
     return lines
+
+
+def rank_sentence(correlation: tuple[float, float, float], subject: str, tied: str) -> str:
+    """`subject` with its Spearman ρ and bootstrap interval; where ρ is undefined (`tied`
+    takes a single value) or the interval is, the sentence says so instead of a nan."""
+    rho, low, high = correlation
+    if not np.isfinite(rho):
+        return f"{subject} with no defined Spearman ρ: {tied} takes a single value."
+    interval = (
+        f"95 % bootstrap interval {low:.2f} to {high:.2f}"
+        if np.isfinite(low) and np.isfinite(high)
+        else "no bootstrap interval: most resamples tie"
+    )
+    return f"{subject} with Spearman ρ = {rho:.2f} ({interval})."
 
 
 def halving_findings(
@@ -784,10 +870,12 @@ def halving_findings(
             f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws).",
         ]
         if c["fidelity_spearman"] is not None:
-            rho, low, high = c["fidelity_spearman"]
             lines.append(
-                f"Low and full fidelity rank all the draws with Spearman ρ = {rho:.2f} (95 % "
-                f"bootstrap interval {low:.2f} to {high:.2f}; rung 0 against the full budget)."
+                rank_sentence(
+                    c["fidelity_spearman"],
+                    "Low and full fidelity (rung 0 against the full budget) rank the draws",
+                    "one fidelity",
+                )
             )
     return lines
 

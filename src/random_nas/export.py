@@ -1,6 +1,6 @@
 """Export a dense grid as a tabular benchmark that other tools replay their optimisers on.
 
-    python -m random_nas.export results/published/mnist5k-grid27/grid.parquet OUT_DIR
+    random-nas export results/published/mnist5k-grid27/grid.parquet OUT_DIR
 
 OUT_DIR gets `table.parquet`, the long table (one row per architecture, seed and budget, with
 every objective and cost), and beside it the files of a Syne Tune blackbox as
@@ -14,7 +14,6 @@ grid's architectures are tabulated, so a searcher is restricted to
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -117,13 +116,9 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grid", type=Path, help="a dense grid's grid.parquet")
-    parser.add_argument("out", type=Path, help="folder to write the exports into")
-    args = parser.parse_args()
-    print(export_grid(args.grid, args.out))
-
-
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from random_nas.cli import main
+
+    sys.exit(main(["export", *sys.argv[1:]]))

@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,11 @@ def _sync(path: str | os.PathLike[str], flags: int = os.O_RDONLY) -> None:
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to `target`; on success make it durable, give it the mode
     a plain `open()` would (0666 less the umask; mkstemp makes 0600) and rename it onto
-    `target`."""
+    `target`. With `replace=False` it becomes `target` only where none exists (a hard link,
+    which unlike a rename never replaces a file another process wrote), else it is dropped."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -53,7 +54,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(temporary)
         os.chmod(temporary, 0o666 & ~_umask())
         _sync(temporary)
-        os.replace(temporary, target)
+        if replace:
+            os.replace(temporary, target)
+        else:
+            with suppress(FileExistsError):
+                os.link(temporary, target)
+            os.unlink(temporary)
         _sync(target.parent, os.O_RDONLY | os.O_DIRECTORY)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -77,10 +83,13 @@ def _finite_or_none(data: Any) -> Any:
 
 def write_json(target: str | os.PathLike[str], data: Any, replace: bool = True) -> None:
     """Write `data` as standard JSON: NaN and infinity (a diverged loss) become null. With
-    `replace=False` an existing file is left as it is (a record written once)."""
+    `replace=False` an existing file is left as it is (a record written once, by whichever
+    process comes first)."""
     if not replace and Path(target).exists():
         return
-    write_text(target, json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
+    text = json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n"
+    with atomic_path(target, replace=replace) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 def read_json(

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_LAYOUT = ("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
 
 class _WithoutTraceback(logging.Formatter):
@@ -18,13 +23,27 @@ class _WithoutTraceback(logging.Formatter):
 def log_to(path: str) -> logging.Logger:
     """Send the package's log records to `path` (the rule's `log:`, tracebacks included) and,
     one line each, to stderr."""
-    layout = ("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     root = logging.getLogger("random_nas")
     root.setLevel(logging.INFO)
     for handler, formatter in (
-        (logging.FileHandler(path), logging.Formatter(*layout)),
-        (logging.StreamHandler(sys.stderr), _WithoutTraceback(*layout)),
+        (logging.FileHandler(path), logging.Formatter(*_LAYOUT)),
+        (logging.StreamHandler(sys.stderr), _WithoutTraceback(*_LAYOUT)),
     ):
         handler.setFormatter(formatter)
         root.addHandler(handler)
     return root
+
+
+@contextmanager
+def also_log_to(path: str | os.PathLike[str]) -> Iterator[None]:
+    """While inside, send the package's log records to `path` too (appended: the log of an
+    entry's training keeps every attempt's lines)."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter(*_LAYOUT))
+    root = logging.getLogger("random_nas")
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()

@@ -1,6 +1,6 @@
 """Import the trainings of run folders written before the store into the store.
 
-    .venv/bin/python -m random_nas.migrate results/default [results/other ...] [--store DIR]
+    random-nas migrate results/default [results/other ...] [--store DIR]
 
 An older run kept its trainings inside its own folder: `candidates/{arch_id}/` (the run's
 seed and epochs), `repeats/{arch_id}/seed_{seed}/` and `trials/{arch_id}/epochs_{budget}/`.
@@ -12,7 +12,6 @@ from what the store recorded for its recipe is refused; the old folders are not 
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from random_nas.data import DATA_RECORD, PREPARED, DataContentError, recorded_content
+from random_nas.entry import entry_lock, private_folder, publish
 from random_nas.files import InputFileError, write_json
 from random_nas.results import read_metrics, read_table
 from random_nas.settings import canonical
@@ -63,23 +63,29 @@ def import_run(run_dir: Path, store: Path) -> dict[str, int]:
         training = canonical(recipe["training"])
         key = recipe_key(training)
         target = Path(entry_dir(str(store), data_dir.name, key, metrics["arch_id"], recipe["seed"]))
-        if (target / "metrics.json").exists():
+        if target.exists():
             counts["already in the store"] += 1
             continue
         sizes = recipe["dataset"]["sizes"]
         record = {"recipe": data, "sha256": sha256, "sizes": sizes}
         write_json(data_dir / DATA_RECORD, record, replace=False)
         write_json(target.parent.parent / "recipe.json", training, replace=False)
-        history = source.with_name("history.csv")
-        if history.exists():
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(history, target / "history.csv")
         entry = {key: value for key, value in metrics.items() if key not in RUN_FIELDS}
         entry["recipe"] = {
             **recipe,
             "dataset": {**recipe["dataset"], "split_seed": data["split_seed"]},
         }
-        write_json(target / "metrics.json", entry)
+        # Published as a training publishes it: whole, once, read-only, under its lock.
+        with entry_lock(target):
+            private = private_folder(target)
+            history = source.with_name("history.csv")
+            if history.exists():
+                shutil.copy2(history, private / "history.csv")
+            write_json(private / "metrics.json", entry)
+            if not publish(private, target):
+                shutil.rmtree(private)
+                counts["already in the store"] += 1
+                continue
         counts["imported"] += 1
     prepared = run_dir / PREPARED
     if prepared.exists() and not (data_dir / PREPARED).exists() and counts["imported"]:
@@ -87,25 +93,7 @@ def import_run(run_dir: Path, store: Path) -> dict[str, int]:
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="old run folders, e.g. results/default")
-    parser.add_argument(
-        "--store",
-        type=Path,
-        default=Path("results/store"),
-        help="the store (config key store; default results/store)",
-    )
-    args = parser.parse_args(argv)
-    for run_dir in args.runs:
-        try:
-            counts = import_run(run_dir, args.store)
-        except (InputFileError, DataContentError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(f"{run_dir}: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from random_nas.cli import main
+
+    sys.exit(main(["migrate", *sys.argv[1:]]))

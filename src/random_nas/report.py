@@ -28,6 +28,7 @@ from random_nas.analysis import (
     COSTS,
     Fidelity,
     architecture_features,
+    chance_warning,
     compare_distributions,
     edf_band,
     empirical_distribution,
@@ -37,6 +38,7 @@ from random_nas.analysis import (
     findings,
     halving_analysis,
     halving_findings,
+    mixed_hardware,
     num_classes,
     pareto_front,
     rank_correlation_interval,
@@ -50,6 +52,7 @@ from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, report_files
 from random_nas.replay import dense_grid, ladder, replay, replay_findings, run_on_grid
 from random_nas.results import read_table
+from random_nas.svg import stable_svg
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
 COST_AXES = {
@@ -139,7 +142,8 @@ def _set_style() -> None:
 
 
 class _Figures:
-    """Saves figures in every format with fixed metadata, so renders are byte-identical."""
+    """Saves figures in every format with fixed metadata and CPU-independent SVG, so renders
+    are byte-identical here and elsewhere."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -149,6 +153,8 @@ class _Figures:
         for fmt in PLOT_FORMATS:
             with atomic_path(self.folder / f"{name}.{fmt}") as temporary:
                 figure.savefig(temporary, format=fmt, dpi=110, metadata=_FIXED_METADATA[fmt])
+                if fmt == "svg":
+                    temporary.write_text(stable_svg(temporary.read_text(encoding="utf-8")))
         self.svg[name] = base64.b64encode((self.folder / f"{name}.svg").read_bytes()).decode()
         plt.close(figure)
 
@@ -530,6 +536,11 @@ def render_report(
     )
     if trials is not None:
         statements += halving_findings(rungs_frame, correlations, comparison)
+    warnings = [
+        chance_warning(budgets.draws, classes),
+        mixed_hardware(pd.concat([frame, trials, repeats])),
+    ]
+    statements = [warning for warning in warnings if warning is not None] + statements
     rung_display = pd.DataFrame(
         {
             **({"bracket": rungs_frame["bracket"].map(str)} if "bracket" in rungs_frame else {}),

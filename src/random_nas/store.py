@@ -6,22 +6,32 @@ and a verification all name the same entry when they ask for the same training, 
 trained once. The key is readable in the path; the recipes behind its short hashes are written
 beside the entries as JSON. A recipe change names new entries; nothing is overwritten.
 
+The store is shared by working directories, machines and later versions of this project, so
+an entry belongs to the store, not to a Snakemake run: it is trained in a private folder under
+a per-entry lock and moved into place once, read-only (random_nas.entry). A working directory
+keeps its own receipt of every entry it used (a copy of the entry's metrics and history, the
+train rule's output): Snakemake's clean-up of failed or incomplete jobs reaches receipts only.
+
 Stdlib only: the workflow computes every key when it is parsed.
 
     {store}/{data}/dataset.pt                     the prepared splits of one data recipe
     {store}/{data}/data.json                      that recipe and its content SHA-256
     {store}/{data}/{recipe}/recipe.json           one training recipe (epochs included)
     {store}/{data}/{recipe}/{arch_id}/seed_{seed}/metrics.json, history.csv, train.log, ...
+    {store}/{data}/{recipe}/{arch_id}/.seed_{seed}.lock       held while it is trained
+    {store}/{data}/{recipe}/{arch_id}/.seed_{seed}.training/  the private folder (checkpoint)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
-# Part of every key: entries of another layout are never taken for this one's.
+# Part of every key: entries of another layout are never taken for this one's. It changes only
+# when entries change meaning, never because a key was added.
 STORE_FORMAT = 1
 # The wildcard patterns of the two keys (the workflow constrains its wildcards with them).
 DATA_KEY_PATTERN = r"[a-z0-9_]+-[0-9a-f]{10}"
@@ -46,3 +56,23 @@ def recipe_key(training: Mapping[str, Any]) -> str:
 def entry_dir(store: str, data: str, recipe: str, arch_id: str, seed: int | str) -> str:
     """The folder of one training: its metrics.json, history.csv, log and checkpoint."""
     return f"{store}/{data}/{recipe}/{arch_id}/seed_{seed}"
+
+
+def private_dir(entry: str) -> str:
+    """Where the holder of an entry's lock trains it (and leaves its epoch checkpoint when it
+    is killed, for whoever trains the entry next); moved into place when finished."""
+    parent, _, name = entry.rpartition("/")
+    return f"{parent}/.{name}.training"
+
+
+def lock_file(entry: str) -> str:
+    """The lock held by whoever trains an entry, beside it."""
+    parent, _, name = entry.rpartition("/")
+    return f"{parent}/.{name}.lock"
+
+
+def store_tag(store: str) -> str:
+    """`store-{hash}` of the store's real path: a working directory keeps its receipts of each
+    store apart, so that a run pointed at another store asks that store for its trainings."""
+    real = os.path.realpath(os.path.expanduser(store))
+    return f"store-{hashlib.sha256(real.encode()).hexdigest()[:8]}"

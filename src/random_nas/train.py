@@ -28,7 +28,7 @@ from random_nas.files import atomic_path
 from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
 from random_nas.paired import pack_correct
-from random_nas.settings import OPERATIONAL_TRAINING_KEYS
+from random_nas.settings import makes_the_result
 from random_nas.space import Architecture
 from random_nas.versions import hardware, package_versions
 
@@ -93,7 +93,7 @@ class TrainingConfig:
         return {
             name: getattr(self, name)
             for name in self.__dataclass_fields__
-            if name != "seed" and name not in OPERATIONAL_TRAINING_KEYS
+            if name != "seed" and makes_the_result(name, getattr(self, name))
         }
 
 
@@ -424,7 +424,9 @@ def build(run: Training, state: Mapping[str, Any] | None) -> None:
             torch.set_rng_state(state["torch_rng"].to("cpu"))
             run.history, run.start_epoch = state["history"], state["epoch"]
             run.train_seconds, run.eval_seconds = state["train_seconds"], state["eval_seconds"]
-            logger.info("resumed from the checkpoint after epoch %d", run.start_epoch)
+            logger.info(
+                "%s resumed from the checkpoint after epoch %d", run.arch.arch_id, run.start_epoch
+            )
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             logger.warning(
                 "ignoring the checkpoint: its state does not fit this training (%s); "

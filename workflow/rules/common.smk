@@ -1,6 +1,7 @@
 # Parse-time helpers. Every cluster job parses this file again, so it stays cheap: the
 # library's search-space module imports no torch, and sampling 10,000 ids takes milliseconds.
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,7 @@ from random_nas.store import (
     data_key,
     entry_dir,
     recipe_key,
+    store_tag,
 )
 
 
@@ -62,6 +64,10 @@ SCHEMA = workflow.current_basedir.join("../schemas/config.schema.yaml").get_path
 )
 RUN_DIR = f"results/{config['run']}"
 STORE = config["store"].rstrip("/")
+# This working directory's receipts of the store's entries it used: the train rule's outputs,
+# where Snakemake's bookkeeping (incomplete markers, clean-up of failed jobs) may reach. One
+# folder per store, named by a hash of its real path: a run given another store asks it.
+RECEIPTS = f"results/receipts/{store_tag(STORE)}"
 # arch_id -> the contents of its architecture file, in draw order.
 SAMPLED = {
     record["arch_id"]: record
@@ -211,8 +217,27 @@ def entry(arch_id, epochs=None, seed=None):
     run's)."""
     epochs = config["training"]["epochs"] if epochs is None else epochs
     seed = config["seed"] if seed is None else seed
-    folder = entry_dir(STORE, DATA_KEY, RECIPE_KEYS[epochs], arch_id, seed)
-    return f"{folder}/metrics.json"
+    return training_input(DATA_KEY, RECIPE_KEYS[epochs], arch_id, seed)
+
+
+def training_input(data, recipe, arch_id, seed):
+    """The metrics file read for one training: this working directory's receipt where
+    it has one; else the store's published entry where there is one, a plain input that no
+    job makes and Snakemake never deletes (a dry run then lists only what the store lacks);
+    else the receipt that the train rule will make."""
+    receipt = f"{entry_dir(RECEIPTS, data, recipe, arch_id, seed)}/metrics.json"
+    published = f"{entry_dir(STORE, data, recipe, arch_id, seed)}/metrics.json"
+    if not Path(receipt).exists() and Path(published).exists():
+        return published
+    return receipt
+
+
+def job_store(wildcards, output):
+    """The store as a job sees it. Under a module's prefix Snakemake moves the paths a rule
+    declares (the job's receipt) but not the config's, so a relative store moves by the same
+    prefix, as the rest of the run's files do."""
+    prefix = output[0].partition(RECEIPTS)[0]
+    return os.path.join(prefix, STORE)
 
 
 # A dense grid: every draw at every budget of the ladder, the table a replay simulates on.
@@ -229,7 +254,7 @@ def published_entry(name, arch_id, epochs):
     published = RECIPES.published_config(name)
     data = data_key(data_recipe(published))
     recipe = recipe_key(training_recipe(published, epochs))
-    return f"{entry_dir(STORE, data, recipe, arch_id, published['seed'])}/metrics.json"
+    return training_input(data, recipe, arch_id, published["seed"])
 
 
 wildcard_constraints:

@@ -17,16 +17,18 @@ rule sample:
 
 
 # One prepared dataset per data recipe, in the store beside the trainings made from it: its
-# record data.json (recipe and content SHA-256) and the cache dataset.pt.
+# record data.json (recipe and content SHA-256) and the cache dataset.pt. The job's output is
+# this working directory's receipt of the record, so that Snakemake owns nothing in the store.
 rule prepare_data:
     output:
-        f"{STORE}/{{data}}/data.json",
+        f"{RECEIPTS}/{{data}}/data.json",
     log:
-        f"{STORE}/{{data}}/prepare_data.log",
+        f"{RECEIPTS}/{{data}}/prepare_data.log",
     localrule: True
     conda:
         "../envs/random_nas.yaml"
     params:
         dataset=RECIPES.data_of,
+        store=job_store,
     script:
         "../../scripts/prepare_data.py"

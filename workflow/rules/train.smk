@@ -1,21 +1,25 @@
 # The one training rule: every training a run, rung, repeat or verification asks for is an
-# entry of the store, keyed by its data recipe, training recipe, architecture and seed.
+# entry of the store, keyed by its data recipe, training recipe, architecture and seed. A job
+# trains an entry the store lacks (under its lock, published once) and copies it into its
+# receipt; one whose entry the store holds copies it alone.
 
 
 rule train:
     input:
-        # The record of the data recipe, written once: a training depends on the data's
-        # content (checked by its SHA-256), not on a file's age. Its dataset.pt beside is a
-        # cache, prepared again by the job where it is gone; were it the input, preparing it
-        # again would mark every entry of the recipe out of date.
-        data=ancient(f"{STORE}/{{data}}/data.json"),
+        # The receipt of the data recipe's record, written once: a training depends on the
+        # data's content (checked by its SHA-256), not on a file's age. The store's dataset.pt
+        # is a cache, prepared again by the job where it is gone; were it the input, preparing
+        # it again would mark every entry of the recipe out of date.
+        data=ancient(f"{RECEIPTS}/{{data}}/data.json"),
+    # The receipt of the entry: a copy of its metrics and history in this working directory.
+    # The entry itself is published in the store by the job, once, and no rule owns it.
     output:
-        metrics=f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/metrics.json",
-        history=f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/history.csv",
+        metrics=f"{RECEIPTS}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/metrics.json",
+        history=f"{RECEIPTS}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/history.csv",
     log:
-        f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/train.log",
+        f"{RECEIPTS}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/train.log",
     benchmark:
-        f"{STORE}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/benchmark.tsv"
+        f"{RECEIPTS}/{{data}}/{{recipe}}/{{arch_id}}/seed_{{seed}}/benchmark.tsv"
     priority: training_priority
     retries: config["training"]["retries"]
     conda:
@@ -33,5 +37,6 @@ rule train:
         seed=lambda wildcards: int(wildcards.seed),
         dataset=RECIPES.data_of,
         architecture=RECIPES.architecture_of,
+        store=job_store,
     script:
         "../../scripts/train.py"

@@ -1,0 +1,146 @@
+"""`random-nas`: what is not a Snakemake target, as one command line.
+
+    random-nas store list|check|clean|remove   a look at a store of trainings
+    random-nas study STUDY.yaml                render a study from its runs' tables
+    random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
+    random-nas migrate RUN [RUN ...]           old run folders into the store
+
+Exit codes: 0 done, 1 the files at fault are named on stderr (a check found problems, an input
+is missing or malformed), 2 the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from random_nas.files import InputFileError
+
+DEFAULT_STORE = Path("results/store")
+
+
+def _store_list(args: argparse.Namespace) -> int:
+    from random_nas.store_admin import listing
+
+    print("\n".join(listing(_existing_store(args.store))))
+    return 0
+
+
+def _store_check(args: argparse.Namespace) -> int:
+    from random_nas.store_admin import problems, published_entries
+
+    store = _existing_store(args.store)
+    found = problems(store)
+    for line in found:
+        print(line, file=sys.stderr)
+    checked = sum(1 for _ in published_entries(store))
+    print(f"checked {checked} entries of {store}: {len(found) or 'no'} problems")
+    return 1 if found else 0
+
+
+def _store_clean(args: argparse.Namespace) -> int:
+    from random_nas.store_admin import clean
+
+    done = clean(_existing_store(args.store))
+    print("\n".join(done) if done else "nothing to clean: no unfinished training, no stale lock")
+    return 0
+
+
+def _store_remove(args: argparse.Namespace) -> int:
+    from random_nas.store_admin import remove
+
+    print("\n".join(remove(_existing_store(args.store), args.entries)))
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    from random_nas.report import render_study
+
+    for path in render_study(args.study):
+        print(path)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from random_nas.export import export_grid
+
+    print(export_grid(args.grid, args.out))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from random_nas.migrate import import_run
+
+    for run_dir in args.runs:
+        counts = import_run(run_dir, args.store)
+        print(f"{run_dir}: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
+    return 0
+
+
+def _existing_store(store: Path) -> Path:
+    if not store.is_dir():
+        raise InputFileError(f"store {store} does not exist (give the config's `store` folder)")
+    return store
+
+
+def _add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=DEFAULT_STORE,
+        help=f"the store (config key store; default {DEFAULT_STORE})",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="random-nas",
+        description="Random-search NAS benchmark: the commands that are not Snakemake targets.",
+        epilog="A run, halving, Hyperband, a verification: `snakemake --cores all ...`.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    store = commands.add_parser("store", help="a look at a store of trainings")
+    actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, handler, text in (
+        ("list", _store_list, "recipes, entries, statuses, hardware, precisions and sizes"),
+        ("check", _store_check, "every entry parses and trained on its recipe's data"),
+        ("clean", _store_clean, "remove unfinished trainings no job holds, and stale locks"),
+        ("remove", _store_remove, "remove the entries named (data/recipe/arch_id/seed_N)"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        _add_store_option(action)
+        action.set_defaults(handler=handler)
+        if name == "remove":
+            action.add_argument("entries", nargs="+", help="entry names, relative to the store")
+
+    study = commands.add_parser("study", help="render a study (study.yaml naming runs)")
+    study.add_argument("study", type=Path, help="the study.yaml")
+    study.set_defaults(handler=_study)
+
+    export = commands.add_parser("export", help="export a dense grid (grid.parquet)")
+    export.add_argument("grid", type=Path, help="a dense grid's grid.parquet")
+    export.add_argument("out", type=Path, help="folder to write the exports into")
+    export.set_defaults(handler=_export)
+
+    migrate = commands.add_parser("migrate", help="import run folders made before the store")
+    migrate.add_argument("runs", nargs="+", type=Path, help="old run folders, e.g. results/default")
+    _add_store_option(migrate)
+    migrate.set_defaults(handler=_migrate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except (InputFileError, OSError, ValueError) as error:
+        print(f"random-nas {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

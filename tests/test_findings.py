@@ -1,0 +1,105 @@
+"""The Findings say only what their numbers show: each verdict flips with its numbers, and no
+sentence holds a `nan`."""
+
+from __future__ import annotations
+
+import pytest
+from test_results_and_report import CONFIG, SPACE, metrics_record
+
+from random_nas.files import write_json
+from random_nas.report import render_report
+from random_nas.results import build_table, write_table
+
+TINY_RECIPE = {"training": {"batch_size": 128, "epochs": 3}, "dataset": {"sizes": {"train": 600}}}
+
+
+def _table(folder, name, records) -> str:
+    paths = []
+    for number, record in enumerate(records):
+        paths.append(folder / f"{name}{number}.json")
+        write_json(paths[-1], record)
+    path = folder / f"{name}.parquet"
+    write_table(build_table(paths, CONFIG, SPACE.size, {}), path)
+    return path
+
+
+def _findings(tmp_path, accuracies, repeats=None, recipe=None) -> list[str]:
+    """The Findings of a report on draws scoring `accuracies`, with `repeats` (per candidate:
+    the other seeds' accuracies; the run's seed 0 selected them) where given."""
+    records = [
+        metrics_record(draw, accuracy=accuracy) | {"recipe": {**(recipe or {}), "seed": 0}}
+        for draw, accuracy in enumerate(accuracies)
+    ]
+    table = _table(tmp_path, "candidates", records)
+    beside = {}
+    if repeats:
+        repeated = []
+        for draw, others in repeats.items():
+            repeated.append(records[draw])
+            repeated += [
+                metrics_record(draw, accuracy=accuracy) | {"recipe": {"seed": seed}}
+                for seed, accuracy in enumerate(others, start=1)
+            ]
+        beside["repeats_path"] = _table(tmp_path, "repeats", repeated)
+    render_report(table, tmp_path / "report", **beside)
+    text = (tmp_path / "report/ranking.md").read_text()
+    assert "nan" not in text.lower()
+    return [line for line in text.split("## Findings\n")[1].split("\n## ")[0].splitlines() if line]
+
+
+ACCURACIES = [0.91, 0.95, 0.90, 0.97, 0.93, 0.96]
+
+
+@pytest.mark.parametrize(
+    ("others", "verdict"),
+    [
+        # Seeds 1 and 2 score the top three lower than the seed that selected them...
+        ({3: [0.95, 0.94], 5: [0.94, 0.95], 1: [0.93, 0.94]}, "Winner's curse: "),
+        # ... or higher: then no curse shows, and the sentence says so.
+        ({3: [0.98, 0.99], 5: [0.97, 0.98], 1: [0.96, 0.97]}, "No winner's curse shows: "),
+    ],
+)
+def test_the_winners_curse_is_named_only_where_the_other_seeds_score_lower(
+    tmp_path, others, verdict
+):
+    lines = _findings(tmp_path, ACCURACIES, repeats=others)
+    (curse,) = [line for line in lines if "winner's curse" in line.lower() and "Seed" not in line]
+    assert curse.startswith(f"- {verdict}")
+    change = float(curse.split("(")[1].split(" points")[0])
+    assert (change < 0) == (verdict == "Winner's curse: ")
+
+
+@pytest.mark.parametrize(
+    ("others", "inflated"),
+    [
+        # The selecting seed far above both others: counting it widens the noise.
+        ({3: [0.95, 0.951], 5: [0.94, 0.941], 1: [0.93, 0.931]}, True),
+        # The selecting seed between the others: counting it narrows the noise.
+        ({3: [0.96, 0.98], 5: [0.95, 0.97], 1: [0.94, 0.96]}, False),
+    ],
+)
+def test_seed_noise_is_called_inflated_only_where_the_selecting_seed_widens_it(
+    tmp_path, others, inflated
+):
+    lines = _findings(tmp_path, ACCURACIES, repeats=others)
+    (noise,) = [line for line in lines if line.startswith("- Seed noise:")]
+    without = float(noise.split("deviation of validation accuracy is ")[1].split(" points")[0])
+    with_selecting = float(noise.split("would read ")[1].split(" points")[0])
+    assert (with_selecting > without) == inflated
+    assert ("inflated by the winner's curse" in noise) == inflated
+
+
+def test_a_run_at_chance_says_so_first_with_its_likely_cause(tmp_path):
+    lines = _findings(tmp_path, [0.1] * 6, recipe=TINY_RECIPE)
+    assert lines[0].startswith("- Near chance: half of the 6 measured draws score at most 10.0 %")
+    assert "600 training images in batches of 128 for 3 epochs is 15 steps" in lines[0]
+    assert any(
+        "Every measured draw has the same validation error, 90.0 %." in line for line in lines
+    )
+    assert any("no defined Spearman ρ" in line for line in lines)  # no `nan` (checked above)
+
+
+def test_a_run_that_learned_has_no_chance_warning(tmp_path):
+    lines = _findings(tmp_path, ACCURACIES, recipe=TINY_RECIPE)
+    assert not any("Near chance" in line for line in lines)
+    assert any("validation error of at most" in line for line in lines)
