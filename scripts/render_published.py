@@ -12,7 +12,7 @@ logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):
     beside = {
         f"{name}_path": table_path.with_name(f"{name}.parquet")
-        for name in ("repeats", "trials", "curves")
+        for name in ("repeats", "trials", "curves", "grid")
         if table_path.with_name(f"{name}.parquet").exists()
     }
     render_report(table_path, table_path.parent / "report", **beside)

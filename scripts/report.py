@@ -16,5 +16,6 @@ written = render_report(
     repeats_path=snakemake.input.get("repeats"),
     trials_path=snakemake.input.get("trials"),
     curves_path=snakemake.input.get("curves"),
+    grid_path=snakemake.input.get("grid"),
 )
 logger.info("wrote %d report files to %s", len(written), out_dir)

@@ -103,3 +103,28 @@ def test_a_run_that_learned_has_no_chance_warning(tmp_path):
     lines = _findings(tmp_path, ACCURACIES, recipe=TINY_RECIPE)
     assert not any("Near chance" in line for line in lines)
     assert any("validation error of at most" in line for line in lines)
+
+
+def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
+    import pandas as pd
+
+    from random_nas.analysis import verification_table
+
+    published = pd.DataFrame(
+        {
+            "arch_id": ["a", "b"],
+            "val_accuracy": [0.97, 0.96],
+            "val_loss": [0.101, 0.120],
+            "val_correct": ["AAA=", "AAB="],
+            "hardware": ["Intel Xeon"] * 2,
+            "status": ["ok"] * 2,
+        }
+    )
+    # `a` retrained bit for bit; `b` at the same accuracy, with other images right and wrong
+    # and another loss, as on a CPU of another kind.
+    retrained = published.assign(
+        val_loss=[0.101, 0.1203], val_correct=["AAA=", "AAC="], hardware=["AMD EPYC"] * 2
+    )
+    table, _, _ = verification_table(published, retrained, None, 1000, 0)
+    assert table.set_index("arch_id")["exact"].to_dict() == {"a": True, "b": False}
+    assert table["difference"].tolist() == [0, 0]

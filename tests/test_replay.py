@@ -307,5 +307,5 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
         changed.replace_schema_metadata(table.schema.metadata), other / "candidates.parquet"
     )
     study.write_text(f"runs:\n  a: {workdir}/results/tiny\n  b: {other}\n")
-    with pytest.raises(Exception, match="differ in budget or recipe"):
+    with pytest.raises(Exception, match=r"differ in training\.lr \(0\.05 against 0\.1\)"):
         render_study(study)

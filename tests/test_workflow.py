@@ -247,11 +247,12 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
     store = workdir / "results" / "store"
     # Halving: rung 0 trains the 6 draws, rung 1 the best two; Hyperband 3 + 1 and 2.
     total = {"random": 6, "successive_halving": 8, "hyperband": 6}[search.get("strategy", "random")]
+    console = (workdir / "console.txt").open("w")
     process = subprocess.Popen(
         snakemake_command(configfile),
         cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=console,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
         preexec_fn=_interruptible,
     )
@@ -269,7 +270,14 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
         pytest.fail("the run never reached a finished candidate and a checkpoint")
     os.killpg(process.pid, signal_number)  # the whole process group, as Ctrl-C does
     process.wait(timeout=300)  # the jobs it was running end first; slower on a loaded machine
+    console.close()
     assert not (run / "candidates.parquet").exists()
+    # The workflow's last word (before Snakemake's log hint): what happened, how to go on.
+    said = (workdir / "console.txt").read_text().splitlines()
+    assert (
+        sum(line.startswith("The run was interrupted; run the same command again") for line in said)
+        == 1
+    )
     for path in store_entries(workdir):
         json.loads(path.read_text())  # whole, never truncated
     finished = {path: path.stat().st_mtime_ns for path in store_entries(workdir)}
@@ -706,3 +714,38 @@ def test_an_old_run_folder_is_imported_into_the_store_and_not_retrained(workdir)
     assert (
         main(["migrate", str(old), "--store", str(store)]) == 0
     )  # again: every entry already there
+
+
+def test_every_hyperband_bracket_trains_its_rung_zero_at_once(workdir):
+    """Each bracket's rung 0 is known when the workflow is parsed: the dry run holds all of
+    them, and each bracket asks for its own next checkpoint, not waiting on another's."""
+    from random_nas.halving import hyperband_run_brackets
+
+    config = tiny(
+        num_architectures=17,
+        training__epochs=9,
+        search={"strategy": "hyperband", "min_epochs": 1, "eta": 3},
+    )
+    brackets = hyperband_run_brackets(17, 1, 3, 9)
+    planned = planned_jobs(workdir, write_config(workdir, config))
+    assert planned["train"] == sum(rungs[0][0] for _, rungs in brackets) == 17
+    assert planned["bracket_rung"] == sum(len(rungs) > 1 for _, rungs in brackets) == 2
+
+
+def test_the_documented_tiny_config_learns(workdir):
+    text = (workdir / "config/README.md").read_text()
+    block = text.split("```yaml\n# tiny.yaml")[1].split("```")[0]
+    configfile = workdir / "tiny.yaml"
+    configfile.write_text(block.split("\n", 1)[1])
+    result = run_snakemake(workdir, configfile)
+    assert "Near chance" not in result.stderr
+    frame = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
+    assert frame["val_accuracy"].median() > 0.5
+    assert "Near chance" not in (workdir / "results/tiny/report/ranking.md").read_text()
+
+    # Too few optimiser steps: the console and the report say so first.
+    starved = write_config(workdir, tiny(run="starved", training__batch_size=128), "starved.yaml")
+    result = run_snakemake(workdir, starved)
+    assert "Near chance: half of the 3 measured draws" in result.stderr
+    findings = (workdir / "results/starved/report/ranking.md").read_text().split("## Findings")[1]
+    assert findings.split("\n- ")[1].startswith("Near chance")

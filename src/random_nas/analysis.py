@@ -269,13 +269,28 @@ def verification_table(
     standardised differences (chi-square with k degrees of freedom). The same machine agrees
     exactly."""
     own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed)
+    # What a training computed, compared value for value: `exact` means the retraining is the
+    # published one (the same images right and wrong, the same losses), not two accuracies
+    # that round alike on different machines.
+    computed = [
+        column
+        for column in ("val_correct", "val_loss", "test_accuracy", "test_loss", "train_loss")
+        if column in published and column in retrained
+    ]
     merged = retrained.merge(
-        published[["arch_id", "val_accuracy", "hardware"]].rename(
-            columns={"val_accuracy": "published_val_accuracy", "hardware": "published_hardware"}
+        published[["arch_id", "val_accuracy", "hardware", *computed]].rename(
+            columns={
+                "val_accuracy": "published_val_accuracy",
+                "hardware": "published_hardware",
+                **{column: f"published_{column}" for column in computed},
+            }
         ),
         on="arch_id",
         how="left",
     )
+    exact = merged["val_accuracy"] == merged["published_val_accuracy"]
+    for column in computed:
+        exact &= merged[column] == merged[f"published_{column}"]
     difference = merged["val_accuracy"] - merged["published_val_accuracy"]
     if freedom:
         noise = merged["arch_id"].map(own).fillna(pooled)
@@ -304,7 +319,7 @@ def verification_table(
             "tolerance": Z95 * error,
             "detectable_shift": (Z95 + Z80) * error,
             "agrees": (difference.abs() <= Z95 * error) & (merged["status"] == "ok"),
-            "exact": difference == 0,
+            "exact": exact,
             "status": merged["status"],
             "published_hardware": merged["published_hardware"],
             "hardware": merged["hardware"],
@@ -453,6 +468,8 @@ class Fidelity:
     ranked: pd.DataFrame
     draws_epochs: int
     draws: pd.DataFrame
+    # How many draws the run made (the statistics over draws may reach fewer: `draws`).
+    draws_total: int
     train_seconds: float
 
 
@@ -462,21 +479,32 @@ def fidelity(
     repeats: pd.DataFrame | None,
     epochs: int,
     selecting_seed: int,
+    grid: pd.DataFrame | None = None,
 ) -> Fidelity:
-    """A plain run: every statistic at `epochs` (training.epochs). A successive-halving run:
-    its result is its top rung, ranked at the full budget; the statistics over draws take the
-    full budget where every draw was trained to it (search.compare_full_budget), else rung 0,
-    the one budget every draw reached. Compute sums every training: all rungs, and the
-    repeats' other seeds."""
+    """A plain run: every statistic at `epochs` (training.epochs). A successive-halving or
+    Hyperband run: its result is its top rung, ranked at the full budget; the statistics over
+    draws take one budget, the highest at which every draw was trained (the full budget of a
+    dense `grid` or of search.compare_full_budget, else rung 0 of halving), and where no
+    budget has every draw (Hyperband's brackets start at other budgets), the budget that has
+    the most. Compute sums every training: all rungs, and the repeats' other seeds."""
     if trials is None:
         ranked_rows = draws = frame
         draws_epochs, trainings = epochs, [frame]
+        total = len(frame)
     else:
         ranked_rows = trials[trials["epochs"] == epochs]
-        first = trials[trials["epochs"] == trials["epochs"].min()]
-        every_draw_full = set(first["arch_id"]) <= set(ranked_rows["arch_id"])
-        draws = ranked_rows if every_draw_full else first
-        draws_epochs = epochs if every_draw_full else int(trials["epochs"].min())
+        pool = (
+            trials
+            if grid is None
+            else pd.concat([grid, trials]).drop_duplicates(["arch_id", "epochs"])
+        )
+        total = pool["arch_id"].nunique()
+        # The highest budget among those with the most draws.
+        measured = pool.groupby("epochs")["arch_id"].nunique()
+        draws_epochs = int(measured[measured == measured.max()].index.max())
+        draws = pool[pool["epochs"] == draws_epochs]
+        if grid is not None and draws_epochs == epochs and measured.max() == total:
+            ranked_rows = draws  # a dense grid trained every draw for the full budget
         trainings = [trials]
     if repeats is not None:
         trainings.append(repeats[repeats["seed"] != selecting_seed])
@@ -485,6 +513,7 @@ def fidelity(
         ranked=ranked_rows,
         draws_epochs=draws_epochs,
         draws=draws,
+        draws_total=int(total),
         train_seconds=float(sum(rows["train_seconds"].sum() for rows in trainings)),
     )
 
@@ -677,9 +706,15 @@ def findings(
     )
     failed = int((budgets.draws["status"] == "failed").sum())
     diverged = int((budgets.draws["status"] == "diverged").sum())
+    reached = int(budgets.draws["arch_id"].nunique())
+    of_all = (
+        f" of the run's {budgets.draws_total} (no budget has every draw; this one has the most)"
+        if reached < budgets.draws_total
+        else ""
+    )
     counted = (
-        f"{len(scored)} draws are measured at {epochs_text(budgets.draws_epochs)} ({diverged} "
-        f"diverged, scored as chance); {failed} failed and are left out."
+        f"{len(scored)} draws{of_all} are measured at {epochs_text(budgets.draws_epochs)} "
+        f"({diverged} diverged, scored as chance); {failed} failed and are left out."
     )
     if scored["score"].nunique() == 1:
         lines.append(

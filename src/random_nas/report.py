@@ -48,7 +48,7 @@ from random_nas.analysis import (
     study_findings,
     train_images,
 )
-from random_nas.files import InputFileError, atomic_path, write_text
+from random_nas.files import InputFileError, atomic_path, parse_with_context, write_text
 from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, report_files
 from random_nas.replay import dense_grid, ladder, replay, replay_findings, run_on_grid
 from random_nas.results import read_table
@@ -62,6 +62,8 @@ COST_AXES = {
     "peak_memory_bytes": (1 / 2**20, "peak training memory (MiB)"),
 }
 
+# Where a dense grid's report points at the replay of strategies on it (rule `replay`).
+REPLAY_LINK = "Search strategies replayed on this dense grid:"
 _FIXED_METADATA = {
     "svg": {"Date": None, "Creator": None},
     "png": {"Software": None},
@@ -414,6 +416,7 @@ def render_report(
     repeats_path: str | os.PathLike[str] | None = None,
     trials_path: str | os.PathLike[str] | None = None,
     curves_path: str | os.PathLike[str] | None = None,
+    grid_path: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Render every report file from the results table (and the repeated seeds' table, and
     a successive-halving run's trials and curves, where there are); returns the paths written.
@@ -426,6 +429,7 @@ def render_report(
     repeats = read_table(repeats_path)[0].to_pandas() if repeats_path else None
     trials = read_table(trials_path)[0].to_pandas() if trials_path else None
     curves = pd.read_parquet(curves_path) if curves_path else None
+    grid = read_table(grid_path)[0].to_pandas() if grid_path else None
     promoted: set[str] = set()
     rungs_frame = pd.DataFrame(columns=["rung", "epochs", "candidates", "best_val_accuracy"])
     correlations, comparison = pd.DataFrame(), None
@@ -442,7 +446,7 @@ def render_report(
     epochs = config.get("training", {}).get("epochs") or frame["epochs"].max()
     if pd.isna(epochs):
         raise InputFileError(f"results table {table_path} records no epochs in its config or rows")
-    budgets = fidelity(frame, trials, repeats, int(epochs), selecting_seed)
+    budgets = fidelity(frame, trials, repeats, int(epochs), selecting_seed, grid)
     ok = ranked(budgets.ranked)
     classes = num_classes(frame, config.get("dataset", {}).get("name"))
     scored = scored_draws(budgets.draws, classes)
@@ -576,8 +580,13 @@ def render_report(
     markdown += [f"- {line}" for line in statements] + [""]
     for title, section in upper + lower:
         markdown += [f"## {title}\n", _markdown(section)]
+    replay = grid is not None
+    if replay:
+        markdown += [
+            f"{REPLAY_LINK} [replay.md](replay.md) ([plot](replay.svg), [table](replay.csv)).\n"
+        ]
     write_text(out / "ranking.md", "\n".join(markdown))
-    write_text(out / "index.html", _html_page(name, statements, upper, lower, figures.svg))
+    write_text(out / "index.html", _html_page(name, statements, upper, lower, figures.svg, replay))
     return [out / file for file in report_files(**has)]
 
 
@@ -619,9 +628,15 @@ def _html_page(
     upper: list[tuple[str, pd.DataFrame]],
     lower: list[tuple[str, pd.DataFrame]],
     svgs: Mapping[str, str],
+    replay: bool = False,
 ) -> str:
     body = [f"<h1>Random search report: {html.escape(name)}</h1>", "<h2>Findings</h2><ul>"]
     body += [f"<li>{html.escape(line)}</li>" for line in statements] + ["</ul>"]
+    if replay:
+        body.append(
+            f'<p>{html.escape(REPLAY_LINK)} <a href="replay.md">replay.md</a> (<a '
+            'href="replay.svg">plot</a>, <a href="replay.csv">table</a>).</p>'
+        )
     for title, section in upper:
         body += [f"<h2>{html.escape(title)}</h2>", _html_table(section)]
     for plot, svg in svgs.items():
@@ -800,27 +815,107 @@ def _study_run(folder: Path) -> tuple[pd.DataFrame, int, dict]:
     return scored, budgets.draws_epochs, {**recipe, "training": {**recipe["training"], "epochs": 0}}
 
 
+# What a study.yaml holds: its question, and the runs it compares, as label: folder or as a
+# list of folders (labelled by their names).
+STUDY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "question": {"type": "string"},
+        "runs": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "minProperties": 2,
+                    "additionalProperties": {"type": "string"},
+                },
+                {"type": "array", "minItems": 2, "items": {"type": "string"}},
+            ]
+        },
+    },
+    "required": ["runs"],
+    "additionalProperties": False,
+}
+
+
+def study_runs(study: Any, path: Path) -> dict[str, str]:
+    """The runs a study names, label: folder, or an InputFileError naming what is wrong in
+    one line (jsonschema comes with Snakemake)."""
+    import jsonschema
+
+    errors = list(jsonschema.Draft202012Validator(STUDY_SCHEMA).iter_errors(study))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        where = ".".join(map(str, error.absolute_path)) or "the file"
+        if any(list(each.absolute_path)[:1] == ["runs"] for each in errors):
+            problem = (
+                "`runs:` names two or more run folders, as label: folder lines or as a list of "
+                f"folders; found {json.dumps(study.get('runs'))}"
+            )
+        elif error.validator == "additionalProperties":
+            unknown = sorted(set(study) - set(STUDY_SCHEMA["properties"]))
+            problem = f"unknown key {', '.join(unknown)}; a study has `question:` and `runs:`"
+        else:
+            problem = f"{where}: {error.message}"
+        raise InputFileError(f"study {path}: {problem}")
+    runs = study["runs"]
+    if isinstance(runs, list):
+        labels = [Path(folder).name for folder in runs]
+        if len(set(labels)) < len(labels):
+            raise InputFileError(
+                f"study {path}: two runs of the list share a folder name; label them "
+                "(`label: folder` lines under `runs:`)"
+            )
+        return dict(zip(labels, runs, strict=True))
+    return runs
+
+
+def recipe_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
+    """The recipe keys two runs' trainings differ in, with their values ('' where none)."""
+
+    def flat(recipe: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        items: dict[str, Any] = {}
+        for key, value in recipe.items():
+            if isinstance(value, Mapping):
+                items |= flat(value, f"{prefix}{key}.")
+            else:
+                items[f"{prefix}{key}"] = value
+        return items
+
+    a, b = flat(first), flat(second)
+    return ", ".join(
+        f"{key} ({a.get(key)!r} against {b.get(key)!r})"
+        for key in sorted(set(a) | set(b))
+        if a.get(key) != b.get(key)
+    )
+
+
 def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
     """Render a study (study.yaml: its question and runs, label: run folder) into `report/`
     beside it, from the runs' committed tables; returns the paths written."""
     study_path = Path(study_path)
-    study = yaml.safe_load(study_path.read_text(encoding="utf-8"))
-    if not isinstance(study, dict) or len(study.get("runs") or {}) < 2:
-        raise InputFileError(f"{study_path}: a study names at least two runs under `runs:`")
+    study = parse_with_context(
+        study_path, "study", lambda: yaml.safe_load(study_path.read_text(encoding="utf-8"))
+    )
+    folders = study_runs(study, study_path)
     runs, budgets, recipes = {}, {}, {}
-    for label, folder in study["runs"].items():
+    for label, folder in folders.items():
         if not (Path(folder) / "candidates.parquet").exists():
             raise InputFileError(
                 f"{study_path}: run {label!r} has no table at {folder}/candidates.parquet"
             )
         runs[label], budgets[label], recipes[label] = _study_run(Path(folder))
-    if len(set(budgets.values())) > 1 or any(
-        r != next(iter(recipes.values())) for r in recipes.values()
-    ):
-        raise InputFileError(
-            f"{study_path}: its runs differ in budget or recipe ({budgets}); a study compares "
-            "draws trained alike"
-        )
+    (first, first_budget), *others = budgets.items()
+    for label, budget in others:
+        if budget != first_budget:
+            raise InputFileError(
+                f"{study_path}: its runs differ in budget ({first!r} at {first_budget} epochs, "
+                f"{label!r} at {budget}); a study compares draws trained alike"
+            )
+        if differing := recipe_differences(recipes[first], recipes[label]):
+            raise InputFileError(
+                f"{study_path}: its runs differ in budget or recipe: {first!r} and {label!r} "
+                f"differ in {differing}; a study compares draws trained alike"
+            )
     epochs = next(iter(budgets.values()))
     out = study_path.parent / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -834,7 +929,7 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
     for number, (label, scored) in enumerate(runs.items()):
         row = {
             "run": label,
-            "folder": study["runs"][label],
+            "folder": folders[label],
             "draws": len(scored),
             "median_val_accuracy": float(scored["score"].median()),
             "best_val_accuracy": float(scored["score"].max()),

@@ -386,6 +386,8 @@ def report_inputs(run_dir):
     if HALVING:
         tables["trials"] = f"{run_dir}/trials.parquet"
         tables["curves"] = f"{run_dir}/curves.parquet"
+    if DENSE_GRID:
+        tables["grid"] = f"{run_dir}/grid.parquet"
     return tables
 
 
@@ -432,21 +434,30 @@ def previous_bracket_metrics(wildcards):
     return [entry(arch_id, budget) for arch_id in bracket_members(bracket, rung - 1)]
 
 
-def rung_trials(wildcards):
-    """Every training of the rungs of successive halving (of each of Hyperband's brackets),
-    as their checkpoints decide."""
-    if HYPERBAND:
-        return [
+def trial_inputs():
+    """Every training of the rungs of successive halving, or of each of Hyperband's brackets,
+    as their checkpoints decide: one input function per bracket, so that each bracket's
+    pending checkpoint is asked for on its own. Every bracket's rung 0 (known when the
+    workflow is parsed) is then in a dry run and trains at once, and no bracket waits for
+    another's checkpoints."""
+
+    def bracket_trials(bracket):
+        _, rungs = BRACKETS[bracket]
+        return lambda wildcards: [
             entry(arch_id, budget)
-            for bracket, (_, rungs) in enumerate(BRACKETS)
             for rung, (_, budget) in enumerate(rungs)
             for arch_id in bracket_members(bracket, rung)
         ]
-    return [
-        entry(arch_id, budget)
-        for rung, budget in enumerate(BUDGETS)
-        for arch_id in rung_members(rung)
-    ]
+
+    if HYPERBAND:
+        return {f"bracket_{number}": bracket_trials(number) for number in range(len(BRACKETS))}
+    return {
+        "rungs": lambda wildcards: [
+            entry(arch_id, budget)
+            for rung, budget in enumerate(BUDGETS)
+            for arch_id in rung_members(rung)
+        ]
+    }
 
 
 # With search.compare_full_budget, every draw is also trained for the full budget: known when

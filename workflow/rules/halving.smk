@@ -39,7 +39,7 @@ checkpoint bracket_rung:
 
 rule collect_trials:
     input:
-        rungs=rung_trials,
+        **trial_inputs(),
         full_budget=FULL_BUDGET_TRIALS,
     output:
         trials=f"{RUN_DIR}/trials.parquet",

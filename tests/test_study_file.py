@@ -1,0 +1,51 @@
+"""A study.yaml is checked before anything is read: one line names what is wrong."""
+
+from pathlib import Path
+
+import pytest
+
+from random_nas.cli import main as cli
+from random_nas.files import InputFileError
+from random_nas.report import recipe_differences, study_runs
+
+STUDY = Path("study.yaml")
+
+
+def test_runs_may_be_a_mapping_or_a_list_of_folders():
+    mapping = {"runs": {"a": "results/x", "b": "results/y"}}
+    assert study_runs(mapping, STUDY) == {"a": "results/x", "b": "results/y"}
+    listed = {"question": "q", "runs": ["results/x", "results/y"]}
+    assert study_runs(listed, STUDY) == {"x": "results/x", "y": "results/y"}
+
+
+@pytest.mark.parametrize(
+    ("study", "named"),
+    [
+        ({"runs": ["results/x"]}, "`runs:` names two or more run folders"),
+        ({"runs": "results/x"}, "`runs:` names two or more run folders"),
+        ({"runs": {"a": 3, "b": "results/y"}}, "`runs:` names two or more run folders"),
+        ({"run": {"a": "x", "b": "y"}}, "runs"),
+        ({"runs": ["a/x", "b/x"]}, "share a folder name"),
+        ([1, 2], "study study.yaml:"),
+    ],
+)
+def test_a_malformed_study_is_named_in_one_line(study, named):
+    with pytest.raises(InputFileError) as raised:
+        study_runs(study, STUDY)
+    assert named in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_recipe_differences_name_the_key():
+    first = {"training": {"lr": 0.05, "batch_size": 128}, "seed": 0}
+    second = {"training": {"lr": 0.05, "batch_size": 32}, "seed": 0}
+    assert recipe_differences(first, second) == "training.batch_size (128 against 32)"
+    assert recipe_differences(first, first) == ""
+
+
+def test_the_command_line_names_a_missing_run_folder(tmp_path, capsys):
+    study = tmp_path / "study.yaml"
+    study.write_text("runs:\n  - results/nowhere\n  - results/elsewhere\n")
+    assert cli(["study", str(study)]) == 1
+    error = capsys.readouterr().err
+    assert "run 'nowhere' has no table at results/nowhere/candidates.parquet" in error
+    assert error.count("\n") == 1
