@@ -33,7 +33,8 @@ found = sum(Path(path).stat().st_mtime < selected for path in snakemake.input.re
 lines = [
     f"# Verification of the published run {name}\n",
     f"{agreeing} of {len(table)} retrained candidates agree with the published table within "
-    f"the tolerance; {exact} of {len(table)} are identical trainings (the same validation images right and wrong, the same losses).\n",
+    f"the tolerance; {exact} of {len(table)} are identical trainings (the same validation "
+    "images right and wrong, the same losses).\n",
     f"Noise: {basis}. A candidate agrees when its difference is within 1.96 standard errors "
     "of a difference (its tolerance).\n",
     f"Power: a published value off by {100 * table['detectable_shift'].min():.2f} points or more "
