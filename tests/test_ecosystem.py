@@ -148,7 +148,12 @@ def test_the_slurm_profile_composes_with_the_workflow_profile(workdir):
 
 
 def _readme_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    blocks = [
+        block
+        for page in pages
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S)
+    ]
     return [
         " ".join(line.split("#")[0].split())
         for block in blocks

@@ -6,7 +6,7 @@ import pytest
 
 from random_nas.cli import main as cli
 from random_nas.files import InputFileError
-from random_nas.report import recipe_differences, study_runs
+from random_nas.studies import recipe_differences, study_runs
 
 STUDY = Path("study.yaml")
 

@@ -17,6 +17,12 @@ PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "curves", "choices"
 PLOT_FORMATS = ("svg", "png")
 # A dense grid's replay of search strategies (random_nas.replay), beside the report.
 REPLAY_FILES = ["replay.csv", "replay.md", *(f"replay.{fmt}" for fmt in PLOT_FORMATS)]
+# A study's report (random_nas.report.render_study), in report/ beside its study.yaml.
+STUDY_FILES = [
+    "study.md",
+    "study.csv",
+    *(f"{plot}.{fmt}" for plot in ("edf", "expected_max") for fmt in PLOT_FORMATS),
+]
 # What only some runs have: the name of a table or plot, and which kind of run has it.
 _ONLY_WITH = {
     "seeds.csv": "repeats",

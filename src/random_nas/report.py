@@ -49,9 +49,10 @@ from random_nas.analysis import (
     train_images,
 )
 from random_nas.files import InputFileError, atomic_path, parse_with_context, write_text
-from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, report_files
+from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, STUDY_FILES, report_files
 from random_nas.replay import dense_grid, ladder, replay, replay_findings, run_on_grid
 from random_nas.results import read_table
+from random_nas.studies import recipe_differences, study_runs
 from random_nas.svg import stable_svg
 
 # Units of each cost on the plots, as in the tables: (column scale, axis label).
@@ -748,13 +749,6 @@ def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[
     return [out / name for name in REPLAY_FILES]
 
 
-STUDY_FILES = [
-    "study.md",
-    "study.csv",
-    *(f"{plot}.{fmt}" for plot in ("edf", "expected_max") for fmt in PLOT_FORMATS),
-]
-
-
 def plot_study_edfs(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
     """The runs' validation-error EDFs, each with its 90 % bootstrap band."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
@@ -813,80 +807,6 @@ def _study_run(folder: Path) -> tuple[pd.DataFrame, int, dict]:
     scored = scored_draws(budgets.draws, num_classes(frame, config["dataset"]["name"]))
     recipe = json.loads(frame["recipe"].dropna().iloc[0])
     return scored, budgets.draws_epochs, {**recipe, "training": {**recipe["training"], "epochs": 0}}
-
-
-# What a study.yaml holds: its question, and the runs it compares, as label: folder or as a
-# list of folders (labelled by their names).
-STUDY_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "question": {"type": "string"},
-        "runs": {
-            "oneOf": [
-                {
-                    "type": "object",
-                    "minProperties": 2,
-                    "additionalProperties": {"type": "string"},
-                },
-                {"type": "array", "minItems": 2, "items": {"type": "string"}},
-            ]
-        },
-    },
-    "required": ["runs"],
-    "additionalProperties": False,
-}
-
-
-def study_runs(study: Any, path: Path) -> dict[str, str]:
-    """The runs a study names, label: folder, or an InputFileError naming what is wrong in
-    one line (jsonschema comes with Snakemake)."""
-    import jsonschema
-
-    errors = list(jsonschema.Draft202012Validator(STUDY_SCHEMA).iter_errors(study))
-    if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        where = ".".join(map(str, error.absolute_path)) or "the file"
-        if any(list(each.absolute_path)[:1] == ["runs"] for each in errors):
-            problem = (
-                "`runs:` names two or more run folders, as label: folder lines or as a list of "
-                f"folders; found {json.dumps(study.get('runs'))}"
-            )
-        elif error.validator == "additionalProperties":
-            unknown = sorted(set(study) - set(STUDY_SCHEMA["properties"]))
-            problem = f"unknown key {', '.join(unknown)}; a study has `question:` and `runs:`"
-        else:
-            problem = f"{where}: {error.message}"
-        raise InputFileError(f"study {path}: {problem}")
-    runs = study["runs"]
-    if isinstance(runs, list):
-        labels = [Path(folder).name for folder in runs]
-        if len(set(labels)) < len(labels):
-            raise InputFileError(
-                f"study {path}: two runs of the list share a folder name; label them "
-                "(`label: folder` lines under `runs:`)"
-            )
-        return dict(zip(labels, runs, strict=True))
-    return runs
-
-
-def recipe_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
-    """The recipe keys two runs' trainings differ in, with their values ('' where none)."""
-
-    def flat(recipe: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-        items: dict[str, Any] = {}
-        for key, value in recipe.items():
-            if isinstance(value, Mapping):
-                items |= flat(value, f"{prefix}{key}.")
-            else:
-                items[f"{prefix}{key}"] = value
-        return items
-
-    a, b = flat(first), flat(second)
-    return ", ".join(
-        f"{key} ({a.get(key)!r} against {b.get(key)!r})"
-        for key in sorted(set(a) | set(b))
-        if a.get(key) != b.get(key)
-    )
 
 
 def render_study(study_path: str | os.PathLike[str]) -> list[Path]:

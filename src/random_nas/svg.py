@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 
 DECIMALS = 2
-# A decimal number standing alone: not part of a version such as 3.10.8.
-_NUMBER = re.compile(r"(?<![\d.])-?\d+\.\d+(?![\d.])")
+# A decimal number with more decimals than kept, standing alone: not a version such as the
+# XML declaration's 1.0 or a library's 3.10.8.
+_NUMBER = re.compile(r"(?<![\d.])-?\d+\.\d{3,}(?![\d.])")  # more decimals than DECIMALS
 # Matplotlib's ids: one letter for the kind (p: clip path, m: marker, h: hatch) and ten hex
 # digits of a hash of the element.
 _HASHED_ID = re.compile(r'id="([a-z])([0-9a-f]{10})"')

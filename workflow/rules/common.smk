@@ -2,6 +2,7 @@
 # library's search-space module imports no torch, and sampling 10,000 ids takes milliseconds.
 import json
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ from random_nas.halving import hyperband_run_brackets, rung_budgets
 from random_nas.layout import (
     PLOT_FORMATS,
     REPLAY_FILES,
+    STUDY_FILES,
     report_files,
     report_plots,
     report_tables,
@@ -25,6 +27,7 @@ from random_nas.settings import (
     training_recipe,
 )
 from random_nas.space import Architecture, SearchSpace, sampled_records
+from random_nas.studies import study_tables
 from random_nas.store import (
     DATA_KEY_PATTERN,
     RECIPE_KEY_PATTERN,
@@ -257,7 +260,25 @@ def published_entry(name, arch_id, epochs):
     return training_input(data, recipe, arch_id, published["seed"])
 
 
+# Every study.yaml under results/, one or two folders down (results/published/* among them).
+STUDIES = sorted(
+    str(path.parent)
+    for pattern in ("results/*/study.yaml", "results/*/*/study.yaml")
+    for path in Path().glob(pattern)
+)
+
+
+def study_inputs(wildcards):
+    """The tables a study renders from, or the one line that says what is wrong with it."""
+    try:
+        return study_tables(f"{wildcards.study}/study.yaml")
+    except ValueError as error:
+        raise WorkflowError(str(error)) from None
+
+
 wildcard_constraints:
+    # Only the folders that hold a study.yaml: a run's own report files are the report rule's.
+    study="|".join(map(re.escape, STUDIES)) or r"(?!)",
     arch_id=r"[0-9a-f]{12}",
     seed=r"[0-9]+",
     rung=r"[1-9][0-9]*",
@@ -450,7 +471,10 @@ def trial_inputs():
         ]
 
     if HYPERBAND:
-        return {f"bracket_{number}": bracket_trials(number) for number in range(len(BRACKETS))}
+        return {
+            f"bracket_{number}": bracket_trials(number)
+            for number in range(len(BRACKETS))
+        }
     return {
         "rungs": lambda wildcards: [
             entry(arch_id, budget)

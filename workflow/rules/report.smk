@@ -43,3 +43,25 @@ rule published_reports:
         "../envs/random_nas.yaml"
     script:
         "../../scripts/render_published.py"
+
+
+# Studies: every study.yaml under results/ (one or two folders down) is a target of its own,
+# re-rendered when one of its runs' tables changes.
+rule study:
+    input:
+        [f"{folder}/report/study.md" for folder in STUDIES],
+
+
+rule render_study:
+    input:
+        study="{study}/study.yaml",
+        tables=study_inputs,
+    output:
+        [f"{{study}}/report/{name}" for name in STUDY_FILES],
+    log:
+        "results/logs/studies/{study}.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    script:
+        "../../scripts/study.py"

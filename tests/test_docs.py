@@ -1,0 +1,88 @@
+"""The way in: a README of one screen, a documentation site that builds strictly, and every
+command the README and the docs show either run or planned by a dry run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import REPO, TINY_CONFIG, WORKFLOW_FILES, copy_repository
+
+BIN = Path(sys.executable).parent
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+TWO_COMMANDS = (
+    "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/snakemake --cores all",
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest",
+)
+
+
+def shown_commands() -> list[str]:
+    """Every command line of a bash block of the README and the docs (continuations joined)."""
+    return [
+        " ".join(line.split("#")[0].split())
+        for page in PAGES
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S)
+        for line in block.replace("\\\n", " ").splitlines()
+        if line.split("#")[0].strip()
+    ]
+
+
+def test_the_readme_fits_one_screen_and_keeps_its_two_commands():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    for command in TWO_COMMANDS:
+        assert f"```bash\n{command}\n```" in readme
+
+
+def test_the_documentation_site_builds_strictly(tmp_path):
+    result = subprocess.run(
+        [str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for page in ("store", "clusters", "published", "config"):  # config/README.md: config/
+        assert (tmp_path / "site" / page / "index.html").exists(), page
+
+
+def test_every_snakemake_command_shown_is_planned_and_the_cli_runs(tmp_path):
+    workdir = copy_repository(tmp_path / "work", (*WORKFLOW_FILES, "src"))
+    shutil.copytree(REPO / "results/published", workdir / "results/published")
+    (workdir / ".venv").symlink_to(Path(sys.prefix))
+    # A config a page names is written as the page shows it (`# name.yaml` on its first line),
+    # else as a tiny run.
+    shown = {
+        match[0]: match[1]
+        for page in PAGES
+        for match in re.findall(r"```yaml\n# (\S+\.yaml)\n(.*?)```", page.read_text(), re.S)
+    }
+    snakemake = [
+        segment.strip()
+        for command in shown_commands()
+        for segment in command.split("&&")
+        if segment.strip().startswith(".venv/bin/snakemake")
+    ]
+    assert len(snakemake) >= 8
+    for command in snakemake:
+        for name in re.findall(r"--configfile (\S+)", command):
+            (workdir / name).write_text(shown.get(name) or yaml.safe_dump(TINY_CONFIG))
+        planned = command if " -n" in command or "--lint" in command else f"{command} -n"
+        result = subprocess.run(
+            planned, shell=True, cwd=workdir, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, (planned, result.stderr[-2000:])
+    for command in shown_commands():
+        if command.startswith(".venv/bin/random-nas"):
+            result = subprocess.run(
+                command, shell=True, cwd=workdir, capture_output=True, text=True
+            )
+            assert result.returncode == 0, (command, result.stderr)
+            for name in ("store", "study", "export", "migrate"):
+                assert name in result.stdout
