@@ -45,12 +45,19 @@ def main() -> None:
         "# Cluster modes on a one-node Slurm (tests/test_slurm.py)",
         "",
         f"Machine: {results['machine']}. `benchmarks/slurm.py`; the tiny config, one thread per "
-        "training, `--slurm-array-limit 2` for arrays.",
+        "training for arrays (`--slurm-array-limit 2`), two threads and 3 epochs of 1,000 images "
+        "for groups.",
         "",
-        "| mode | trainings | sbatch submissions | wall s (the whole run) |",
-        "| --- | --- | --- | --- |",
+        "Side by side: pairs of a group's members whose spans (the first and last line of each "
+        "training's own log, 1 s resolution) overlap.",
+        "",
+        "| mode | trainings | sbatch submissions | wall s (the whole run) | side by side | "
+        "a group asks for |",
+        "| --- | --- | --- | --- | --- | --- |",
         *(
-            f"| {mode} | {row['trainings']} | {row['submissions']} | {row['seconds']:.1f} |"
+            f"| {mode} | {row['trainings']} | {row['submissions']} | {row['seconds']:.1f} | "
+            f"{row.get('overlapping_members', '')} | "
+            f"{'`-t ' + row['request'] + '`' if 'request' in row else ''} |"
             for mode, row in modes.items()
         ),
         "",

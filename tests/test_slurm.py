@@ -14,6 +14,7 @@ import getpass
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -201,14 +202,56 @@ def test_trainings_go_to_slurm_in_job_arrays(workdir, slurm_cluster):
     assert (workdir / "results/tiny/report/index.html").exists()
 
 
+def _spans(workdir: Path) -> dict[str, tuple[str, str]]:
+    """When each training of the store ran: the first and last time stamps of its own log."""
+    spans = {}
+    for log in sorted((workdir / "results/store").glob("*/*/*/seed_*/train.log")):
+        stamps = [line[:19] for line in log.read_text().splitlines() if line[:2] == "20"]
+        spans[log.parts[-3]] = (stamps[0], stamps[-1])
+    return spans
+
+
+def _overlap(first: tuple[str, str], second: tuple[str, str]) -> bool:
+    return first[0] < second[1] and second[0] < first[1]
+
+
 def test_small_trainings_grouped_k_per_submission(workdir, slurm_cluster):
-    configfile = write_config(workdir, SMALL)
+    # Trainings of several seconds each, so that their logs' time stamps can show an overlap.
+    training = {**TINY_CONFIG["training"], "epochs": 3, "threads": 2, "mem_mb": 3000}
+    dataset = {"val_size": 100, "train_size": 1000, "test_size": 100}
+    configfile = write_config(workdir, {**SMALL, "training": training, "dataset": dataset})
     output, submitted, seconds = run_on_slurm(
-        workdir, slurm_cluster, configfile, "--groups", "train=pack", "--group-components", "pack=2"
-    )
+        workdir, slurm_cluster, configfile, "--groups", "train=pack", "--group-components",
+        "pack=2", "--verbose",
+    )  # fmt: skip
     complete_table(workdir, 5)
-    assert submitted == 3, output[-3000:]  # ceil(5 / 2) group jobs, each running 2 side by side
-    record("groups of 2", trainings=5, submissions=submitted, seconds=round(seconds, 1))
+    assert submitted == 3, output[-3000:]  # ceil(5 / 2) group jobs
+    calls = [line for line in output.splitlines() if line.startswith("sbatch call:")]
+    pairs = [call for call in calls if call.count("train:data=") == 2]
+    assert len(calls) == 3 and len(pairs) == 2, output[-3000:]
+    # What a group of 2 asks for is what its members use, one after the other: one
+    # training's CPUs (threads 2) and memory, and the sum of their time limits (10 + 10 x 3
+    # epochs each). Watching upstream (snakemake-executor-plugin-slurm#469): the job step runs
+    # a group's members with --jobs 1, one at a time; the day a release runs them side by
+    # side, this fails and groups can ask for the sum of their CPUs again.
+    for call in pairs:
+        assert "--cpus-per-task=2" in call and "--mem 3000" in call and " -t 80 " in call, call
+        assert "--jobs 1 --mode 'remote'" in call, (
+            "plugin#469 changed: group members no longer run one at a time"
+        )
+    # Measured from the trainings' own logs: a group's two members never overlap.
+    spans = _spans(workdir)
+    members = [re.findall(r"arch_id=([0-9a-f]{12})", call) for call in pairs]
+    overlapping = sum(_overlap(spans[first], spans[second]) for first, second in members)
+    assert len(spans) == 5 and overlapping == 0, (members, spans)
+    record(
+        "groups of 2",
+        trainings=5,
+        submissions=submitted,
+        seconds=round(seconds, 1),
+        overlapping_members=overlapping,
+        request=" ".join(pairs[0].split(" -t ")[1].split()[:5]),
+    )
 
 
 def _later_array_task_of(arch_id: str) -> str | None:
@@ -325,8 +368,9 @@ def test_k_trainings_share_one_gpu_per_submission(workdir, recording_sbatch):
     assert len(sbatch) == 2, output[-3000:]
     for call in sbatch:
         assert "--gres=gpu:1" in call and "--gpus" not in call  # one GPU for the pair
-        assert "--cpus-per-task=4" in call and "--mem 6000" in call  # summed: side by side
-        assert "-t 40 " in call  # 2 x (10 + 10 x 1 epoch): two trainings on one GPU
+        # The pair trains in turn: one training's CPUs and memory, the sum of their limits.
+        assert "--cpus-per-task=2" in call and "--mem 3000" in call
+        assert "-t 40 " in call  # 2 x (10 + 10 x 1 epoch)
         assert call.count("train:data=") == 2
 
 

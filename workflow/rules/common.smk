@@ -301,9 +301,10 @@ def training_priority(wildcards):
 
 def training_runtime(wildcards, attempt):
     """The time limit a cluster job asks for (minutes), from its own recipe's epochs; doubled
-    on each retry, and k times as long where k trainings share a GPU."""
+    on each retry. A group of trainings, which run in turn, asks for the sum of its members'
+    (the `trainings` slot, one per submission, stacks them in series)."""
     epochs = RECIPES.training_of(wildcards)["epochs"]
-    return attempt * GPU_SHARE * (10 + config["training"]["minutes_per_epoch"] * epochs)
+    return attempt * (10 + config["training"]["minutes_per_epoch"] * epochs)
 
 
 def training_gpu():

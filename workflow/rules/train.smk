@@ -29,6 +29,10 @@ rule train:
     # when it plans, so a GPU is declared only where it means something.
     resources:
         **training_gpu(),
+        # A slot for a group's accounting: the cluster profile allows one per submission
+        # (a local scope), so a group asks for one training's CPUs and memory and the sum
+        # of its members' time limits, as its members run in turn.
+        trainings=1,
         attempt=lambda wildcards, attempt: attempt,
         runtime=training_runtime,
         mem_mb=config["training"]["mem_mb"],
