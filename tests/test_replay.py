@@ -36,8 +36,6 @@ def test_hyperband_brackets_are_algorithm_1_of_li_et_al():
     ]
     # The ladder of min_epochs 1, eta 3, 9 epochs: three brackets, each ending at 9 epochs.
     assert hyperband_brackets(1, 3, 9) == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
-    # A full budget off the ladder's powers ends every bracket at it, as halving's rungs do.
-    assert [bracket[-1][1] for bracket in hyperband_brackets(2, 3, 10)] == [10, 10, 10]
 
 
 def grid_trials(accuracies: dict[str, list[float]], budgets: list[int]) -> pd.DataFrame:
@@ -309,3 +307,13 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
     study.write_text(f"runs:\n  a: {workdir}/results/tiny\n  b: {other}\n")
     with pytest.raises(Exception, match=r"differ in training\.lr \(0\.05 against 0\.1\)"):
         render_study(study)
+
+
+def test_hyperband_refuses_a_ladder_that_is_not_a_power_of_eta_naming_the_nearest():
+    from random_nas.halving import hyperband_brackets
+
+    # 10 / 1 is not a power of 3: the ladder 1, 3, 9, 10 would add a bracket (s_max 3 where
+    # Li et al. and SMAC3 have ⌊log_3 10⌋ = 2).
+    with pytest.raises(ValueError, match=r"nearest: training\.epochs 9 or 27"):
+        hyperband_brackets(1, 3, 10)
+    assert len(hyperband_brackets(1, 3, 9)) == 3 and len(hyperband_brackets(2, 3, 6)) == 2

@@ -38,6 +38,15 @@ def hyperband_brackets(min_epochs: int, eta: int, epochs: int) -> list[list[tupl
     eta^s draws instead: 81, 27, 9, 6, 5 where this gives 81, 34, 15, 8, 5 for R = 81, eta = 3.)"""
     budgets = rung_budgets(min_epochs, eta, epochs)
     s_max = len(budgets) - 1
+    if min_epochs * eta**s_max != epochs:
+        # Li et al.'s brackets need R = eta^s_max: a last rung from 9 to 10 epochs would add a
+        # bracket that SMAC3 (s_max = ⌊log_eta R⌋) does not have.
+        lower, upper = min_epochs * eta ** (s_max - 1), min_epochs * eta**s_max
+        raise ValueError(
+            f"search.strategy is 'hyperband', but training.epochs ({epochs}) is not "
+            f"search.min_epochs ({min_epochs}) times a power of search.eta ({eta}); nearest: "
+            f"training.epochs {lower} or {upper}"
+        )
     brackets = []
     for s in range(s_max, -1, -1):
         draws = -(-(s_max + 1) * eta**s // (s + 1))  # the ceiling, in integers

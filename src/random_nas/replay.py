@@ -132,6 +132,8 @@ def draws_needed(grid: Grid, strategy: str, epochs: int, eta: int, min_epochs: i
     if strategy == "successive_halving":
         return most_draws_within(epochs, budgets, eta, grid.size + 1)
     if strategy == "hyperband":
+        if min_epochs * eta ** (len(budgets) - 1) != full:
+            return 0  # Hyperband's brackets need a ladder of powers of eta (halving.py)
         return sum(bracket[0][0] for bracket in hyperband_plan(epochs, min_epochs, eta, full))
     raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
 
