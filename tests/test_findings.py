@@ -128,3 +128,34 @@ def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
     table, _, _ = verification_table(published, retrained, None, 1000, 0)
     assert table.set_index("arch_id")["exact"].to_dict() == {"a": True, "b": False}
     assert table["difference"].tolist() == [0, 0]
+
+
+def _trials(rows):
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {"arch_id": arch_id, "epochs": epochs, "status": "ok", "val_accuracy": accuracy,
+             "train_seconds": 1.0}
+            for arch_id, epochs, accuracy in rows
+        ]
+    )  # fmt: skip
+
+
+def test_draw_statistics_take_the_budget_that_has_every_draw_or_the_most():
+    from random_nas.analysis import fidelity
+
+    # Hyperband from scratch: bracket 0 starts 3 draws at 1 epoch, bracket 1 two more at 3.
+    hyperband = _trials(
+        [("a", 1, 0.5), ("b", 1, 0.6), ("c", 1, 0.7), ("c", 3, 0.8), ("d", 3, 0.75), ("e", 3, 0.7)]
+    )
+    budgets = fidelity(hyperband, hyperband, None, 3, 0)
+    assert budgets.draws_epochs == 3 and budgets.draws_total == 5  # 3 draws at 3, 3 at 1: higher
+    assert sorted(budgets.draws["arch_id"]) == ["c", "d", "e"]
+    # A dense grid trained every draw at every budget: the full budget, and ranked over all.
+    halving = _trials([("a", 1, 0.5), ("b", 1, 0.6), ("c", 1, 0.7), ("c", 3, 0.8)])
+    grid = _trials([(arch, epochs, 0.5) for arch in "abc" for epochs in (1, 3)])
+    budgets = fidelity(halving, halving, None, 3, 0, grid)
+    assert budgets.draws_epochs == 3 and len(budgets.draws) == 3 and len(budgets.ranked) == 3
+    # Without the grid, rung 0 is the one budget with every draw.
+    assert fidelity(halving, halving, None, 3, 0).draws_epochs == 1

@@ -163,6 +163,11 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     ]  # fmt: skip
     assert {"random_search", "successive_halving", "hyperband"} <= set(table["strategy"])
     assert (table["simulations"] == 50).all()
+    # The run's report: its draws measured at the full budget (every draw was), and a link
+    # to the replay.
+    report = (run / "report/ranking.md").read_text()
+    assert "6 draws are measured at 3 epochs" in report
+    assert '<a href="replay.md">replay.md</a>' in (run / "report/index.html").read_text()
     # From the table alone, byte for byte (what published_reports does).
     written = {path.name: path.read_bytes() for path in (run / "report").glob("replay.*")}
     render_replay(run / "grid.parquet", workdir / "again")
