@@ -318,6 +318,47 @@ def test_a_cancelled_array_task_is_resubmitted_alone_and_resumes(workdir, slurm_
     assert "resumed from the checkpoint after epoch" in cancelled.with_name("train.log").read_text()
 
 
+def test_upstream_every_array_task_is_checked_against_the_first_tasks_outputs(
+    workdir, slurm_cluster
+):
+    """Watching upstream, snakemake-executor-plugin-slurm#447 (open in 2.8.0): every task of
+    an array is checked against its first task's outputs, so cancelling the first task fails
+    the tasks that finished. The day a release checks each task's own outputs this fails, and
+    arrays can become the profile's default. Since the shared store, the finished trainings
+    are kept: Snakemake deletes only their receipts."""
+    config = {
+        **SMALL,
+        "num_architectures": 3,
+        "dataset": {"val_size": 200, "train_size": 4000, "test_size": 200},
+        "training": {**TINY_CONFIG["training"], "epochs": 10, "retries": 0},
+    }
+    configfile = write_config(workdir, config)
+    process = subprocess.Popen(
+        slurm_snakemake(configfile, *ARRAYS, "--latency-wait", "5"), cwd=workdir,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline, first = time.monotonic() + 300, None
+    while first is None and time.monotonic() < deadline:
+        running = subprocess.run(
+            ["squeue", "-h", "-t", "R", "-o", "%i"], capture_output=True, text=True
+        ).stdout.split()
+        first = next((task for task in running if task.endswith("_1")), None)
+        time.sleep(0.5)
+    if first is None:
+        process.kill()
+        pytest.fail("the array's first task never ran")
+    time.sleep(3)  # into its training, while the other tasks train too
+    subprocess.run(["scancel", first], check=True)
+    output = process.communicate(timeout=400)[0]
+    published = store_entries(workdir)
+    failed = output.count("Error in rule train")
+    assert len(published) == 2, output[-3000:]  # the other two tasks finished their trainings
+    assert failed == 3, (
+        "plugin#447 looks fixed: only the cancelled task failed, so arrays could become the "
+        f"profile's default (failed: {failed})"
+    )
+
+
 RECORDING_SBATCH = """#!/bin/sh
 echo "$*" >> "{calls}"
 echo $$
