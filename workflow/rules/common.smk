@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from snakemake.logging import logger
 
+from random_nas.cluster import read_submission, submission_problem
 from random_nas.halving import hyperband_run_brackets, rung_budgets
 from random_nas.layout import (
     PLOT_FORMATS,
@@ -321,35 +322,9 @@ def training_gpu():
 def check_cluster_submission():
     """Refuse, before the first submission, cluster flags under which trainings would wait
     forever or a GPU would be shared by the wrong number of trainings."""
-    if workflow.local_exec:
-        return
-    groups = workflow.group_settings
-    group = groups.overwrite_groups.get("train")
-    if GPU_SHARE > 1 and (
-        group is None or groups.group_components.get(group) != GPU_SHARE
-    ):
-        raise WorkflowError(
-            f"training.trainings_per_gpu is {GPU_SHARE}, but the train rule is "
-            + (
-                "not grouped"
-                if group is None
-                else f"in group {group!r} of "
-                f"{groups.group_components.get(group, 1)} per submission"
-            )
-            + f": pass --groups train=gpu --group-components gpu={GPU_SHARE}"
-        )
-    arrays = getattr(workflow.executor_settings, "array_jobs", None) or ""
-    selected = {name.strip() for name in arrays.replace(";", ",").split(",")}
-    trainings = sum(job.rule.name == "train" for job in workflow.dag.needrun_jobs())
-    if group is None and selected & {"train", "all"} and trainings > workflow.nodes:
-        # The Slurm plugin (2.8) holds back a rule's ready jobs until all of them have
-        # arrived or an array is full: capped by --jobs, they never all arrive.
-        raise WorkflowError(
-            f"--jobs {workflow.nodes} is below the {trainings} trainings this run submits as "
-            "job arrays at once, which the Slurm plugin would hold back forever: raise --jobs "
-            f"to {trainings}, or run it in parts with --batch collect=i/"
-            f"{-(-trainings // workflow.nodes)} for i = 1, 2, ..."
-        )
+    problem = submission_problem(read_submission(workflow), GPU_SHARE)
+    if problem is not None:
+        raise WorkflowError(problem)
 
 
 def written_reports(since):
