@@ -108,17 +108,22 @@ def run_snakemake(
     return result
 
 
-# Loaded by every Python process started with this folder on PYTHONPATH: a training of the
-# architecture named below runs out of memory in its model, as a too-large candidate would.
-# The fault lives in the tests; the production code has no hook for it.
-_OUT_OF_MEMORY_SITECUSTOMIZE = """
+# Loaded by every Python process started with a folder holding it on PYTHONPATH: once the
+# library's MODULE is imported, its FUNCTION is replaced by a call of `_fault(original, ...)`.
+# The faults live in the tests; the production code has no hook for them.
+_SITECUSTOMIZE = """
 import importlib.util
+import os
 import sys
 
 
-class _OutOfMemory:
+def _fault(original, *args, **kwargs):
+FAULT
+
+
+class _Hook:
     def find_spec(self, name, path=None, target=None):
-        if name != "random_nas.model":
+        if name != MODULE:
             return None
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
@@ -126,32 +131,37 @@ class _OutOfMemory:
 
         def exec_module(module):
             load(module)
-            build_model = module.build_model
-
-            def failing_build_model(arch, *args, **kwargs):
-                if arch.arch_id == {arch_id!r}:
-                    import torch
-
-                    raise torch.OutOfMemoryError("injected: CUDA out of memory")
-                return build_model(arch, *args, **kwargs)
-
-            module.build_model = failing_build_model
+            original = getattr(module, FUNCTION)
+            setattr(module, FUNCTION, lambda *args, **kwargs: _fault(original, *args, **kwargs))
 
         spec.loader.exec_module = exec_module
         return spec
 
 
-sys.meta_path.insert(0, _OutOfMemory())
+sys.meta_path.insert(0, _Hook())
 """
 
 
-def out_of_memory_for(arch_id: str, folder: Path) -> dict[str, str]:
-    """The environment under which training `arch_id` runs out of memory."""
+def _with_fault(folder: Path, module: str, function: str, fault: str) -> dict[str, str]:
+    """The environment under which `function` of `module` runs `fault` (the indented body of
+    a function of the original and its arguments) in every process."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(_OUT_OF_MEMORY_SITECUSTOMIZE.format(arch_id=arch_id))
+    text = _SITECUSTOMIZE.replace("MODULE", repr(module)).replace("FUNCTION", repr(function))
+    (folder / "sitecustomize.py").write_text(text.replace("FAULT", fault))
     return {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
     }
+
+
+def out_of_memory_for(arch_id: str, folder: Path) -> dict[str, str]:
+    """The environment under which training `arch_id` runs out of memory in its model, as a
+    too-large candidate would."""
+    fault = f"""    if args[0].arch_id == {arch_id!r}:
+        import torch
+
+        raise torch.OutOfMemoryError("injected: CUDA out of memory")
+    return original(*args, **kwargs)"""
+    return _with_fault(folder, "random_nas.model", "build_model", fault)
 
 
 def full_config(overrides: dict) -> dict:
@@ -195,56 +205,19 @@ def receipt_of(entry_metrics: Path, folder: Path) -> Path:
     return folder / "results/receipts" / store_tag(str(store)) / entry_metrics.relative_to(store)
 
 
-# Loaded like the one above: every call of the trainer appends the architecture it trains to
-# the file named by the environment's RANDOM_NAS_TEST_TRAININGS (one line a training, in any
-# working directory), and with RANDOM_NAS_TEST_BROKEN set it raises as a broken environment
-# would, before training.
-_TRAINING_HOOK_SITECUSTOMIZE = """
-import importlib.util
-import os
-import sys
-
-
-class _TrainingHook:
-    def find_spec(self, name, path=None, target=None):
-        if name != "random_nas.train":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        load = spec.loader.exec_module
-
-        def exec_module(module):
-            load(module)
-            train_candidate = module.train_candidate
-
-            def counted(arch, *args, **kwargs):
-                if os.environ.get("RANDOM_NAS_TEST_BROKEN"):
-                    raise OSError("injected: the environment is broken")
-                with open(os.environ["RANDOM_NAS_TEST_TRAININGS"], "a") as handle:
-                    handle.write(arch.arch_id + "\\n")
-                return train_candidate(arch, *args, **kwargs)
-
-            module.train_candidate = counted
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
-sys.meta_path.insert(0, _TrainingHook())
-"""
-
-
 def counting_trainings(folder: Path, broken: bool = False) -> tuple[dict[str, str], Path]:
-    """The environment under which every training is written down (in the file returned), or,
-    `broken`, every training fails as in a broken environment."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(_TRAINING_HOOK_SITECUSTOMIZE)
+    """The environment under which every training is written down, one architecture a line
+    in the file returned (from any working directory), or, `broken`, every training fails
+    before it starts, as in a broken environment."""
     counter = folder / "trainings.txt"
+    fault = """    if os.environ.get("RANDOM_NAS_TEST_BROKEN"):
+        raise OSError("injected: the environment is broken")
+    with open(os.environ["RANDOM_NAS_TEST_TRAININGS"], "a") as handle:
+        handle.write(args[0].arch_id + "\\n")
+    return original(*args, **kwargs)"""
+    environment = _with_fault(folder, "random_nas.train", "train_candidate", fault)
     counter.touch()
-    environment = {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])),
-        "RANDOM_NAS_TEST_TRAININGS": str(counter),
-    }
+    environment["RANDOM_NAS_TEST_TRAININGS"] = str(counter)
     if broken:
         environment["RANDOM_NAS_TEST_BROKEN"] = "1"
     return environment, counter

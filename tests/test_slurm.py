@@ -276,20 +276,28 @@ def _later_array_task_of(arch_id: str) -> str | None:
     return None
 
 
-def test_a_cancelled_array_task_is_resubmitted_alone_and_resumes(workdir, slurm_cluster):
-    config = {
-        **TINY_CONFIG,
-        "num_architectures": 3,
-        "dataset": {"val_size": 200, "train_size": 4000, "test_size": 200},
-        # No retry: the run ends with the cancelled training failed, and the next run
-        # resubmits it (a retry would resubmit it alone within the same run).
-        "training": {**TINY_CONFIG["training"], "epochs": 10, "retries": 0},
-    }
-    configfile = write_config(workdir, config)
-    process = subprocess.Popen(
-        slurm_snakemake(configfile, *ARRAYS), cwd=workdir, stdout=subprocess.PIPE,
+# Three trainings long enough to be cancelled mid-way. No retry: the run ends with the
+# cancelled training failed, and the next run resubmits it (a retry would resubmit it alone
+# within the same run).
+LONG = {
+    **TINY_CONFIG,
+    "num_architectures": 3,
+    "dataset": {"val_size": 200, "train_size": 4000, "test_size": 200},
+    "training": {**TINY_CONFIG["training"], "epochs": 10, "retries": 0},
+}
+
+
+def _start_arrays(workdir: Path, configfile: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        slurm_snakemake(configfile, *ARRAYS, *args), cwd=workdir, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def test_a_cancelled_array_task_is_resubmitted_alone_and_resumes(workdir, slurm_cluster):
+    config = LONG
+    configfile = write_config(workdir, config)
+    process = _start_arrays(workdir, configfile)
     deadline, task = time.monotonic() + 300, None
     while task is None and time.monotonic() < deadline:
         # An unfinished training's checkpoint lies in the entry's private folder.
@@ -326,17 +334,8 @@ def test_upstream_every_array_task_is_checked_against_the_first_tasks_outputs(
     the tasks that finished. The day a release checks each task's own outputs this fails, and
     arrays can become the profile's default. Since the shared store, the finished trainings
     are kept: Snakemake deletes only their receipts."""
-    config = {
-        **SMALL,
-        "num_architectures": 3,
-        "dataset": {"val_size": 200, "train_size": 4000, "test_size": 200},
-        "training": {**TINY_CONFIG["training"], "epochs": 10, "retries": 0},
-    }
-    configfile = write_config(workdir, config)
-    process = subprocess.Popen(
-        slurm_snakemake(configfile, *ARRAYS, "--latency-wait", "5"), cwd=workdir,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    configfile = write_config(workdir, LONG)
+    process = _start_arrays(workdir, configfile, "--latency-wait", "5")
     deadline, first = time.monotonic() + 300, None
     while first is None and time.monotonic() < deadline:
         running = subprocess.run(
