@@ -117,6 +117,7 @@ def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
             "val_loss": [0.101, 0.120],
             "val_correct": ["AAA=", "AAB="],
             "hardware": ["Intel Xeon"] * 2,
+            "flops": [1, 1],
             "status": ["ok"] * 2,
         }
     )

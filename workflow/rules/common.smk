@@ -68,10 +68,14 @@ SCHEMA = workflow.current_basedir.join("../schemas/config.schema.yaml").get_path
 )
 RUN_DIR = f"results/{config['run']}"
 STORE = config["store"].rstrip("/")
+# A verification retrains into a store of its own: the entries of the run it checks would
+# otherwise check the store against itself.
+VERIFY_STORE = config["verify"]["store"].rstrip("/")
 # This working directory's receipts of the store's entries it used: the train rule's outputs,
 # where Snakemake's bookkeeping (incomplete markers, clean-up of failed jobs) may reach. One
-# folder per store, named by a hash of its real path: a run given another store asks it.
-RECEIPTS = f"results/receipts/{store_tag(STORE)}"
+# folder per store, `{store}` the hash of its real path: a run given another store asks it.
+RECEIPTS = "results/receipts/{store}"
+STORES = {store_tag(store): store for store in (STORE, VERIFY_STORE)}
 # arch_id -> the contents of its architecture file, in draw order.
 SAMPLED = {
     record["arch_id"]: record
@@ -221,16 +225,17 @@ def entry(arch_id, epochs=None, seed=None):
     run's)."""
     epochs = config["training"]["epochs"] if epochs is None else epochs
     seed = config["seed"] if seed is None else seed
-    return training_input(DATA_KEY, RECIPE_KEYS[epochs], arch_id, seed)
+    return training_input(STORE, DATA_KEY, RECIPE_KEYS[epochs], arch_id, seed)
 
 
-def training_input(data, recipe, arch_id, seed):
+def training_input(store, data, recipe, arch_id, seed):
     """The metrics file read for one training: this working directory's receipt where
     it has one; else the store's published entry where there is one, a plain input that no
     job makes and Snakemake never deletes (a dry run then lists only what the store lacks);
     else the receipt that the train rule will make."""
-    receipt = f"{entry_dir(RECEIPTS, data, recipe, arch_id, seed)}/metrics.json"
-    published = f"{entry_dir(STORE, data, recipe, arch_id, seed)}/metrics.json"
+    receipts = RECEIPTS.format(store=store_tag(store))
+    receipt = f"{entry_dir(receipts, data, recipe, arch_id, seed)}/metrics.json"
+    published = f"{entry_dir(store, data, recipe, arch_id, seed)}/metrics.json"
     if not Path(receipt).exists() and Path(published).exists():
         return published
     return receipt
@@ -240,8 +245,8 @@ def job_store(wildcards, output):
     """The store as a job sees it. Under a module's prefix Snakemake moves the paths a rule
     declares (the job's receipt) but not the config's, so a relative store moves by the same
     prefix, as the rest of the run's files do."""
-    prefix = output[0].partition(RECEIPTS)[0]
-    return os.path.join(prefix, STORE)
+    prefix = output[0].partition(RECEIPTS.format(store=wildcards.store))[0]
+    return os.path.join(prefix, STORES[wildcards.store])
 
 
 # A dense grid: every draw at every budget of the ladder, the table a replay simulates on.
@@ -253,12 +258,12 @@ GRID_TRIALS = (
 
 
 def published_entry(name, arch_id, epochs):
-    """The metrics file, in the store, of a published run's candidate retrained at `epochs`
-    under the run's own config."""
+    """The metrics file, in the verification's store, of a published run's candidate
+    retrained at `epochs` under the run's own config."""
     published = RECIPES.published_config(name)
     data = data_key(data_recipe(published))
     recipe = recipe_key(training_recipe(published, epochs))
-    return training_input(data, recipe, arch_id, published["seed"])
+    return training_input(VERIFY_STORE, data, recipe, arch_id, published["seed"])
 
 
 # Every study.yaml under results/, one or two folders down (results/published/* among them).
@@ -281,6 +286,7 @@ wildcard_constraints:
     # Only the folders that hold a study.yaml: a run's own report files are the report rule's.
     study="|".join(map(re.escape, STUDIES)) or r"(?!)",
     arch_id=r"[0-9a-f]{12}",
+    store=r"store-[0-9a-f]{8}",
     seed=r"[0-9]+",
     rung=r"[1-9][0-9]*",
     data=DATA_KEY_PATTERN,
