@@ -18,7 +18,7 @@ for table_path in map(Path, snakemake.input):
     render_report(table_path, table_path.parent / "report", **beside)
     grid = table_path.with_name("grid.parquet")
     if grid.exists():
-        render_replay(grid, table_path.parent / "report")
+        render_replay(grid, table_path.parent / "report", beside.get("repeats_path"))
     logger.info("re-rendered %s", table_path.parent / "report")
 for study in sorted(Path("results/published").glob("*/study.yaml")):
     render_study(study)

@@ -8,5 +8,7 @@ from random_nas.logs import log_to
 from random_nas.report import render_replay
 
 logger = log_to(snakemake.log[0])
-written = render_replay(snakemake.input[0], Path(snakemake.output[0]).parent)
+written = render_replay(
+    snakemake.input.grid, Path(snakemake.output[0]).parent, snakemake.input.get("repeats")
+)
 logger.info("replayed the strategies into %s", ", ".join(map(str, written)))

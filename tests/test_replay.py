@@ -17,7 +17,13 @@ from test_workflow import planned_jobs
 
 from random_nas.analysis import expected_best, promote
 from random_nas.halving import hyperband_brackets
-from random_nas.replay import dense_grid, hyperband_plan, replay, simulate
+from random_nas.replay import (
+    dense_grid,
+    hyperband_plan,
+    replay,
+    shared_permutations,
+    simulate,
+)
 from random_nas.report import render_replay
 from random_nas.results import read_table
 
@@ -47,6 +53,8 @@ def grid_trials(accuracies: dict[str, list[float]], budgets: list[int]) -> pd.Da
                 "epochs": budget,
                 "status": "ok",
                 "val_accuracy": value,
+                # A held-out score that ranks like the validation one, lower.
+                "test_accuracy": value - 0.01,
                 "flops": 1000 + index,
             }
             for index, (arch_id, values) in enumerate(accuracies.items())
@@ -62,7 +70,8 @@ def test_random_search_replay_converges_to_the_unbiased_expected_best():
     grid = dense_grid(trials, [3], train_images=100, classes=10)
     curve = expected_best(full)
     for draws in (1, 4, 16):
-        outcomes = simulate(grid, "random_search", 3 * draws, 3, 3, 4000, rng)
+        orders = shared_permutations(grid.size, 4000, draws)
+        outcomes = grid.outcome[simulate(grid, "random_search", 3 * draws, 3, 3, orders)]
         error = outcomes.std() / np.sqrt(len(outcomes))
         assert abs(outcomes.mean() - curve["expected_best"].iloc[draws - 1]) < 4 * error + 1e-12
 
@@ -109,8 +118,9 @@ def test_halving_and_hyperband_replays_match_a_brute_force_enumeration(
             picks.append(_halving_by_promote(trials, list(order[start : start + plan[0][0]]), plan))
             start += plan[0][0]
         exact.append(max(full_of[pick] for pick in picks))
-    outcomes = simulate(grid, strategy, epochs, 3, 1, 20000, rng)
-    assert outcomes is not None
+    picks = simulate(grid, strategy, epochs, 3, 1, shared_permutations(grid.size, 20000, 5))
+    assert picks is not None
+    outcomes = grid.outcome[picks]
     error = np.std(exact) / np.sqrt(len(outcomes))
     assert abs(outcomes.mean() - np.mean(exact)) < 4 * error + 1e-12
     assert set(np.unique(outcomes)) <= set(exact)
@@ -126,11 +136,59 @@ def test_replay_table_has_every_strategy_where_it_fits_and_is_reproducible():
     table = replay(grid, eta=3, min_epochs=1, simulations=200, seed=0)
     assert table.equals(replay(grid, eta=3, min_epochs=1, simulations=200, seed=0))
     assert set(table["strategy"]) == {"random_search", "successive_halving", "hyperband"}
+    assert set(table["evidence"]) == {"validation", "test"}
     assert (table["p05"] <= table["p50"]).all() and (table["p50"] <= table["p95"]).all()
     assert (table["p95"] <= full.max() + 1e-12).all()
-    random_search = table[table["strategy"] == "random_search"]
+    random_search = table[(table["strategy"] == "random_search") & (table["evidence"] == "test")]
     assert list(random_search["compute_epoch_images"]) == [900, 1800, 3600, 7200, 14400]
     assert random_search["p_beats_random_search"].isna().all()
+    # Compute spent never passes its cap; Hyperband's row names the brackets that ran.
+    assert (table["compute_spent_epoch_images"] <= table["compute_epoch_images"]).all()
+    hyperband = table[(table["strategy"] == "hyperband") & (table["evidence"] == "test")]
+    assert dict(zip(hyperband["compute_epoch_images"], hyperband["brackets"], strict=True)) == {
+        3600: "2",
+        7200: "2 1",
+    }  # at 16 trainings, 2 1 0 | 2 1 would draw 31 of the 27
+    assert list(hyperband["compute_spent_epoch_images"]) == [2700, 5100]
+    from random_nas.replay import bracket_names
+
+    plan = hyperband_plan(16 * 9, 1, 3, 9)
+    assert bracket_names(plan) == "2 1 0 | 2 1"
+    assert bracket_names(plan[:3]) == "2 1 0"
+
+
+def test_strategies_share_their_draws_and_a_pick_is_scored_on_held_out_evidence():
+    rng = np.random.default_rng(2)
+    full = rng.uniform(0.85, 0.99, size=27)
+    trials = grid_trials(
+        {f"a{i:02d}": [v - 0.05, v - 0.02, v] for i, v in enumerate(full)}, [1, 3, 9]
+    )
+    # A second training seed at the full budget, as a grid's repeats hold it.
+    again = trials[trials["epochs"] == 9].assign(
+        seed=1, val_accuracy=lambda frame: frame["val_accuracy"] - 0.02
+    )
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10, repeats=again)
+    assert list(grid.scores) == ["validation", "test", "validation_seed_1"]
+    orders = shared_permutations(grid.size, 300, 0)
+    random_search = simulate(grid, "random_search", 18, 3, 1, orders)
+    halving = simulate(grid, "successive_halving", 18, 3, 1, orders)
+    # Common random numbers: halving's 6 draws start with random search's 2.
+    for order, pick in zip(orders, random_search, strict=True):
+        assert pick in order[:2] and set(order[:2]) <= set(order[:6])
+    table = replay(grid, eta=3, min_epochs=1, simulations=300, seed=0, points=[18])
+    row = table[(table["strategy"] == "successive_halving")].set_index("evidence")
+    wins = (grid.scores["test"][halving] > grid.scores["test"][random_search]) + 0.5 * (
+        grid.scores["test"][halving] == grid.scores["test"][random_search]
+    )
+    assert row.loc["test", "p_beats_random_search"] == pytest.approx(wins.mean())
+    assert row.loc["test", "p_beats_random_search_se"] == pytest.approx(
+        wins.std(ddof=1) / np.sqrt(300)
+    )
+    differences = grid.scores["test"][halving] - grid.scores["test"][random_search]
+    assert row.loc["test", "mean_difference"] == pytest.approx(differences.mean())
+    assert row.loc["validation_seed_1", "mean_best_accuracy"] == pytest.approx(
+        row.loc["validation", "mean_best_accuracy"] - 0.02
+    )
 
 
 GRID_SEARCH = {"min_epochs": 1, "eta": 3}
@@ -157,9 +215,9 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     grid = read_table(run / "grid.parquet")[0].to_pandas()
     assert sorted(grid.groupby("epochs").size().items()) == [(1, 6), (3, 6)]
     table = pd.read_csv(run / "report/replay.csv")
-    assert list(table.columns[:7]) == [
-        "strategy", "compute_epoch_images", "simulations", "mean_best_val_accuracy",
-        "p05", "p50", "p95",
+    assert list(table.columns[:8]) == [
+        "strategy", "compute_epoch_images", "compute_spent_epoch_images", "draws", "brackets",
+        "evidence", "simulations", "mean_best_accuracy",
     ]  # fmt: skip
     assert {"random_search", "successive_halving", "hyperband"} <= set(table["strategy"])
     assert (table["simulations"] == 50).all()

@@ -50,7 +50,15 @@ from random_nas.analysis import (
 )
 from random_nas.files import InputFileError, atomic_path, parse_with_context, write_text
 from random_nas.layout import PLOT_FORMATS, REPLAY_FILES, STUDY_FILES, report_files
-from random_nas.replay import dense_grid, ladder, replay, replay_findings, run_on_grid
+from random_nas.replay import (
+    SELECTING,
+    TEST,
+    dense_grid,
+    ladder,
+    replay,
+    replay_findings,
+    run_on_grid,
+)
 from random_nas.results import read_table
 from random_nas.studies import recipe_differences, study_runs
 from random_nas.svg import stable_svg
@@ -679,22 +687,27 @@ STRATEGY_LABELS = {
 
 
 def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> plt.Figure:
-    """Best full-budget accuracy reached against compute, per strategy (mean, 5th–95th
-    percentile of the resampled searches), with the real runs' points."""
+    """Best accuracy reached against compute, per strategy, on held-out test accuracy (mean,
+    5th–95th percentile of the paired searches) and, dashed, on the validation accuracy that
+    chose the pick; with the real runs' points on test accuracy."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for number, (strategy, label) in enumerate(STRATEGY_LABELS.items()):
         rows = table[table["strategy"] == strategy]
         if rows.empty:
             continue
-        trainings = rows["compute_epoch_images"] / full_training
         color = f"C{number}"
-        axis.fill_between(
-            trainings, 100 * rows["p05"], 100 * rows["p95"], color=color, alpha=0.15, linewidth=0
-        )
-        axis.plot(trainings, 100 * rows["mean_best_val_accuracy"], color=color, marker="o",
-                  markersize=3, label=f"{label} (mean, 5th–95th pct.)")  # fmt: skip
+        held_out = rows[rows["evidence"] == TEST]
+        trainings = held_out["compute_epoch_images"] / full_training
+        axis.fill_between(trainings, 100 * held_out["p05"], 100 * held_out["p95"], color=color,
+                          alpha=0.15, linewidth=0)  # fmt: skip
+        axis.plot(trainings, 100 * held_out["mean_best_accuracy"], color=color, marker="o",
+                  markersize=3, label=f"{label}: test (mean, 5th–95th pct.)")  # fmt: skip
+        chose = rows[rows["evidence"] == SELECTING]
+        axis.plot(chose["compute_epoch_images"] / full_training,
+                  100 * chose["mean_best_accuracy"], color=color, linestyle="--",
+                  linewidth=1, label=f"{label}: validation that chose")  # fmt: skip
     for marker, run in zip("XP", runs.itertuples(), strict=False):
-        axis.scatter(run.compute_epoch_images / full_training, 100 * run.val_accuracy,
+        axis.scatter(run.compute_epoch_images / full_training, 100 * run.test_accuracy,
                      color="black", marker=marker, zorder=3, label=run.label)  # fmt: skip
     axis.set_xscale("log", base=2)
     points = pd.concat([table["compute_epoch_images"], runs["compute_epoch_images"]])
@@ -704,20 +717,29 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
         figure,
         axis,
         "compute (full-budget trainings' worth of epoch-images)",
-        "full-budget val. accuracy of the pick (%)",
+        "accuracy of the pick (%)",
         "Strategies replayed on the dense grid",
     )
 
 
-def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
+def render_replay(
+    grid_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    repeats_path: str | os.PathLike[str] | None = None,
+) -> list[Path]:
     """Replay the strategies on a dense grid's table (its config says the ladder, eta, seed
-    and simulations): replay.csv and its plot, with this run's own searches as points."""
+    and simulations), the grid's repeats at other seeds as held-out evidence where given:
+    replay.csv, replay.md and the plot, with this run's own searches as points."""
     table, metadata = read_table(grid_path)
     config = metadata.get("config", {})
     trials = table.to_pandas()
+    repeats = read_table(repeats_path)[0].to_pandas() if repeats_path else None
+    if repeats is not None:
+        repeats = repeats[repeats["seed"] != config["seed"]]
     budgets = ladder(config)
     images = train_images(trials)
-    grid = dense_grid(trials, budgets, images, num_classes(trials, config["dataset"]["name"]))
+    classes = num_classes(trials, config["dataset"]["name"])
+    grid = dense_grid(trials, budgets, images, classes, repeats)
     search = config["search"]
     simulations = int(config.get("report", {}).get("replay_simulations", 1000))
     replayed = replay(grid, search["eta"], search["min_epochs"], simulations, int(config["seed"]))
@@ -727,16 +749,19 @@ def render_replay(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[
         replayed.to_csv(temporary, index=False, float_format="%.6g")
     full_training = budgets[-1] * images
     _set_style()
-    points = [
-        (f"random search, all {grid.size} draws", grid.size * budgets[-1], grid.outcome.max())
-    ]
+    best = int(np.argmax(grid.outcome))
+    points = [(f"random search, all {grid.size} draws", grid.size * budgets[-1], best)]
     halving = run_on_grid(grid, search["strategy"], search["eta"])
     if halving:
         points.append((f"this run's halving of {grid.size}", *halving))
     runs = pd.DataFrame(
         [
-            {"label": label, "compute_epoch_images": epochs * images, "val_accuracy": value}
-            for label, epochs, value in points
+            {
+                "label": label,
+                "compute_epoch_images": epochs * images,
+                "test_accuracy": grid.scores[TEST][pick],
+            }
+            for label, epochs, pick in points
         ]
     )
     _Figures(out).save(plot_replay(replayed, full_training, runs), "replay")

@@ -394,6 +394,15 @@ def report_inputs(run_dir):
     return tables
 
 
+def replay_tables(wildcards):
+    """What the replay reads: the dense grid, and the repeats at other seeds (held-out
+    evidence for its picks) where the run has them."""
+    tables = {"grid": f"{RUN_DIR}/grid.parquet"}
+    if REPEAT_SEEDS:
+        tables["repeats"] = f"{RUN_DIR}/repeats.parquet"
+    return tables
+
+
 def verification_metrics(wildcards):
     """The published run's candidates that the checkpoint picked, retrained in the store at
     the budget each was published at."""

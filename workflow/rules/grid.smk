@@ -21,7 +21,7 @@ rule collect_grid:
 
 rule replay:
     input:
-        f"{RUN_DIR}/grid.parquet",
+        unpack(replay_tables),
     output:
         [f"{RUN_DIR}/report/{name}" for name in REPLAY_FILES],
     log:
