@@ -323,6 +323,23 @@ def test_distribution_comparison_measures_the_shift_and_tests_it():
     assert shifted["mean_low"] < 0.02 < shifted["mean_high"] and shifted["mean_low"] > 0
     assert shifted["ks_p_value"] == pytest.approx(1 / 501)  # no shuffle is as extreme
     assert ks_statistic(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1
+    from scipy import stats
+
+    for size in (5, 60, 100):
+        other = rng.normal(0.951, 0.012, size=size)
+        assert ks_statistic(first, other) == pytest.approx(stats.ks_2samp(first, other).statistic)
+
+
+def test_a_sampling_seed_of_its_own_draws_apart_and_unset_draws_with_the_seed():
+    from random_nas.results import run_draws
+
+    config = {**GRID_CONFIG, "seed": 0, "num_architectures": 6}
+    unset = run_draws({**config, "sampling_seed": None})
+    # Unset, the sampling seed is the run's seed: the committed runs draw what they published.
+    assert unset == run_draws({key: value for key, value in config.items()})
+    assert unset == run_draws({**config, "seed": 3, "sampling_seed": config["seed"]})
+    apart = run_draws({**config, "sampling_seed": 7})
+    assert [d["index"] for d in apart.values()] != [d["index"] for d in unset.values()]
 
 
 def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
@@ -332,6 +349,7 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
     variant = {
         **GRID_CONFIG,
         "run": "narrow",
+        "sampling_seed": 1,
         "search_space": {**GRID_CONFIG["search_space"], "kernel_sizes": [3]},
         "search": GRID_SEARCH,
     }
@@ -345,7 +363,10 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
     written = render_study(study)
     findings = (study.parent / "report/study.md").read_text().split("## Findings\n", 1)[1]
     assert "kernels 3 and 5: 6 draws at 3 epochs" in findings
-    assert "kernel 3 against kernels 3 and 5: mean validation accuracy" in findings
+    assert "kernels 3 and 5: 6 draws at 3 epochs (sampling seed 0)" in findings
+    assert "kernel 3 against kernels 3 and 5, independent samples (sampling seeds 0 and 1)" in (
+        findings
+    )
     assert "Kolmogorov–Smirnov D = " in findings
     table = pd.read_csv(study.parent / "report/study.csv")
     assert list(table["run"]) == ["kernels 3 and 5", "kernel 3"]
@@ -369,6 +390,18 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
     )
     study.write_text(f"runs:\n  a: {workdir}/results/tiny\n  b: {other}\n")
     with pytest.raises(Exception, match=r"differ in training\.lr \(0\.05 against 0\.1\)"):
+        render_study(study)
+    # A variant drawn from the seed space's random stream (the narrow run's table, as if drawn
+    # with sampling seed 0) is not an independent sample of its space: refused.
+    metadata = dict(table.schema.metadata)
+    key = next(name for name in metadata if name.endswith(b"config"))
+    metadata[key] = json.dumps({**json.loads(metadata[key]), "sampling_seed": None}).encode()
+    same_stream = workdir / "results/same_stream"
+    same_stream.mkdir()
+    pq.write_table(table.replace_schema_metadata(metadata), same_stream / "candidates.parquet")
+    study.write_text(f"runs:\n  a: {workdir}/results/tiny\n  b: {same_stream}\n")
+    refusal = "runs 'a' and 'b' both drew their architectures with sampling seed 0, from one"
+    with pytest.raises(Exception, match=refusal):
         render_study(study)
 
 

@@ -60,6 +60,7 @@ from random_nas.replay import (
     run_on_grid,
 )
 from random_nas.results import read_table
+from random_nas.settings import sampling_seed
 from random_nas.studies import recipe_differences, study_runs
 from random_nas.svg import stable_svg
 
@@ -793,7 +794,7 @@ def plot_study_edfs(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
         axis,
         "validation error (%)",
         "fraction of draws with lower error",
-        "Error EDFs (90 % bootstrap bands)",
+        "Error EDFs (pointwise 90 % bootstrap bands)",
     )
 
 
@@ -819,9 +820,9 @@ def plot_study_expected(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
     )
 
 
-def _study_run(folder: Path) -> tuple[pd.DataFrame, int, dict]:
-    """A run's scored draws at the one budget its statistics use, that budget, and the
-    recipe its rows were trained under."""
+def _study_run(folder: Path) -> tuple[pd.DataFrame, int, dict, int]:
+    """A run's scored draws at the one budget its statistics use, that budget, the recipe its
+    rows were trained under, and the seed it drew its architectures with."""
     table, metadata = read_table(folder / "candidates.parquet")
     config = metadata.get("config", {})
     frame = table.to_pandas()
@@ -831,7 +832,8 @@ def _study_run(folder: Path) -> tuple[pd.DataFrame, int, dict]:
     budgets = fidelity(frame, trials, None, epochs, int(config.get("seed", 0)))
     scored = scored_draws(budgets.draws, num_classes(frame, config["dataset"]["name"]))
     recipe = json.loads(frame["recipe"].dropna().iloc[0])
-    return scored, budgets.draws_epochs, {**recipe, "training": {**recipe["training"], "epochs": 0}}
+    recipe = {**recipe, "training": {**recipe["training"], "epochs": 0}}
+    return scored, budgets.draws_epochs, recipe, sampling_seed(config)
 
 
 def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
@@ -842,13 +844,13 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
         study_path, "study", lambda: yaml.safe_load(study_path.read_text(encoding="utf-8"))
     )
     folders = study_runs(study, study_path)
-    runs, budgets, recipes = {}, {}, {}
+    runs, budgets, recipes, streams = {}, {}, {}, {}
     for label, folder in folders.items():
         if not (Path(folder) / "candidates.parquet").exists():
             raise InputFileError(
                 f"{study_path}: run {label!r} has no table at {folder}/candidates.parquet"
             )
-        runs[label], budgets[label], recipes[label] = _study_run(Path(folder))
+        runs[label], budgets[label], recipes[label], streams[label] = _study_run(Path(folder))
     (first, first_budget), *others = budgets.items()
     for label, budget in others:
         if budget != first_budget:
@@ -861,6 +863,14 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
                 f"{study_path}: its runs differ in budget or recipe: {first!r} and {label!r} "
                 f"differ in {differing}; a study compares draws trained alike"
             )
+    drawn_with: dict[int, str] = {}
+    for label, stream in streams.items():
+        if (other := drawn_with.setdefault(stream, label)) != label:
+            raise InputFileError(
+                f"{study_path}: runs {other!r} and {label!r} both drew their architectures with "
+                f"sampling seed {stream}, from one random stream, so their draws are not "
+                "independent samples; give one of them its own `sampling_seed` and train it"
+            )
     epochs = next(iter(budgets.values()))
     out = study_path.parent / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -868,8 +878,8 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
     figures = _Figures(out)
     figures.save(plot_study_edfs(runs), "edf")
     figures.save(plot_study_expected(runs), "expected_max")
-    lines = study_findings(runs, epochs)
-    base = next(iter(runs.values()))["score"].to_numpy()
+    lines = study_findings(runs, epochs, streams)
+    base = runs[first]["score"].to_numpy()
     rows = []
     for number, (label, scored) in enumerate(runs.items()):
         row = {

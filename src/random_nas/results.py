@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
+from random_nas.settings import sampling_seed
 from random_nas.space import SearchSpace, sampled_records
 
 STATUSES = ("ok", "diverged", "failed")
@@ -105,7 +106,7 @@ def run_draws(config: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     space = SearchSpace.from_config(config["search_space"])
     return {
         record["arch_id"]: {"draw": record["draw"], "index": record["index"]}
-        for record in sampled_records(space, config["num_architectures"], config["seed"])
+        for record in sampled_records(space, config["num_architectures"], sampling_seed(config))
     }
 
 

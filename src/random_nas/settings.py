@@ -75,6 +75,14 @@ def makes_the_result(key: str, value: Any) -> bool:
     return key not in OPERATIONAL_TRAINING_KEYS and not neutral
 
 
+def sampling_seed(config: Mapping[str, Any]) -> int:
+    """The seed a run draws its architectures with: `sampling_seed`, or the run's `seed` where
+    it gives none (so that the committed configs draw what their tables hold). Two runs of one
+    sampling seed draw from one random stream, however their spaces differ."""
+    seed = config.get("sampling_seed")
+    return int(config["seed"] if seed is None else seed)
+
+
 def training_recipe(config: Mapping[str, Any], epochs: int | None = None) -> dict[str, Any]:
     """The training settings a result depends on, at `epochs` (default: training.epochs): with
     the training seed and the data recipe, what identifies a training in the store."""
@@ -104,7 +112,13 @@ def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
     nothing. Sorted, so that the same settings in another order are the same parameter."""
     return canonical(
         {
-            **{key: value for key, value in config.items() if key not in ("repeats", "store")},
+            **{
+                key: value
+                for key, value in config.items()
+                if key not in ("repeats", "store", "verify")
+                # Unset, the sampling seed is `seed`: the tables of earlier runs stay as they are.
+                and not (key == "sampling_seed" and value is None)
+            },
             "training": training_recipe(config),
             # The data recipe as configured; the split seed is the table config's own `seed`.
             "dataset": {

@@ -23,6 +23,7 @@ from random_nas.settings import (
     data_recipe,
     gpu_present,
     missing_dataset,
+    sampling_seed,
     split_problem,
     table_config,
     training_recipe,
@@ -79,7 +80,9 @@ STORES = {store_tag(store): store for store in (STORE, VERIFY_STORE)}
 # arch_id -> the contents of its architecture file, in draw order.
 SAMPLED = {
     record["arch_id"]: record
-    for record in sampled_records(SPACE, config["num_architectures"], config["seed"])
+    for record in sampled_records(
+        SPACE, config["num_architectures"], sampling_seed(config)
+    )
 }
 ARCH_IDS = list(SAMPLED)
 PUBLISHED_RUNS = sorted(
@@ -162,7 +165,7 @@ class Recipes:
             self.add(published, published_budgets(published))
             space = SearchSpace.from_config(published["search_space"])
             for record in sampled_records(
-                space, published["num_architectures"], published["seed"]
+                space, published["num_architectures"], sampling_seed(published)
             ):
                 self.architectures.setdefault(record["arch_id"], record)
             self.published[name] = published

@@ -11,7 +11,7 @@ rule sample:
     params:
         search_space=canonical(config["search_space"]),
         num_architectures=config["num_architectures"],
-        seed=config["seed"],
+        seed=sampling_seed(config),
     script:
         "../../scripts/sample.py"
 
