@@ -499,6 +499,10 @@ def halving_comparison(
             curve["expected_best"].iloc[min(affordable, len(curve)) - 1]
         ),
         "fidelity_spearman": rank_correlation_interval(low, high),
+        "fidelity_draws": len(low),
+        "fidelity_low_epochs": int(brackets[0][0]["epochs"].iloc[0]),
+        "draws": len(draws),
+        "full_epochs": budgets[-1],
     }
 
 
@@ -971,10 +975,17 @@ def halving_findings(
             f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws).",
         ]
         if c["fidelity_spearman"] is not None:
+            rung_zero = "bracket 0's rung 0" if hyperband else "rung 0"
+            ranked_draws = (
+                f"all {c['draws']} draws"
+                if c["fidelity_draws"] == c["draws"]
+                else f"the {c['fidelity_draws']} of the {c['draws']} draws that {rung_zero} trained"
+            )
             lines.append(
                 rank_sentence(
                     c["fidelity_spearman"],
-                    "Low and full fidelity (rung 0 against the full budget) rank the draws",
+                    f"Low and full fidelity ({rung_zero} at {epochs_text(c['fidelity_low_epochs'])}"
+                    f" against the full {epochs_text(c['full_epochs'])}) rank {ranked_draws}",
                     "one fidelity",
                 )
             )
