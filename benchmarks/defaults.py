@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from random_nas.settings import schema_defaults
+from random_nas.plan import schema_defaults
 from random_nas.train import TrainingConfig
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"

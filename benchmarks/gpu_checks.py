@@ -22,7 +22,7 @@ import yaml
 from defaults import dataset_config, training_config
 
 from random_nas.data import prepare_splits
-from random_nas.settings import gpu_present
+from random_nas.plan import gpu_present
 from random_nas.space import SearchSpace
 from random_nas.train import resolve_precision, train_candidate
 

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from random_nas.analysis import halving_analysis
+from random_nas.analysis.fidelity import halving_analysis
 from random_nas.results import read_table
 
 REPO = Path(__file__).resolve().parents[1]

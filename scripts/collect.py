@@ -2,9 +2,9 @@
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.analysis import chance_warning, mixed_hardware, num_classes
+from random_nas.findings import chance_warning, mixed_hardware
 from random_nas.logs import log_to
-from random_nas.results import STATUSES, build_table, run_draws, write_table
+from random_nas.results import STATUSES, build_table, num_classes, run_draws, write_table
 from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])

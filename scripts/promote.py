@@ -5,7 +5,7 @@ fewer FLOPs, then arch_id. (Rung 0 trains every draw.)"""
 import _library  # noqa: F401  (src/ first on the path)
 import pandas as pd
 
-from random_nas.analysis import promote
+from random_nas.analysis.fidelity import promote
 from random_nas.files import write_json
 from random_nas.logs import log_to
 from random_nas.results import metrics_row, read_metrics

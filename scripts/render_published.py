@@ -6,7 +6,9 @@ from pathlib import Path
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.report import render_replay, render_report, render_study
+from random_nas.report.replay import render_replay
+from random_nas.report.run import render_report
+from random_nas.report.study import render_study
 
 logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):

@@ -5,7 +5,7 @@ from pathlib import Path
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.report import render_replay
+from random_nas.report.replay import render_replay
 
 logger = log_to(snakemake.log[0])
 written = render_replay(

@@ -5,7 +5,7 @@ from pathlib import Path
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.report import render_report
+from random_nas.report.run import render_report
 
 logger = log_to(snakemake.log[0])
 out_dir = Path(snakemake.output.tables[0]).parent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.analysis import ranked
+from random_nas.analysis.draws import ranked
 from random_nas.files import write_json
 from random_nas.logs import log_to
 from random_nas.results import read_table

@@ -3,7 +3,7 @@
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.report import render_study
+from random_nas.report.study import render_study
 
 logger = log_to(snakemake.log[0])
 written = render_study(snakemake.input.study)

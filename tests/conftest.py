@@ -14,7 +14,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles")
+# The workflow as it is deployed: the library beside it (its jobs import it from there, and the
+# report's captions are its files).
+WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "src", "config", "profiles")
 
 # A tiny run: 3 architectures of a 4-layer space, 1 epoch on a few hundred real MNIST images.
 TINY_CONFIG = {
@@ -34,7 +36,7 @@ TINY_CONFIG = {
 
 def default_config() -> dict:
     """Every config key at its default, from the schema (the one source of defaults)."""
-    from random_nas.settings import schema_defaults
+    from random_nas.plan import schema_defaults
 
     return schema_defaults(yaml.safe_load(SCHEMA.read_text()))
 
@@ -177,7 +179,7 @@ def full_config(overrides: dict) -> dict:
 def store_entry(folder: Path, overrides: dict, arch_id: str, epochs=None, seed=None) -> Path:
     """The metrics file of a training in the store under `folder`, as the workflow names it
     for the run config `overrides` (at `epochs` and `seed`, by default the run's own)."""
-    from random_nas.settings import data_recipe, training_recipe
+    from random_nas.recipes import data_recipe, training_recipe
     from random_nas.store import data_key, entry_dir, recipe_key
 
     config = full_config(overrides)

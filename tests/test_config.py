@@ -5,7 +5,7 @@ import json
 import yaml
 from conftest import REPO, SCHEMA, default_config
 
-from random_nas.settings import schema_defaults
+from random_nas.plan import schema_defaults
 
 
 def _shown(value) -> str:

@@ -53,7 +53,7 @@ def test_the_documentation_site_builds_strictly(tmp_path):
 
 
 def test_every_snakemake_command_shown_is_planned_and_the_cli_runs(tmp_path):
-    workdir = copy_repository(tmp_path / "work", (*WORKFLOW_FILES, "src"))
+    workdir = copy_repository(tmp_path / "work", WORKFLOW_FILES)
     shutil.copytree(REPO / "results/published", workdir / "results/published")
     (workdir / ".venv").symlink_to(Path(sys.prefix))
     # A config a page names is written as the page shows it (`# name.yaml` on its first line),

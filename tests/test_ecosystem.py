@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 
 
 def test_used_as_a_module_with_a_prefix_writes_only_under_it(tmp_path):
-    repository = copy_repository(tmp_path / "random-nas", (*WORKFLOW_FILES, "src"))
+    repository = copy_repository(tmp_path / "random-nas", WORKFLOW_FILES)
     # Marked, so that the jobs show which library they imported: the deployed copy's own.
     init = repository / "src/random_nas/__init__.py"
     init.write_text(
@@ -91,7 +91,6 @@ def test_plans_and_lints_with_snakemake_alone(workdir, snakemake_alone):
             [str(snakemake_alone / "python"), "-c", f"import {missing}"], capture_output=True
         )
         assert found.returncode != 0, f"{missing} is importable in the Snakemake-only environment"
-    copy_repository(workdir, ["src"])
     plan = subprocess.run(
         [str(snakemake_alone / "snakemake"), "-n"], cwd=workdir, capture_output=True, text=True
     )

@@ -7,7 +7,7 @@ import pytest
 from test_results_and_report import CONFIG, SPACE, metrics_record
 
 from random_nas.files import write_json
-from random_nas.report import render_report
+from random_nas.report.run import render_report
 from random_nas.results import build_table, write_table
 
 TINY_RECIPE = {"training": {"batch_size": 128, "epochs": 3}, "dataset": {"sizes": {"train": 600}}}
@@ -108,7 +108,7 @@ def test_a_run_that_learned_has_no_chance_warning(tmp_path):
 def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
     import pandas as pd
 
-    from random_nas.analysis import verification_table
+    from random_nas.analysis.verification import verification_table
 
     published = pd.DataFrame(
         {
@@ -126,7 +126,7 @@ def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
     retrained = published.assign(
         val_loss=[0.101, 0.1203], val_correct=["AAA=", "AAC="], hardware=["AMD EPYC"] * 2
     )
-    table, _, _ = verification_table(published, retrained, None, 1000, 0)
+    table, _ = verification_table(published, retrained, None, 1000, 0)
     assert table.set_index("arch_id")["exact"].to_dict() == {"a": True, "b": False}
     assert table["difference"].tolist() == [0, 0]
 
@@ -144,19 +144,23 @@ def _trials(rows):
 
 
 def test_draw_statistics_take_the_budget_that_has_every_draw_or_the_most():
-    from random_nas.analysis import fidelity
+    from random_nas.analysis.fidelity import choose_fidelity
 
     # Hyperband from scratch: bracket 0 starts 3 draws at 1 epoch, bracket 1 two more at 3.
     hyperband = _trials(
         [("a", 1, 0.5), ("b", 1, 0.6), ("c", 1, 0.7), ("c", 3, 0.8), ("d", 3, 0.75), ("e", 3, 0.7)]
     )
-    budgets = fidelity(hyperband, hyperband, None, 3, 0)
-    assert budgets.draws_epochs == 3 and budgets.draws_total == 5  # 3 draws at 3, 3 at 1: higher
-    assert sorted(budgets.draws["arch_id"]) == ["c", "d", "e"]
+    fidelity = choose_fidelity(hyperband, hyperband, None, 3, 0)
+    assert fidelity.draw_epochs == 3 and fidelity.draw_count == 5  # 3 draws at 3, 3 at 1: higher
+    assert sorted(fidelity.draw_trainings["arch_id"]) == ["c", "d", "e"]
     # A dense grid trained every draw at every budget: the full budget, and ranked over all.
     halving = _trials([("a", 1, 0.5), ("b", 1, 0.6), ("c", 1, 0.7), ("c", 3, 0.8)])
     grid = _trials([(arch, epochs, 0.5) for arch in "abc" for epochs in (1, 3)])
-    budgets = fidelity(halving, halving, None, 3, 0, grid)
-    assert budgets.draws_epochs == 3 and len(budgets.draws) == 3 and len(budgets.ranked) == 3
+    fidelity = choose_fidelity(halving, halving, None, 3, 0, grid)
+    assert (
+        fidelity.draw_epochs == 3
+        and len(fidelity.draw_trainings) == 3
+        and len(fidelity.ranked) == 3
+    )
     # Without the grid, rung 0 is the one budget with every draw.
-    assert fidelity(halving, halving, None, 3, 0).draws_epochs == 1
+    assert choose_fidelity(halving, halving, None, 3, 0).draw_epochs == 1

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from random_nas.layout import REPLAY_FILES, report_files
+from random_nas.report_files import REPLAY_FILES, report_files
 
 PUBLISHED = sorted(
     path.parent for path in (REPO / "results/published").glob("*/candidates.parquet")
@@ -135,7 +135,7 @@ def test_published_reports_target_regenerates_the_committed_reports(workdir, fol
 
 @pytest.mark.parametrize("folder", STUDIES, ids=lambda folder: folder.name)
 def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
-    from random_nas.report import STUDY_FILES
+    from random_nas.report_files import STUDY_FILES
 
     study = yaml.safe_load((folder / "study.yaml").read_text())
     for run in [*study["runs"].values(), str(folder.relative_to(REPO))]:

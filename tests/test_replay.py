@@ -15,23 +15,18 @@ import pytest
 from conftest import TINY_CONFIG, copy_repository, run_snakemake, store_entries, write_config
 from test_workflow import planned_jobs
 
-from random_nas.analysis import expected_best, promote
-from random_nas.halving import hyperband_brackets
-from random_nas.replay import (
-    dense_grid,
-    hyperband_plan,
-    replay,
-    shared_permutations,
-    simulate,
-)
-from random_nas.report import render_replay
+from random_nas.analysis.draws import expected_best
+from random_nas.analysis.fidelity import promote
+from random_nas.analysis.replay import dense_grid, replay, shared_permutations, simulate
+from random_nas.halving import hyperband_iteration, hyperband_within
+from random_nas.report.replay import render_replay
 from random_nas.results import read_table
 
 
 def test_hyperband_brackets_are_algorithm_1_of_li_et_al():
     # R = 81, eta = 3: Table 1 of Li et al. (2018), which SMAC3 follows; HpBandSter's
     # floor((s_max + 1) / (s + 1)) * eta^s would start the brackets with 81, 27, 9, 6, 5.
-    brackets = hyperband_brackets(1, 3, 81)
+    brackets = hyperband_iteration(1, 3, 81)
     assert [bracket[0][0] for bracket in brackets] == [81, 34, 15, 8, 5]
     assert brackets == [
         [(81, 1), (27, 3), (9, 9), (3, 27), (1, 81)],
@@ -41,7 +36,7 @@ def test_hyperband_brackets_are_algorithm_1_of_li_et_al():
         [(5, 81)],
     ]
     # The ladder of min_epochs 1, eta 3, 9 epochs: three brackets, each ending at 9 epochs.
-    assert hyperband_brackets(1, 3, 9) == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
+    assert hyperband_iteration(1, 3, 9) == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
 
 
 def grid_trials(accuracies: dict[str, list[float]], budgets: list[int]) -> pd.DataFrame:
@@ -108,7 +103,7 @@ def test_halving_and_hyperband_replays_match_a_brute_force_enumeration(
     trials = grid_trials(accuracies, budgets)
     grid = dense_grid(trials, budgets, train_images=100, classes=10)
     if strategy == "hyperband":
-        assert hyperband_plan(epochs, 1, 3, budgets[-1]) == plans
+        assert hyperband_within(epochs, 1, 3, budgets[-1]) == plans
     full_of = dict(zip(grid.arch_ids, grid.outcome, strict=True))
     draws = sum(plan[0][0] for plan in plans)
     exact = []  # every ordered draw of the grid's architectures, each equally likely
@@ -150,9 +145,9 @@ def test_replay_table_has_every_strategy_where_it_fits_and_is_reproducible():
         7200: "2 1",
     }  # at 16 trainings, 2 1 0 | 2 1 would draw 31 of the 27
     assert list(hyperband["compute_spent_epoch_images"]) == [2700, 5100]
-    from random_nas.replay import bracket_names
+    from random_nas.halving import bracket_names
 
-    plan = hyperband_plan(16 * 9, 1, 3, 9)
+    plan = hyperband_within(16 * 9, 1, 3, 9)
     assert bracket_names(plan) == "2 1 0 | 2 1"
     assert bracket_names(plan[:3]) == "2 1 0"
 
@@ -311,7 +306,7 @@ def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
 
 
 def test_distribution_comparison_measures_the_shift_and_tests_it():
-    from random_nas.analysis import compare_distributions, ks_statistic
+    from random_nas.analysis.draws import compare_distributions, ks_statistic
 
     rng = np.random.default_rng(0)
     first = rng.normal(0.95, 0.01, size=60)
@@ -343,7 +338,7 @@ def test_a_sampling_seed_of_its_own_draws_apart_and_unset_draws_with_the_seed():
 
 
 def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
-    from random_nas.report import render_study
+    from random_nas.report.study import render_study
 
     workdir = grid_run
     variant = {
@@ -406,10 +401,10 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
 
 
 def test_hyperband_refuses_a_ladder_that_is_not_a_power_of_eta_naming_the_nearest():
-    from random_nas.halving import hyperband_brackets
+    from random_nas.halving import hyperband_iteration
 
     # 10 / 1 is not a power of 3: the ladder 1, 3, 9, 10 would add a bracket (s_max 3 where
     # Li et al. and SMAC3 have ⌊log_3 10⌋ = 2).
     with pytest.raises(ValueError, match=r"nearest: training\.epochs 9 or 27"):
-        hyperband_brackets(1, 3, 10)
-    assert len(hyperband_brackets(1, 3, 9)) == 3 and len(hyperband_brackets(2, 3, 6)) == 2
+        hyperband_iteration(1, 3, 10)
+    assert len(hyperband_iteration(1, 3, 9)) == 3 and len(hyperband_iteration(2, 3, 6)) == 2

@@ -1,6 +1,5 @@
 import itertools
 import json
-import math
 import re
 import subprocess
 import sys
@@ -9,26 +8,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from random_nas.analysis import (
+from random_nas.analysis.draws import (
     binomial_difference_se,
-    candidate_seed_sd,
-    chi_square_survival,
     empirical_distribution,
     expected_best,
-    halving_comparison,
-    halving_rungs,
     pareto_front,
-    pooled_seed_sd,
     rank_correlation_interval,
     ranked,
     scored_draws,
+)
+from random_nas.analysis.fidelity import halving_comparison, rungs_as_promoted
+from random_nas.analysis.seeds import (
+    candidate_seed_sd,
+    pooled_seed_sd,
     seed_rank_correlations,
     seed_statistics,
 )
+from random_nas.correctness import mcnemar_exact, pack_correct, unpack_correct
 from random_nas.files import InputFileError, write_json
-from random_nas.layout import PLOTS, report_files
-from random_nas.paired import mcnemar_exact, pack_correct, unpack_correct
-from random_nas.report import render_report
+from random_nas.report.run import render_report
+from random_nas.report_files import PLOTS, report_files
 from random_nas.results import build_table, read_table, write_table
 from random_nas.space import SearchSpace
 
@@ -249,7 +248,7 @@ def test_report_renders_with_no_successful_candidate(tmp_path):
 
 def test_rendering_a_report_does_not_import_torch(table_path, tmp_path):
     code = (
-        "import sys; from random_nas.report import render_report; "
+        "import sys; from random_nas.report.run import render_report; "
         f"render_report({str(table_path)!r}, {str(tmp_path / 'r')!r}); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
@@ -262,7 +261,7 @@ def test_log_axis_tick_labels_never_collide(low, high):
     "300000 400000500000600000..." ran together under the cost plot."""
     import matplotlib
 
-    from random_nas.report import plot_cost_vs_accuracy
+    from random_nas.report.plots import plot_cost_vs_accuracy
 
     rng = np.random.default_rng(0)
     ok = pd.DataFrame(
@@ -315,7 +314,7 @@ def test_halving_comparison_counts_as_the_report_does_and_never_raises():
     rung_zero = [(arch_id, 1, "ok", 0.5 + 0.1 * n) for n, arch_id in enumerate(draws)]
     full = [("a", 3, "diverged", None), ("b", 3, "ok", 0.6), ("c", 3, "ok", 0.9)]
     trials = _trials([*rung_zero, *full, ("d", 3, "ok", 0.8)])
-    rungs = halving_rungs(trials, [1, 3], 2)
+    rungs = rungs_as_promoted(trials, [1, 3], 2)
     comparison = halving_comparison(trials, [rungs], [1, 3], 100)
     # The random-search baseline scores the diverged draw as chance, as the EDF does: halving
     # spent 4 x 1 + 2 x 3 epochs, so 3 full-budget draws are affordable, and E[best of 3] is
@@ -329,17 +328,8 @@ def test_halving_comparison_counts_as_the_report_does_and_never_raises():
     failed_top.loc[
         failed_top["arch_id"].isin(["c", "d"]) & (failed_top["epochs"] == 3), "status"
     ] = "failed"
-    rungs = halving_rungs(failed_top, [1, 3], 2)
+    rungs = rungs_as_promoted(failed_top, [1, 3], 2)
     assert len(rungs[-1]) == 2 and halving_comparison(failed_top, [rungs], [1, 3], 100) is None
-
-
-@pytest.mark.parametrize(
-    ("statistic", "freedom", "expected"),
-    [(3.841459, 1, 0.05), (5.991465, 2, 0.05), (7.814728, 3, 0.05), (9.487729, 4, 0.05),
-     (0.0, 3, 1.0), (2.0, 2, math.exp(-1))],
-)  # fmt: skip
-def test_chi_square_survival_matches_the_tables(statistic, freedom, expected):
-    assert chi_square_survival(statistic, freedom) == pytest.approx(expected, abs=1e-6)
 
 
 def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
@@ -362,7 +352,7 @@ def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
 def test_a_single_seed_lead_is_tested_on_the_shared_images_exactly():
     """Two models scored on the same 100 validation images: the paired (McNemar) test, not
     the binomial interval of two independent accuracies."""
-    from random_nas.analysis import single_seed_lead
+    from random_nas.findings import single_seed_lead
 
     first = np.array([True] * 60 + [True] * 10 + [False] * 30)
     second = np.array([True] * 60 + [False] * 10 + [False] * 30)

@@ -29,7 +29,7 @@ from conftest import (
 
 from random_nas.cli import main as cli
 from random_nas.entry import entry_lock, is_published, private_folder, publish
-from random_nas.settings import data_recipe, training_recipe
+from random_nas.recipes import data_recipe, training_recipe
 from random_nas.space import SearchSpace
 from random_nas.store import data_key, lock_file, recipe_key
 
@@ -220,7 +220,7 @@ def test_a_failing_run_in_one_directory_leaves_the_others_entries(tmp_path):
 def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
     """An upgrade that adds a training key: with the key registered at the value that trains
     as before, nothing is renamed, retrained or collected again; without, every entry is."""
-    workdir = copy_repository(tmp_path / "upgrade", (*WORKFLOW_FILES, "src"))
+    workdir = copy_repository(tmp_path / "upgrade", WORKFLOW_FILES)
     store = tmp_path / "store"
     configfile = write_config(workdir, tiny(store, num_architectures=2))
     run_snakemake(workdir, configfile)
@@ -232,10 +232,10 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
     result = run_snakemake(workdir, configfile, "-n")
     assert result.stdout.count("rule train:") == 2  # unregistered: a new recipe
 
-    settings = workdir / "src/random_nas/settings.py"
-    text = settings.read_text()
+    recipes = workdir / "src/random_nas/recipes.py"
+    text = recipes.read_text()
     assert "NEUTRAL_TRAINING_VALUES: dict[str, Any] = {}" in text
-    settings.write_text(
+    recipes.write_text(
         text.replace(
             "NEUTRAL_TRAINING_VALUES: dict[str, Any] = {}",
             'NEUTRAL_TRAINING_VALUES: dict[str, Any] = {"dropout": 0.0}',
@@ -280,7 +280,7 @@ def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(tmp_path, 
 
 
 def test_a_table_of_trainings_on_several_devices_or_precisions_says_so():
-    from random_nas.analysis import mixed_hardware
+    from random_nas.findings import mixed_hardware
 
     uniform = pd.DataFrame({"device": ["cpu", "cpu"], "precision": ["fp32", "fp32"]})
     assert mixed_hardware(uniform) is None

@@ -11,9 +11,10 @@ from conftest import REPO, dataset_config, default_config, training_config
 
 import random_nas.data
 import random_nas.train
+from random_nas.correctness import unpack_correct
 from random_nas.data import prepare_splits, save_splits
-from random_nas.paired import unpack_correct
-from random_nas.settings import OPERATIONAL_TRAINING_KEYS, gpu_present
+from random_nas.plan import gpu_present
+from random_nas.recipes import OPERATIONAL_TRAINING_KEYS
 from random_nas.space import SearchSpace
 from random_nas.train import (
     CandidateFailure,

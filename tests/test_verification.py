@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from random_nas.analysis import verification_table
+from random_nas.analysis.verification import verification_table
 
 DRAWS, REPEATED, SEEDS = 100, 10, (1, 2)
 # mnist5k-100's own: its spread of architectures and its seed noise (0.24 points).
@@ -65,7 +65,7 @@ def test_a_correct_table_is_called_off_at_the_nominal_rate_and_a_shift_is_found(
     false_alarms = winner_false_alarms = found = 0
     for _ in range(SIMULATIONS):
         published, repeats, retrained, winner = _simulated_run(rng)
-        table, _, joint = verification_table(published, retrained, repeats, 1000, 0)
+        table, joint = verification_table(published, retrained, repeats, 1000, 0)
         false_alarms += not joint["holds"]
         winner_false_alarms += not table.set_index("arch_id").loc[winner, "agrees"]
         # The same run, the winner's retraining its stated detectable shift below its evidence.
@@ -84,12 +84,12 @@ def test_a_winner_published_two_points_high_is_flagged_and_a_failed_retraining_d
     flagged = 0
     for _ in range(200):
         published, repeats, retrained, winner = _simulated_run(rng, published_shift=0.02)
-        table, _, joint = verification_table(published, retrained, repeats, 1000, 0)
+        table, joint = verification_table(published, retrained, repeats, 1000, 0)
         flagged += not joint["holds"] and not table.set_index("arch_id").loc[winner, "agrees"]
     assert flagged / 200 >= 0.95
     published, repeats, retrained, winner = _simulated_run(rng)
     retrained.loc[retrained["arch_id"] == winner, ["status", "val_accuracy"]] = ["diverged", None]
-    table, _, joint = verification_table(published, retrained, repeats, 1000, 0)
+    table, joint = verification_table(published, retrained, repeats, 1000, 0)
     assert not table.set_index("arch_id").loc[winner, "agrees"]
     assert joint["unmeasured"] == 1 and not joint["holds"]
 
@@ -117,6 +117,6 @@ def test_mnist5k_100_holds_as_retrained_on_an_avx2_cpu_and_not_with_its_winner_r
             "hardware": "AMD EPYC (2 CPUs; avx2 fma)",
         }
     )
-    table, _, joint = verification_table(published, retrained, repeats, 1000, 0)
+    table, joint = verification_table(published, retrained, repeats, 1000, 0)
     assert joint["holds"] is not bool(raised)
     assert table.set_index("arch_id").loc[winner, "agrees"] is not bool(raised)

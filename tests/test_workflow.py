@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import (
     TINY_CONFIG,
+    WORKFLOW_FILES,
     out_of_memory_for,
     receipt_of,
     run_snakemake,
@@ -27,7 +28,7 @@ from conftest import (
 )
 
 from random_nas.entry import remove_entry
-from random_nas.layout import report_files
+from random_nas.report_files import report_files
 from random_nas.space import SearchSpace
 
 TIMING_KEYS = {
@@ -116,7 +117,7 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
 
     # Same config and seed in a second place: identical architecture files, identical metrics.
     other = tmp_path_factory.mktemp("again")
-    for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+    for name in WORKFLOW_FILES:
         os.symlink(workdir / name, other / name)
     run_snakemake(other, write_config(other, TINY_CONFIG))
     for path in (run / "architectures").glob("*.json"):
@@ -722,14 +723,14 @@ def test_an_old_run_folder_is_imported_into_the_store_and_not_retrained(workdir)
 def test_every_hyperband_bracket_trains_its_rung_zero_at_once(workdir):
     """Each bracket's rung 0 is known when the workflow is parsed: the dry run holds all of
     them, and each bracket asks for its own next checkpoint, not waiting on another's."""
-    from random_nas.halving import hyperband_run_brackets
+    from random_nas.halving import hyperband_slices
 
     config = tiny(
         num_architectures=17,
         training__epochs=9,
         search={"strategy": "hyperband", "min_epochs": 1, "eta": 3},
     )
-    brackets = hyperband_run_brackets(17, 1, 3, 9)
+    brackets = hyperband_slices(17, 1, 3, 9)
     planned = planned_jobs(workdir, write_config(workdir, config))
     assert planned["train"] == sum(rungs[0][0] for _, rungs in brackets) == 17
     assert planned["bracket_rung"] == sum(len(rungs) > 1 for _, rungs in brackets) == 2

@@ -56,7 +56,7 @@ def _store_remove(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from random_nas.report import render_study
+    from random_nas.report.study import render_study
 
     for path in render_study(args.study):
         print(path)

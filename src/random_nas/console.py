@@ -1,5 +1,5 @@
-"""The line a run prints when it stops before finishing (stdlib only: the workflow's `onerror`
-calls it), so that a person knows whether it was interrupted and how to go on."""
+"""The lines a run prints when it ends (stdlib only: the workflow's `onsuccess` and `onerror`
+call them): where its reports are, or whether it was interrupted and how to go on."""
 
 from __future__ import annotations
 
@@ -31,3 +31,24 @@ def stopped_line(log_paths: Iterable[str]) -> str:
         "The run stopped: a job failed (its error is above, its log named there); fix the "
         f"cause and {RESUME}."
     )
+
+
+def written_reports(run: str, run_dir: str, since: float) -> list[str]:
+    """What to point at after a run, written since `since` (seconds since the epoch): the
+    run's report, the published runs' and the verifications' verdicts."""
+    candidates = [
+        (f"The report of run {run!r}", Path(f"{run_dir}/report/index.html")),
+        *(
+            (f"The published report of {path.parent.parent.name!r}", path)
+            for path in sorted(Path("results/published").glob("*/report/index.html"))
+        ),
+        *(
+            (f"The verification of {path.parent.name!r}", path)
+            for path in sorted(Path("results/verify").glob("*/verification.md"))
+        ),
+    ]
+    return [
+        f"{what}: {path}"
+        for what, path in candidates
+        if path.exists() and path.stat().st_mtime >= since
+    ]

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from random_nas.datasets import HELD_OUT_TEST_IMAGES, NUM_CLASSES
 from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
-from random_nas.settings import HELD_OUT_TEST_IMAGES, NUM_CLASSES
 
 
 class DatasetNotFoundError(FileNotFoundError):

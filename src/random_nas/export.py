@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from random_nas.files import atomic_path, write_text
-from random_nas.replay import ladder
+from random_nas.halving import config_ladder
 from random_nas.results import read_table
 
 OBJECTIVES = [
@@ -57,7 +57,7 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
             "tabulates conv-only spaces"
         )
     grid = table.to_pandas()
-    budgets = ladder(config)
+    budgets = config_ladder(config)
     layers = [
         f"layer_{number:02d}_{choice}"
         for number in range(1, int(space["num_layers"]) + 1)
@@ -114,11 +114,3 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     }
     write_text(out / "metadata.json", json.dumps(about, indent=1))
     return out
-
-
-if __name__ == "__main__":
-    import sys
-
-    from random_nas.cli import main
-
-    sys.exit(main(["export", *sys.argv[1:]]))

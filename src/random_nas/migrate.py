@@ -13,7 +13,6 @@ from what the store recorded for its recipe is refused; the old folders are not 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 from random_nas.data import DATA_RECORD, PREPARED, DataContentError, recorded_content
 from random_nas.entry import entry_lock, private_folder, publish
 from random_nas.files import InputFileError, write_json
+from random_nas.recipes import canonical
 from random_nas.results import read_metrics, read_table
-from random_nas.settings import canonical
 from random_nas.store import data_key, entry_dir, recipe_key
 
 # Where run-level placement lives; a store entry holds neither (see results.run_draws).
@@ -91,9 +90,3 @@ def import_run(run_dir: Path, store: Path) -> dict[str, int]:
     if prepared.exists() and not (data_dir / PREPARED).exists() and counts["imported"]:
         shutil.copy2(prepared, data_dir / PREPARED)  # a cache: checked by its hash when loaded
     return counts
-
-
-if __name__ == "__main__":
-    from random_nas.cli import main
-
-    sys.exit(main(["migrate", *sys.argv[1:]]))

@@ -13,11 +13,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from random_nas.datasets import NUM_CLASSES
 from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
-from random_nas.settings import sampling_seed
+from random_nas.recipes import sampling_seed
 from random_nas.space import SearchSpace, sampled_records
 
 STATUSES = ("ok", "diverged", "failed")
@@ -204,3 +206,25 @@ def build_curves(metrics_paths: Iterable[str | os.PathLike[str]]) -> pa.Table:
                     )
                 rows.append(row)
     return pa.Table.from_pylist(rows, schema=pa.schema(_CURVE_FIELDS))
+
+
+def num_classes(frame: pd.DataFrame, dataset: str | None = None) -> int:
+    """Classes of the run's dataset (a diverged draw scores 1 / classes): from a row's
+    recipe, else from the dataset's name."""
+    for text in frame.get("recipe", pd.Series(dtype=object)).dropna():
+        classes = json.loads(text).get("dataset", {}).get("num_classes")
+        if classes:
+            return int(classes)
+    if dataset not in NUM_CLASSES:
+        raise InputFileError(
+            "the table names no number of classes (recipe.dataset.num_classes) and no known "
+            f"dataset ({dataset!r})"
+        )
+    return NUM_CLASSES[dataset]
+
+
+def train_images(frame: pd.DataFrame) -> int:
+    """Training images per epoch, from a row's recipe."""
+    for text in frame["recipe"].dropna():
+        return int(json.loads(text)["dataset"]["sizes"]["train"])
+    raise InputFileError("the trials table records no recipe with the training split's size")

@@ -44,12 +44,12 @@ def _digest(recipe: Mapping[str, Any]) -> str:
 
 
 def data_key(data: Mapping[str, Any]) -> str:
-    """`{dataset name}-{hash}` of a data recipe (random_nas.settings.data_recipe)."""
+    """`{dataset name}-{hash}` of a data recipe (random_nas.recipes.data_recipe)."""
     return f"{data['name']}-{_digest(data)}"
 
 
 def recipe_key(training: Mapping[str, Any]) -> str:
-    """`e{epochs}-{hash}` of a training recipe (random_nas.settings.training_recipe)."""
+    """`e{epochs}-{hash}` of a training recipe (random_nas.recipes.training_recipe)."""
     return f"e{training['epochs']}-{_digest(training)}"
 
 

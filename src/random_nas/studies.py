@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,41 @@ def study_tables(study_path: str | Path) -> list[str]:
         if (Path(folder) / "trials.parquet").exists():
             tables.append(f"{folder}/trials.parquet")
     return tables
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """What decides whether a run's draws compare with another's: the budget its statistics
+    over draws use, the recipe its rows were trained under (epochs aside), and the seed it
+    drew its architectures with."""
+
+    epochs: int
+    recipe: Mapping[str, Any]
+    sampling_seed: int
+
+
+def incomparable(runs: Mapping[str, StudyRun]) -> str | None:
+    """Why the runs of a study (label: run) cannot be compared as independent samples of
+    draws trained alike, in one line, or None: another budget or recipe than the first run's,
+    or two runs drawn from one random stream (one sampling seed)."""
+    (first, base), *others = runs.items()
+    for label, run in others:
+        if run.epochs != base.epochs:
+            return (
+                f"its runs differ in budget ({first!r} at {base.epochs} epochs, {label!r} at "
+                f"{run.epochs}); a study compares draws trained alike"
+            )
+        if differing := recipe_differences(base.recipe, run.recipe):
+            return (
+                f"its runs differ in budget or recipe: {first!r} and {label!r} differ in "
+                f"{differing}; a study compares draws trained alike"
+            )
+    drawn_with: dict[int, str] = {}
+    for label, run in runs.items():
+        if (other := drawn_with.setdefault(run.sampling_seed, label)) != label:
+            return (
+                f"runs {other!r} and {label!r} both drew their architectures with sampling seed "
+                f"{run.sampling_seed}, from one random stream, so their draws are not "
+                "independent samples; give one of them its own `sampling_seed` and train it"
+            )
+    return None

@@ -23,12 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from random_nas.correctness import pack_correct
 from random_nas.data import Splits
 from random_nas.files import atomic_path
 from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
-from random_nas.paired import pack_correct
-from random_nas.settings import makes_the_result
+from random_nas.recipes import makes_the_result
 from random_nas.space import Architecture
 from random_nas.versions import hardware, package_versions
 

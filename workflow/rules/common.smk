@@ -1,16 +1,25 @@
-# Parse-time helpers. Every cluster job parses this file again, so it stays cheap: the
-# library's search-space module imports no torch, and sampling 10,000 ids takes milliseconds.
+# Input functions, from the run's plan (random_nas.plan, made and checked without Snakemake).
+# Every cluster job parses this file again, so it stays cheap: the plan imports no torch, and
+# sampling 10,000 ids takes milliseconds.
 import json
 import os
 import re
 from pathlib import Path
 
-import yaml
 from snakemake.logging import logger
 
 from random_nas.cluster import read_submission, submission_problem
-from random_nas.halving import hyperband_run_brackets, rung_budgets
-from random_nas.layout import (
+from random_nas.plan import ConfigError, plan_run
+from random_nas.recipes import (
+    RecipeRegistry,
+    UnknownRecipe,
+    canonical,
+    data_recipe,
+    sampling_seed,
+    table_config,
+    training_recipe,
+)
+from random_nas.report_files import (
     PLOT_FORMATS,
     REPLAY_FILES,
     STUDY_FILES,
@@ -18,17 +27,7 @@ from random_nas.layout import (
     report_plots,
     report_tables,
 )
-from random_nas.settings import (
-    canonical,
-    data_recipe,
-    gpu_present,
-    missing_dataset,
-    sampling_seed,
-    split_problem,
-    table_config,
-    training_recipe,
-)
-from random_nas.space import Architecture, SearchSpace, sampled_records
+from random_nas.space import Architecture
 from random_nas.studies import study_tables
 from random_nas.store import (
     DATA_KEY_PATTERN,
@@ -39,187 +38,63 @@ from random_nas.store import (
     store_tag,
 )
 
-
-def _search_space():
-    try:
-        space = SearchSpace.from_config(config["search_space"])
-    except ValueError as error:
-        raise WorkflowError(f"config search_space: {error}")
-    if config["num_architectures"] > space.size:
-        raise WorkflowError(
-            f"config num_architectures is {config['num_architectures']}, but search_space "
-            f"holds only {space.size} distinct architectures"
-        )
-    return space
-
-
-SPACE = _search_space()
-if (problem := split_problem(config["dataset"])) is not None:
-    raise WorkflowError(f"config {problem}")
-if not config["dataset"]["download"] and (
-    missing := missing_dataset(config["dataset"])
-):
-    logger.warning(
-        f"dataset {config['dataset']['name']} is not under dataset.root: {missing} does not "
-        "exist and dataset.download is false; trainings the store lacks will fail until it is "
-        "there"
-    )
+try:
+    PLAN = plan_run(config)
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+for warning in PLAN.warnings:
+    logger.warning(warning)
 SCHEMA = workflow.current_basedir.join("../schemas/config.schema.yaml").get_path_or_uri(
     secret_free=True
 )
-RUN_DIR = f"results/{config['run']}"
-STORE = config["store"].rstrip("/")
-# A verification retrains into a store of its own: the entries of the run it checks would
-# otherwise check the store against itself.
-VERIFY_STORE = config["verify"]["store"].rstrip("/")
+RUN_DIR = PLAN.run_dir
+STORE = PLAN.store
+VERIFY_STORE = PLAN.verify_store
 # This working directory's receipts of the store's entries it used: the train rule's outputs,
 # where Snakemake's bookkeeping (incomplete markers, clean-up of failed jobs) may reach. One
 # folder per store, `{store}` the hash of its real path: a run given another store asks it.
 RECEIPTS = "results/receipts/{store}"
 STORES = {store_tag(store): store for store in (STORE, VERIFY_STORE)}
-# arch_id -> the contents of its architecture file, in draw order.
-SAMPLED = {
-    record["arch_id"]: record
-    for record in sampled_records(
-        SPACE, config["num_architectures"], sampling_seed(config)
-    )
-}
-ARCH_IDS = list(SAMPLED)
-PUBLISHED_RUNS = sorted(
-    path.parent.name for path in Path("results/published").glob("*/candidates.parquet")
+SPACE = PLAN.space
+ARCH_IDS = PLAN.arch_ids
+REPEAT_SEEDS = PLAN.repeat_seeds
+HALVING = PLAN.halving
+HYPERBAND = PLAN.hyperband
+DENSE_GRID = PLAN.dense_grid
+LADDER = PLAN.ladder
+BUDGETS = PLAN.budgets
+BRACKETS = PLAN.brackets
+RECIPES = RecipeRegistry(
+    Path("results/published"), complete=lambda published: validate(published, SCHEMA)
 )
-# `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda` does.
-TRAIN_ON_GPU = config["training"]["device"] == "cuda" or (
-    config["training"]["device"] == "auto" and gpu_present()
-)
-# Trainings side by side on one GPU (1 where there is no GPU to share).
-GPU_SHARE = config["training"]["trainings_per_gpu"] if TRAIN_ON_GPU else 1
-REPEAT_SEEDS = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
-# Successive halving, alone or in Hyperband's brackets: a run of rungs and trials.
-HALVING = config["search"]["strategy"] in ("successive_halving", "hyperband")
-HYPERBAND = config["search"]["strategy"] == "hyperband"
-DENSE_GRID = config["search"]["dense_grid"]
-try:
-    # The budgets min_epochs x eta^r up to training.epochs: halving's rungs, a dense grid's.
-    LADDER = rung_budgets(
-        config["search"]["min_epochs"],
-        config["search"]["eta"],
-        config["training"]["epochs"],
-    )
-except ValueError as error:
-    if HALVING or DENSE_GRID:
-        raise WorkflowError(f"config {error}")
-    LADDER = [config["training"]["epochs"]]
-BUDGETS = LADDER if HALVING else [config["training"]["epochs"]]
-try:
-    BRACKETS = (
-        hyperband_run_brackets(
-            config["num_architectures"],
-            config["search"]["min_epochs"],
-            config["search"]["eta"],
-            config["training"]["epochs"],
-        )
-        if HYPERBAND
-        else []
-    )
-except ValueError as error:
-    raise WorkflowError(f"config search.strategy is 'hyperband': {error}")
-if config["seed"] in REPEAT_SEEDS:
-    raise WorkflowError(
-        f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
-        "already trains every candidate with it; list other seeds"
-    )
-
-
-class Recipes:
-    """The data and training recipes this workflow knows, by their store keys: the run's own
-    (at every budget it trains) and, read when first asked for, each published run's. A train
-    job's wildcards name keys; its parameters are the recipes behind them."""
-
-    def __init__(self):
-        self.data = {}
-        self.training = {}
-        self.architectures = {}
-        self.published = {}
-
-    def add(self, run_config, budgets):
-        data = data_recipe(run_config)
-        key = data_key(data)
-        self.data[key] = data
-        for budget in budgets:
-            training = training_recipe(run_config, budget)
-            self.training[(key, recipe_key(training))] = training
-        return key
-
-    def published_config(self, name):
-        """A published run's own committed config, with the schema's defaults for keys added
-        since it was published (results/published/{name}/config.yaml)."""
-        if name not in self.published:
-            path = Path("results/published") / name / "config.yaml"
-            if not path.exists():
-                raise WorkflowError(
-                    f"published run {name!r} has no config.yaml at {path}"
-                )
-            published = yaml.safe_load(path.read_text(encoding="utf-8"))
-            validate(published, SCHEMA)
-            self.add(published, published_budgets(published))
-            space = SearchSpace.from_config(published["search_space"])
-            for record in sampled_records(
-                space, published["num_architectures"], sampling_seed(published)
-            ):
-                self.architectures.setdefault(record["arch_id"], record)
-            self.published[name] = published
-        return self.published[name]
-
-    def _lookup(self, table, key, what):
-        if key not in table:
-            for name in PUBLISHED_RUNS:
-                self.published_config(name)
-        if key not in table:
-            raise WorkflowError(
-                f"{what} {key} is not one this workflow knows: the config names "
-                f"{config['num_architectures']} architectures of run {config['run']!r} and its "
-                "recipes, and each published run under results/published/ its own"
-            )
-        return table[key]
-
-    def data_of(self, wildcards):
-        return self._lookup(self.data, wildcards.data, "data recipe")
-
-    def training_of(self, wildcards):
-        return self._lookup(
-            self.training, (wildcards.data, wildcards.recipe), "training recipe"
-        )
-
-    def architecture_of(self, wildcards):
-        """The architecture a train job trains (arch_id, layers, dense). Train jobs take it
-        as a parameter rather than reading the sample's files: a dependency of N jobs on the
-        one sample job would make Snakemake re-plan them all whenever N grows."""
-        record = SAMPLED.get(wildcards.arch_id) or self._lookup(
-            self.architectures, wildcards.arch_id, "architecture"
-        )
-        return {
-            "arch_id": record["arch_id"],
-            "layers": record["layers"],
-            "dense": record["dense"],
-        }
-
-
-def published_budgets(run_config):
-    search = run_config["search"]
-    if search["strategy"] != "random" or search["dense_grid"]:
-        return rung_budgets(
-            search["min_epochs"], search["eta"], run_config["training"]["epochs"]
-        )
-    return [run_config["training"]["epochs"]]
-
-
-RECIPES = Recipes()
-TRAINED_BUDGETS = sorted(set(BUDGETS) | set(LADDER if DENSE_GRID else []))
-DATA_KEY = RECIPES.add(config, TRAINED_BUDGETS)
+PUBLISHED_RUNS = RECIPES.published_names()
+DATA_KEY = RECIPES.add(config, PLAN.trained_budgets)
+RECIPES.add_draw(list(PLAN.sampled.values()))
 RECIPE_KEYS = {
-    budget: recipe_key(training_recipe(config, budget)) for budget in TRAINED_BUDGETS
+    budget: recipe_key(training_recipe(config, budget))
+    for budget in PLAN.trained_budgets
 }
+
+
+def known(lookup, *keys):
+    """A recipe or architecture the workflow knows by its keys, or the one line that says
+    which key it does not know."""
+    try:
+        return lookup(*keys)
+    except (UnknownRecipe, FileNotFoundError) as error:
+        raise WorkflowError(str(error)) from None
+
+
+def data_of(wildcards):
+    return known(RECIPES.data_of, wildcards.data)
+
+
+def training_of(wildcards):
+    return known(RECIPES.training_of, wildcards.data, wildcards.recipe)
+
+
+def architecture_of(wildcards):
+    return known(RECIPES.architecture_of, wildcards.arch_id)
 
 
 def entry(arch_id, epochs=None, seed=None):
@@ -263,7 +138,7 @@ GRID_TRIALS = (
 def published_entry(name, arch_id, epochs):
     """The metrics file, in the verification's store, of a published run's candidate
     retrained at `epochs` under the run's own config."""
-    published = RECIPES.published_config(name)
+    published = known(RECIPES.published_config, name)
     data = data_key(data_recipe(published))
     recipe = recipe_key(training_recipe(published, epochs))
     return training_input(VERIFY_STORE, data, recipe, arch_id, published["seed"])
@@ -301,19 +176,15 @@ def training_priority(wildcards):
     """Costliest trainings first, so that no long job starts last and runs alone at the end
     of a run (longest-processing-time-first). Forward MFLOPs at a reference 3x32x32 input
     times epochs: only the order matters."""
-    arch = Architecture.from_dict(RECIPES.architecture_of(wildcards))
-    return (
-        arch.forward_flops((3, 32, 32), 10)
-        / 1e6
-        * RECIPES.training_of(wildcards)["epochs"]
-    )
+    arch = Architecture.from_dict(architecture_of(wildcards))
+    return arch.forward_flops((3, 32, 32), 10) / 1e6 * training_of(wildcards)["epochs"]
 
 
 def training_runtime(wildcards, attempt):
     """The time limit a cluster job asks for (minutes), from its own recipe's epochs; doubled
     on each retry. A group of trainings, which run in turn, asks for the sum of its members'
     (the `trainings` slot, one per submission, stacks them in series)."""
-    epochs = RECIPES.training_of(wildcards)["epochs"]
+    epochs = training_of(wildcards)["epochs"]
     return attempt * (10 + config["training"]["minutes_per_epoch"] * epochs)
 
 
@@ -321,9 +192,9 @@ def training_gpu():
     """A training's GPU request: one GPU each or, where k trainings share one, `gres=gpu:1`,
     a string resource that a group of trainings asks for once (where it sums `gpu`), and
     `gpu_share=1`, which it sums (k in a group of k)."""
-    if not TRAIN_ON_GPU:
+    if not PLAN.train_on_gpu:
         return {}
-    if GPU_SHARE == 1:
+    if PLAN.gpu_share == 1:
         return {"gpu": 1}
     return {"gres": "gpu:1", "gpu_share": 1}
 
@@ -331,30 +202,9 @@ def training_gpu():
 def check_cluster_submission():
     """Refuse, before the first submission, cluster flags under which trainings would wait
     forever or a GPU would be shared by the wrong number of trainings."""
-    problem = submission_problem(read_submission(workflow), GPU_SHARE)
+    problem = submission_problem(read_submission(workflow), PLAN.gpu_share)
     if problem is not None:
         raise WorkflowError(problem)
-
-
-def written_reports(since):
-    """What to point at after a run, written since `since` (seconds since the epoch): the
-    run's report, the published runs' and the verifications' verdicts."""
-    candidates = [
-        (f"The report of run {config['run']!r}", Path(f"{RUN_DIR}/report/index.html")),
-        *(
-            (f"The published report of {path.parent.parent.name!r}", path)
-            for path in sorted(Path("results/published").glob("*/report/index.html"))
-        ),
-        *(
-            (f"The verification of {path.parent.name!r}", path)
-            for path in sorted(Path("results/verify").glob("*/verification.md"))
-        ),
-    ]
-    return [
-        f"{what}: {path}"
-        for what, path in candidates
-        if path.exists() and path.stat().st_mtime >= since
-    ]
 
 
 def report_outputs(run_dir):

@@ -1,3 +1,8 @@
+# The captions of the report's plots and tables are the library's (the HTML report shows
+# the same text): one file per plot, beside the code that draws it.
+CAPTIONS = "../../src/random_nas/report/captions"
+
+
 rule report:
     input:
         **report_inputs(RUN_DIR),
@@ -6,7 +11,7 @@ rule report:
             report(
                 f"{RUN_DIR}/report/{name}",
                 category="Ranking",
-                caption="../report/ranking.rst",
+                caption=f"{CAPTIONS}/ranking.rst",
             )
             for name in report_tables(bool(REPEAT_SEEDS), HALVING)
         ],
@@ -15,7 +20,7 @@ rule report:
                 f"{RUN_DIR}/report/{plot}.{fmt}",
                 category="Plots",
                 subcategory=plot,
-                caption=f"../report/{plot}.rst",
+                caption=f"{CAPTIONS}/{plot}.rst",
             )
             for plot in report_plots(bool(REPEAT_SEEDS), HALVING)
             for fmt in PLOT_FORMATS

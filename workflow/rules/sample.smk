@@ -28,7 +28,7 @@ rule prepare_data:
     conda:
         "../envs/random_nas.yaml"
     params:
-        dataset=RECIPES.data_of,
+        dataset=data_of,
         store=job_store,
     script:
         "../../scripts/prepare_data.py"

@@ -37,10 +37,10 @@ rule train:
         runtime=training_runtime,
         mem_mb=config["training"]["mem_mb"],
     params:
-        training=RECIPES.training_of,
+        training=training_of,
         seed=lambda wildcards: int(wildcards.seed),
-        dataset=RECIPES.data_of,
-        architecture=RECIPES.architecture_of,
+        dataset=data_of,
+        architecture=architecture_of,
         store=job_store,
     script:
         "../../scripts/train.py"

@@ -20,10 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from random_nas.analysis import ranked, scored_draws
-from random_nas.halving import hyperband_brackets, promoted_count, rung_budgets
+from random_nas.analysis.draws import ranked, scored_draws
+from random_nas.halving import (
+    bracket_names,
+    halving_draws_within,
+    halving_schedule,
+    hyperband_within,
+    schedule_epochs,
+)
 
 STRATEGIES = ("random_search", "successive_halving", "hyperband")
+
+
 REPLAY_COLUMNS = [
     "strategy",
     "compute_epoch_images",
@@ -43,8 +51,12 @@ REPLAY_COLUMNS = [
     "mean_difference_se",
     "median_regret",
 ]
+
+
 # What a pick is scored on: the evidence that chose it, then evidence that did not.
 SELECTING = "validation"
+
+
 TEST = "test"
 
 
@@ -130,61 +142,17 @@ def _halving(grid: Grid, members: np.ndarray, rungs: list[tuple[int, int]]) -> i
     return _pick(grid, members, columns[-1])
 
 
-def halving_plan(draws: int, budgets: list[int], eta: int) -> list[tuple[int, int]]:
-    """The rungs of successive halving from `draws` over the ladder, as a run promotes."""
-    rungs, candidates = [], draws
-    for budget in budgets:
-        rungs.append((candidates, budget))
-        candidates = promoted_count(candidates, eta)
-    return rungs
-
-
-def rungs_epochs(rungs: list[tuple[int, int]]) -> int:
-    return sum(candidates * budget for candidates, budget in rungs)
-
-
-def most_draws_within(epochs: int, budgets: list[int], eta: int, limit: int) -> int:
-    """The most draws successive halving can start from within `epochs` (0: not even one)."""
-    draws = 0
-    while draws < limit and rungs_epochs(halving_plan(draws + 1, budgets, eta)) <= epochs:
-        draws += 1
-    return draws
-
-
-def hyperband_plan(epochs: int, min_epochs: int, eta: int, full: int) -> list[list[tuple]]:
-    """The brackets Hyperband runs within `epochs`: whole iterations (s = s_max .. 0) while
-    they fit, then the next iteration's brackets in order while the next still fits."""
-    brackets, plan, spent = hyperband_brackets(min_epochs, eta, full), [], 0
-    while True:
-        bracket = brackets[len(plan) % len(brackets)]
-        if spent + rungs_epochs(bracket) > epochs:
-            return plan
-        plan.append(bracket)
-        spent += rungs_epochs(bracket)
-
-
-def bracket_names(plan: list[list[tuple]]) -> str:
-    """A Hyperband plan's brackets in the order they ran, by s (the rungs each has, minus
-    one), with `|` after each whole iteration: "2 1 0 | 2" is one iteration and one bracket."""
-    names, s_max = [], max((len(bracket) - 1 for bracket in plan), default=0)
-    for bracket in plan:
-        names.append(str(len(bracket) - 1))
-        if len(bracket) == 1 and s_max:
-            names.append("|")
-    return " ".join(names).rstrip(" |")
-
-
 def draws_needed(grid: Grid, strategy: str, epochs: int, eta: int, min_epochs: int) -> int:
     """How many architectures `strategy` draws within `epochs` of training (0: none)."""
     full, budgets = grid.budgets[-1], list(grid.budgets)
     if strategy == "random_search":
         return epochs // full
     if strategy == "successive_halving":
-        return most_draws_within(epochs, budgets, eta, grid.size + 1)
+        return halving_draws_within(epochs, budgets, eta, grid.size + 1)
     if strategy == "hyperband":
         if min_epochs * eta ** (len(budgets) - 1) != full:
             return 0  # Hyperband's brackets need a ladder of powers of eta (halving.py)
-        return sum(bracket[0][0] for bracket in hyperband_plan(epochs, min_epochs, eta, full))
+        return sum(bracket[0][0] for bracket in hyperband_within(epochs, min_epochs, eta, full))
     raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
 
 
@@ -194,9 +162,9 @@ def epochs_spent(grid: Grid, strategy: str, epochs: int, eta: int, min_epochs: i
     if strategy == "random_search":
         return draws * grid.budgets[-1]
     if strategy == "successive_halving":
-        return rungs_epochs(halving_plan(draws, list(grid.budgets), eta)) if draws else 0
-    plan = hyperband_plan(epochs, min_epochs, eta, grid.budgets[-1]) if draws else []
-    return sum(rungs_epochs(bracket) for bracket in plan)
+        return schedule_epochs(halving_schedule(draws, list(grid.budgets), eta)) if draws else 0
+    brackets = hyperband_within(epochs, min_epochs, eta, grid.budgets[-1]) if draws else []
+    return sum(schedule_epochs(bracket) for bracket in brackets)
 
 
 def shared_permutations(size: int, simulations: int, seed: int) -> np.ndarray:
@@ -223,14 +191,14 @@ def simulate(
     if strategy == "random_search":
         run: Callable[[np.ndarray], int] = lambda members: _pick(grid, members, -1)  # noqa: E731
     elif strategy == "successive_halving":
-        rungs = halving_plan(draws, list(grid.budgets), eta)
+        rungs = halving_schedule(draws, list(grid.budgets), eta)
         run = lambda members: _halving(grid, members, rungs)  # noqa: E731
     else:
-        plan = hyperband_plan(epochs, min_epochs, eta, grid.budgets[-1])
+        brackets = hyperband_within(epochs, min_epochs, eta, grid.budgets[-1])
 
         def run(members: np.ndarray) -> int:
             picks, start = [], 0
-            for bracket in plan:
+            for bracket in brackets:
                 chosen = members[start : start + bracket[0][0]]
                 picks.append(_halving(grid, chosen, bracket))
                 start += bracket[0][0]
@@ -244,8 +212,8 @@ def run_on_grid(grid: Grid, strategy: str, eta: int) -> tuple[int, int] | None:
     (the draw's index): its trainings are the grid's own entries."""
     if strategy != "successive_halving":
         return None
-    rungs = halving_plan(grid.size, list(grid.budgets), eta)
-    return rungs_epochs(rungs), _halving(grid, np.arange(grid.size), rungs)
+    rungs = halving_schedule(grid.size, list(grid.budgets), eta)
+    return schedule_epochs(rungs), _halving(grid, np.arange(grid.size), rungs)
 
 
 def compute_points(grid: Grid) -> list[int]:
@@ -285,8 +253,8 @@ def replay(
         for strategy, picked in picks.items():
             if picked is None:
                 continue
-            plan = (
-                hyperband_plan(epochs, min_epochs, eta, grid.budgets[-1])
+            brackets = (
+                hyperband_within(epochs, min_epochs, eta, grid.budgets[-1])
                 if strategy == "hyperband"
                 else []
             )
@@ -306,7 +274,7 @@ def replay(
                         "compute_spent_epoch_images": grid.train_images
                         * epochs_spent(grid, strategy, epochs, eta, min_epochs),
                         "draws": draws_needed(grid, strategy, epochs, eta, min_epochs),
-                        "brackets": bracket_names(plan),
+                        "brackets": bracket_names(brackets),
                         "evidence": evidence,
                         "simulations": simulations,
                         "mean_best_accuracy": float(values.mean()),
@@ -324,114 +292,6 @@ def replay(
     return pd.DataFrame(rows, columns=REPLAY_COLUMNS)
 
 
-def ladder(config: dict) -> list[int]:
-    """The budgets of a run's ladder: min_epochs · eta^r up to training.epochs."""
-    search = config.get("search", {})
-    return rung_budgets(
-        int(search.get("min_epochs", 1)),
-        int(search.get("eta", 3)),
-        int(config["training"]["epochs"]),
-    )
-
-
-def _slashed(values, form: str) -> str:
-    return " / ".join(form.format(value) for value in values)
-
-
 def held_out(grid: Grid) -> list[str]:
     """The evidence of the grid that did not choose a pick: test first, then other seeds."""
     return [evidence for evidence in grid.scores if evidence != SELECTING]
-
-
-def evidence_name(evidence: str) -> str:
-    if evidence == SELECTING:
-        return "the full-budget validation accuracy that chose"
-    if evidence == TEST:
-        return "the test accuracy"
-    return f"the full-budget validation accuracy under training seed {evidence.split('_')[-1]}"
-
-
-def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list[str]:
-    """The replay's verdicts, judged on evidence that did not choose the picks: how often
-    halving and Hyperband pick better than random search at the same compute and by how much,
-    with standard errors, at the computes where no strategy draws more than half the grid;
-    and the same on the validation accuracy that chose, for comparison."""
-    simulations = int(table["simulations"].iloc[0]) if len(table) else 0
-    evidences = held_out(grid)
-    lines = [
-        f"Replayed {simulations:,} times per compute budget on the grid's {grid.size} draws "
-        f"(budgets {', '.join(map(str, grid.budgets))} epochs); every strategy draws a prefix of "
-        "one shared random order of the draws per simulation, so that outcomes are paired. A "
-        "pick is made on the full-budget validation accuracy and scored on evidence that did "
-        f"not choose it: {' and '.join(map(evidence_name, evidences))} (a diverged training as "
-        "chance). Compute is a cap in full-budget trainings' worth of epoch-images, beside what "
-        "each strategy spent; ± is one standard error over the simulations. Shown: the computes "
-        f"at which neither strategy compared draws more than half the grid's {grid.size}; "
-        "beyond, both see most of it (replay.csv has every compute)."
-    ]
-    rows = table[table["draws"] <= grid.size / 2]
-    random_search = rows[rows["strategy"] == "random_search"]
-    for strategy, name in (
-        ("successive_halving", "Successive halving"),
-        ("hyperband", "Hyperband"),
-    ):
-        ours = rows[rows["strategy"] == strategy]
-        ours = ours[ours["compute_epoch_images"].isin(random_search["compute_epoch_images"])]
-        if ours.empty:
-            continue
-        chosen = ours[ours["evidence"] == SELECTING]
-        base = (
-            random_search[random_search["evidence"] == SELECTING]
-            .set_index("compute_epoch_images")
-            .loc[chosen["compute_epoch_images"]]
-        )
-        brackets = (
-            f"; brackets run (by s, | ends an iteration): {_slashed(chosen['brackets'], '{}')}"
-            if strategy == "hyperband"
-            else ""
-        )
-        parts = [
-            f"{name} against random search at equal compute (cap "
-            f"{_slashed(chosen['compute_epoch_images'] / full_training, '{:g}')} full trainings, "
-            f"spent {_slashed(chosen['compute_spent_epoch_images'] / full_training, '{:.2g}')} "
-            f"against {_slashed(base['compute_spent_epoch_images'] / full_training, '{:.2g}')}; "
-            f"{_slashed(chosen['draws'], '{}')} draws against {_slashed(base['draws'], '{}')}"
-            f"{brackets})"
-        ]
-        for evidence in evidences:
-            judged = ours[ours["evidence"] == evidence]
-            against = (
-                random_search[random_search["evidence"] == evidence]
-                .set_index("compute_epoch_images")
-                .loc[judged["compute_epoch_images"]]
-            )
-            parts.append(
-                f"on {evidence_name(evidence)}, it picks better in "
-                + " / ".join(
-                    f"{100 * p:.0f} ± {100 * se:.0f} %"
-                    for p, se in zip(
-                        judged["p_beats_random_search"],
-                        judged["p_beats_random_search_se"],
-                        strict=True,
-                    )
-                )
-                + " of the paired simulations (ties half), mean best "
-                + _slashed(100 * judged["mean_best_accuracy"], "{:.2f}")
-                + " % against "
-                + _slashed(100 * against["mean_best_accuracy"], "{:.2f}")
-                + " % (difference "
-                + " / ".join(
-                    f"{100 * d:+.2f} ± {100 * se:.2f}"
-                    for d, se in zip(
-                        judged["mean_difference"], judged["mean_difference_se"], strict=True
-                    )
-                )
-                + " points)"
-            )
-        parts.append(
-            f"judged on {evidence_name(SELECTING)}, it would seem to pick better in "
-            + _slashed(100 * chosen["p_beats_random_search"], "{:.0f}")
-            + " %"
-        )
-        lines.append(": ".join(parts[:2]) + "; " + "; ".join(parts[2:]) + ".")
-    return lines

@@ -1,0 +1,201 @@
+"""Statistics over a run's draws: how each draw counts, rankings and Pareto fronts, the expected
+best of n, EDFs, rank correlations, and how two samples of draws differ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Normal quantile of a two-sided 95 % interval.
+Z95 = 1.96
+
+
+COSTS = {
+    "params": "parameters",
+    "flops": "forward FLOPs per image",
+    "train_seconds": "training seconds",
+    "peak_memory_bytes": "peak training memory",
+}
+
+
+def ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """The `ok` candidates, best validation accuracy first (ties: fewer FLOPs, then arch_id)."""
+    ok = frame[frame["status"] == "ok"]
+    order = ok.sort_values(
+        ["val_accuracy", "flops", "arch_id"], ascending=[False, True, True], kind="stable"
+    )
+    return order.assign(rank=np.arange(1, len(order) + 1)).reset_index(drop=True)
+
+
+def pareto_front(frame: pd.DataFrame, cost: str, score: str = "val_accuracy") -> pd.DataFrame:
+    """Rows not dominated on (higher `score`, lower `cost`), cheapest first."""
+    rows = frame.dropna(subset=[cost, score]).sort_values(
+        [cost, score, "arch_id"], ascending=[True, False, True], kind="stable"
+    )
+    best_so_far = rows[score].cummax().shift(fill_value=-np.inf)
+    return rows[rows[score] > best_so_far]
+
+
+def scored_draws(frame: pd.DataFrame, num_classes: int) -> pd.DataFrame:
+    """Every draw that was measured, with the validation accuracy it counts for: an `ok`
+    candidate its own, a `diverged` one that of a chance-level classifier (1 / classes).
+    `failed` rows are errors, not measurements, and are left out. Dropping diverged draws
+    would flatter the space: they were drawn from it like the others."""
+    measured = frame[frame["status"].isin(["ok", "diverged"])]
+    score = measured["val_accuracy"].where(measured["status"] == "ok", 1 / num_classes)
+    return measured.assign(score=score.astype(float))
+
+
+def _log_binomial(n: np.ndarray, k: np.ndarray, log_factorial: np.ndarray) -> np.ndarray:
+    return log_factorial[n] - log_factorial[k] - log_factorial[n - k]
+
+
+def expected_best(values: np.ndarray, band: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
+    """The best of n architectures drawn without replacement from the N measured ones, for
+    n = 1..N: its expectation, unbiased (Tang et al., "Showing Your Work Doesn't Always Work",
+    2020): with sorted values v(1) <= ... <= v(N), P(best = v(i)) = C(i-1, n-1) / C(N, n),
+    so E = sum_i v(i) C(i-1, n-1) / C(N, n); the `band` quantiles of that distribution, which
+    never pass the best value observed; and Dodge et al.'s with-replacement expectation
+    (P(best <= v(i)) = (i/N)^n), for comparison with the literature, where it is biased low."""
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    count = len(ordered)
+    columns = ["n", "expected_best", "band_low", "band_high", "with_replacement"]
+    if count == 0:
+        return pd.DataFrame({name: [] for name in columns})
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, count + 1)))])
+    positions = np.arange(1, count + 1)  # i, 1-based rank in sorted order
+    fraction = positions / count
+    rows = []
+    for n in range(1, count + 1):
+        eligible = positions >= n
+        probability = np.zeros(count)
+        probability[eligible] = np.exp(
+            _log_binomial(positions[eligible] - 1, np.full(eligible.sum(), n - 1), log_factorial)
+            - _log_binomial(np.array([count]), np.array([n]), log_factorial)
+        )
+        cumulative = np.cumsum(probability)
+        low, high = (ordered[min(np.searchsorted(cumulative, q - 1e-12), count - 1)] for q in band)
+        with_replacement = (fraction**n - (fraction - 1 / count) ** n) @ ordered
+        rows.append((n, float(probability @ ordered), low, high, float(with_replacement)))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def empirical_distribution(values: np.ndarray) -> pd.DataFrame:
+    """The EDF F(e) = fraction of values <= e, one point per distinct value."""
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    distinct, counts = np.unique(ordered, return_counts=True)
+    return pd.DataFrame({"value": distinct, "fraction": np.cumsum(counts) / len(ordered)})
+
+
+def architecture_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-candidate summaries of the per-layer choices, for "what matters in the space"."""
+    layers = sorted({int(name[6:8]) for name in frame.columns if name.startswith("layer_")})
+
+    def columns(kind: str) -> pd.DataFrame:
+        return frame[[f"layer_{number:02d}_{kind}" for number in layers]]
+
+    strides = columns("stride")
+    return pd.DataFrame(
+        {
+            "stride-2 layers": (strides == 2).sum(axis=1),
+            "mean kernel size": columns("kernel_size").mean(axis=1),
+            "total filters": columns("filters").sum(axis=1),
+            "first-layer filters": columns("filters").iloc[:, 0],
+        },
+        index=frame.index,
+    )
+
+
+def rank_correlation(first: pd.Series, second: pd.Series) -> float:
+    """Spearman's rank correlation (the Pearson correlation of the ranks)."""
+    paired = pd.concat([first, second], axis=1).dropna()
+    if len(paired) < 2:
+        return float("nan")
+    return float(paired.iloc[:, 0].rank().corr(paired.iloc[:, 1].rank()))
+
+
+# Fewer candidates than this say nothing about a rank order; no correlation is reported.
+MIN_RANKED = 5
+
+
+def rank_correlation_interval(
+    first: pd.Series, second: pd.Series, draws: int = 2000, seed: int = 0
+) -> tuple[float, float, float] | None:
+    """Spearman's correlation of two aligned series and its 95 % percentile bootstrap interval
+    over the candidates (resampled with replacement, seeded); None under MIN_RANKED pairs."""
+    paired = pd.concat([first, second], axis=1).dropna().to_numpy()
+    if len(paired) < MIN_RANKED:
+        return None
+    rho = rank_correlation(pd.Series(paired[:, 0]), pd.Series(paired[:, 1]))
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(draws):
+        sample = paired[rng.integers(0, len(paired), len(paired))]
+        value = rank_correlation(pd.Series(sample[:, 0]), pd.Series(sample[:, 1]))
+        if np.isfinite(value):
+            samples.append(value)
+    low, high = np.quantile(samples, [0.025, 0.975]) if samples else (np.nan, np.nan)
+    return rho, float(low), float(high)
+
+
+def binomial_difference_se(first: float, second: float, images: int) -> float:
+    """Standard error of the difference of two accuracies, each measured on `images`
+    independent images (two binomial proportions)."""
+    return float(np.sqrt((first * (1 - first) + second * (1 - second)) / images))
+
+
+def edf_band(
+    values: np.ndarray, points: np.ndarray, resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The EDF of `values` at `points` with its pointwise 90 % percentile bootstrap band
+    (the draws resampled with replacement, seeded)."""
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    rng = np.random.default_rng(seed)
+    fraction = np.searchsorted(values, points, side="right") / len(values)
+    samples = np.sort(rng.choice(values, size=(resamples, len(values)), replace=True), axis=1)
+    resampled = np.stack([np.searchsorted(row, points, side="right") for row in samples])
+    low, high = np.quantile(resampled / len(values), [0.05, 0.95], axis=0)
+    return pd.DataFrame({"value": points, "fraction": fraction, "low": low, "high": high})
+
+
+def ks_statistic(first: np.ndarray, second: np.ndarray) -> float:
+    """The two-sample Kolmogorov–Smirnov statistic: the largest gap between the two EDFs
+    (scipy.stats.ks_2samp's, a test checks; computed here in one vectorised pass, as a
+    permutation test asks for it 10,000 times, eight times faster than ks_2samp)."""
+    points = np.concatenate([first, second])
+    gap = np.searchsorted(np.sort(first), points, side="right") / len(first) - np.searchsorted(
+        np.sort(second), points, side="right"
+    ) / len(second)
+    return float(np.abs(gap).max())
+
+
+def compare_distributions(
+    first: np.ndarray, second: np.ndarray, resamples: int = 10000, seed: int = 0
+) -> dict[str, float]:
+    """How the draws of `second` differ from those of `first`, two independent samples: the
+    difference of their means and of their medians with 95 % percentile bootstrap intervals
+    (each run's draws resampled on their own), and the two-sample Kolmogorov–Smirnov statistic
+    with its permutation p-value (labels shuffled `resamples` times, seeded; p = (1 + at least
+    as large) / (1 + resamples))."""
+    first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    boot_first = rng.choice(first, size=(resamples, len(first)))
+    boot_second = rng.choice(second, size=(resamples, len(second)))
+    means = boot_second.mean(axis=1) - boot_first.mean(axis=1)
+    medians = np.median(boot_second, axis=1) - np.median(boot_first, axis=1)
+    observed = ks_statistic(first, second)
+    pooled = np.concatenate([first, second])
+    larger = 0
+    for _ in range(resamples):
+        shuffled = rng.permutation(pooled)
+        larger += ks_statistic(shuffled[: len(first)], shuffled[len(first) :]) >= observed - 1e-12
+    return {
+        "mean_difference": float(second.mean() - first.mean()),
+        "mean_low": float(np.quantile(means, 0.025)),
+        "mean_high": float(np.quantile(means, 0.975)),
+        "median_difference": float(np.median(second) - np.median(first)),
+        "median_low": float(np.quantile(medians, 0.025)),
+        "median_high": float(np.quantile(medians, 0.975)),
+        "ks_statistic": observed,
+        "ks_p_value": (1 + larger) / (1 + resamples),
+    }

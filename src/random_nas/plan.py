@@ -1,0 +1,187 @@
+"""A run's plan, made when the workflow is parsed: its config checked, its draw, the budgets it
+trains at, its rungs or brackets, where it trains (stdlib only, and jsonschema, which comes with
+Snakemake, to name a config's fault). common.smk turns the plan into Snakemake's input
+functions; this module is tested without Snakemake."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from random_nas.datasets import missing_dataset, split_problem
+from random_nas.halving import Schedule, budget_ladder, hyperband_slices
+from random_nas.recipes import sampling_seed
+from random_nas.space import SearchSpace, sampled_records
+
+
+class ConfigError(ValueError):
+    """A config the workflow cannot plan, in one line that names the key at fault."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run trains and where, before anything trains."""
+
+    run_dir: str
+    store: str
+    # A verification retrains into a store of its own: the entries of the run it checks would
+    # otherwise check the store against itself.
+    verify_store: str
+    space: SearchSpace
+    # arch_id -> the contents of its architecture file, in draw order.
+    sampled: dict[str, dict[str, Any]]
+    # Successive halving, alone or in Hyperband's brackets: a run of rungs and trials.
+    halving: bool
+    hyperband: bool
+    dense_grid: bool
+    # The budgets min_epochs × eta^r up to training.epochs: halving's rungs, a dense grid's.
+    ladder: list[int]
+    # The budgets the search ranks at: the ladder for halving, else training.epochs alone.
+    budgets: list[int]
+    # Hyperband's brackets over the draw: (first draw position, schedule) each.
+    brackets: list[tuple[int, Schedule]]
+    repeat_seeds: list[int]
+    train_on_gpu: bool
+    # Trainings side by side on one GPU (1 where there is no GPU to share).
+    gpu_share: int
+    # What the run should know but that does not stop it (a dataset not yet under its root).
+    warnings: list[str]
+
+    @property
+    def arch_ids(self) -> list[str]:
+        return list(self.sampled)
+
+    @property
+    def trained_budgets(self) -> list[int]:
+        """Every budget the run trains at: its search's and, for a dense grid, the ladder's."""
+        return sorted(set(self.budgets) | set(self.ladder if self.dense_grid else []))
+
+
+def plan_run(config: Mapping[str, Any], gpu: bool | None = None) -> RunPlan:
+    """The plan of a validated config, or a ConfigError naming the key at fault. `gpu`: whether
+    this machine shows a GPU (default: `gpu_present()`)."""
+    try:
+        space = SearchSpace.from_config(config["search_space"])
+    except ValueError as error:
+        raise ConfigError(f"config search_space: {error}") from None
+    if config["num_architectures"] > space.size:
+        raise ConfigError(
+            f"config num_architectures is {config['num_architectures']}, but search_space "
+            f"holds only {space.size} distinct architectures"
+        )
+    dataset = config["dataset"]
+    if (problem := split_problem(dataset)) is not None:
+        raise ConfigError(f"config {problem}")
+    warnings = []
+    if not dataset["download"] and (missing := missing_dataset(dataset)):
+        warnings.append(
+            f"dataset {dataset['name']} is not under dataset.root: {missing} does not exist and "
+            "dataset.download is false; trainings the store lacks will fail until it is there"
+        )
+    search, training = config["search"], config["training"]
+    halving = search["strategy"] in ("successive_halving", "hyperband")
+    hyperband = search["strategy"] == "hyperband"
+    try:
+        ladder = budget_ladder(search["min_epochs"], search["eta"], training["epochs"])
+    except ValueError as error:
+        if halving or search["dense_grid"]:
+            raise ConfigError(f"config {error}") from None
+        ladder = [training["epochs"]]
+    try:
+        brackets = (
+            hyperband_slices(
+                config["num_architectures"], search["min_epochs"], search["eta"], training["epochs"]
+            )
+            if hyperband
+            else []
+        )
+    except ValueError as error:
+        raise ConfigError(f"config search.strategy is 'hyperband': {error}") from None
+    repeat_seeds = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
+    if config["seed"] in repeat_seeds:
+        raise ConfigError(
+            f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
+            "already trains every candidate with it; list other seeds"
+        )
+    # `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda`.
+    train_on_gpu = training["device"] == "cuda" or (
+        training["device"] == "auto" and (gpu_present() if gpu is None else gpu)
+    )
+    records = sampled_records(space, config["num_architectures"], sampling_seed(config))
+    return RunPlan(
+        run_dir=f"results/{config['run']}",
+        store=config["store"].rstrip("/"),
+        verify_store=config["verify"]["store"].rstrip("/"),
+        space=space,
+        sampled={record["arch_id"]: record for record in records},
+        halving=halving,
+        hyperband=hyperband,
+        dense_grid=search["dense_grid"],
+        ladder=ladder,
+        budgets=ladder if halving else [training["epochs"]],
+        brackets=brackets,
+        repeat_seeds=repeat_seeds,
+        train_on_gpu=train_on_gpu,
+        gpu_share=training["trainings_per_gpu"] if train_on_gpu else 1,
+        warnings=warnings,
+    )
+
+
+def gpu_present(
+    driver_gpus: Path = Path("/proc/driver/nvidia/gpus"), environ: Mapping[str, str] = os.environ
+) -> bool:
+    """Whether this machine shows an NVIDIA GPU to its processes, known without importing torch:
+    the driver lists one and CUDA_VISIBLE_DEVICES does not hide them all."""
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    try:
+        return any(driver_gpus.iterdir())
+    except OSError:
+        return False
+
+
+def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The config that the schema's `default:` keys make: every key, at its default."""
+    return {
+        key: schema_defaults(node) if node.get("type") == "object" else node["default"]
+        for key, node in schema["properties"].items()
+    }
+
+
+def _key(path: Any) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
+
+
+def config_problem(config: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
+    """One line that names the config key at fault and what it may be, for a config the schema
+    refuses (jsonschema comes with Snakemake; imported only when there is a problem)."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.validators.validator_for(schema)(schema).iter_errors(config)
+    )
+    if error is None:
+        return "config is valid"
+    where = _key(error.absolute_path)
+    prefix = f"{where}." if where else ""
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema["properties"]))
+        return (
+            f"config key {', '.join(prefix + key for key in unknown)} is unknown; the keys "
+            f"{'under ' + where if where else 'at the top'} are: "
+            f"{', '.join(error.schema['properties'])}"
+        )
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"config {where} is {error.instance!r}; allowed: {allowed}"
+    if error.validator == "not" and error.validator_value == {"multipleOf": 2}:
+        return f"config {where} is {error.instance}; it must be odd"
+    if error.validator == "not":
+        return (
+            f"config {where} is {error.instance!r}, which is not allowed ({error.validator_value})"
+        )
+    return f"config {where or '(top level)'}: {error.message}"
