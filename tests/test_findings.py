@@ -126,7 +126,7 @@ def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
     retrained = published.assign(
         val_loss=[0.101, 0.1203], val_correct=["AAA=", "AAC="], hardware=["AMD EPYC"] * 2
     )
-    table, _ = verification_table(published, retrained, None, 1000, 0)
+    table, _ = verification_table(published, retrained, None, 1000, 0, 10)
     assert table.set_index("arch_id")["exact"].to_dict() == {"a": True, "b": False}
     assert table["difference"].tolist() == [0, 0]
 
@@ -164,3 +164,44 @@ def test_draw_statistics_take_the_budget_that_has_every_draw_or_the_most():
     )
     # Without the grid, rung 0 is the one budget with every draw.
     assert choose_fidelity(halving, halving, None, 3, 0).draw_epochs == 1
+
+
+def test_one_counting_rule_in_every_statistic(tmp_path):
+    """A diverged training counts as chance and a failed one is left out, in the statistics
+    over draws, the rungs, the replay's grid, the export, seed noise and verification alike.
+    (c diverged after recording 97 % validation accuracy: counting what it recorded would make
+    it the best of the rung, as rung_table did before the rule was one.)"""
+    import numpy as np
+    import pandas as pd
+
+    from random_nas.analysis.draws import expected_best, scored_draws
+    from random_nas.analysis.fidelity import rung_table
+    from random_nas.analysis.replay import TEST, dense_grid
+    from random_nas.analysis.seeds import seed_statistics
+
+    rows = [
+        ("a", "ok", 0.95, 0.94),
+        ("b", "ok", 0.90, 0.91),
+        ("c", "diverged", 0.97, np.nan),
+        ("d", "failed", np.nan, np.nan),
+    ]
+    trials = pd.DataFrame(
+        [
+            {"arch_id": arch_id, "status": status, "val_accuracy": val, "test_accuracy": test,
+             "epochs": epochs, "flops": 1, "train_seconds": 1.0, "seed": 0}
+            for arch_id, status, val, test in rows
+            for epochs in (1, 3)
+        ]
+    )  # fmt: skip
+    at_three = trials[trials["epochs"] == 3]
+    scored = scored_draws(at_three, 10).set_index("arch_id")
+    assert list(scored.index) == ["a", "b", "c"] and scored.loc["c", "score"] == 0.1
+    assert expected_best(scored["score"].to_numpy())["expected_best"].iloc[-1] == 0.95
+    rung = rung_table([at_three], 100, 10).iloc[0]
+    assert rung["best_val_accuracy"] == 0.95 and rung["median_val_accuracy"] == 0.90
+    assert (rung["candidates"], rung["diverged"], rung["failed"]) == (4, 1, 1)
+    grid = dense_grid(trials, [1, 3], 100, 10)
+    assert grid.arch_ids == ("a", "b", "c")
+    assert list(grid.scores[TEST]) == [0.94, 0.91, 0.1]
+    seeds = seed_statistics(trials.assign(seed=[0, 1] * 4), 0, 10).set_index("arch_id")
+    assert seeds.loc["c", "val_mean"] == 0.1 and "d" not in seeds.index

@@ -301,7 +301,7 @@ def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
     first_rungs = trials.sort_values("draw").drop_duplicates("arch_id")
     assert list(first_rungs["epochs"]) == [1, 1, 1, 3, 3, 1, 1, 1, 3, 3]
     findings = (run / "report/ranking.md").read_text()
-    assert "Hyperband: bracket 0: rung 0 trained 3 for 1 epoch" in findings
+    assert "failed ones are left out): bracket 0: rung 0 trained 3 for 1 epoch" in findings
     assert "bracket 3: rung 0 trained 2 for 3 epochs" in findings
 
 
@@ -358,7 +358,10 @@ def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
     written = render_study(study)
     findings = (study.parent / "report/study.md").read_text().split("## Findings\n", 1)[1]
     assert "kernels 3 and 5: 6 draws at 3 epochs" in findings
-    assert "kernels 3 and 5: 6 draws at 3 epochs (sampling seed 0)" in findings
+    assert (
+        "kernels 3 and 5: 6 draws at 3 epochs (sampling seed 0; none diverged or failed)"
+        in findings
+    )
     assert "kernel 3 against kernels 3 and 5, independent samples (sampling seeds 0 and 1)" in (
         findings
     )

@@ -166,27 +166,31 @@ def test_diverged_draws_count_as_chance_and_failed_ones_are_left_out(table_path)
 
 def test_seed_statistics_keep_the_selecting_seed_apart():
     """The run's seed 5 selected these candidates; seeds 1 and 2 retrained them. The selecting
-    seed's values are shown but estimate nothing: they carry the winner's curse."""
+    seed's values are shown but estimate nothing: they carry the winner's curse. Trainings
+    count by the one rule: c's diverged seed 2 as chance, d's failed seed 2 left out."""
     repeats = pd.DataFrame(
         {
-            "arch_id": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
-            "seed": [5, 1, 2] * 3,
-            "status": ["ok"] * 8 + ["diverged"],
-            "val_accuracy": [0.99, 0.94, 0.98, 0.97, 0.91, 0.93, 0.96, 0.82, None],
-            "test_accuracy": [0.9] * 9,
+            "arch_id": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["d"] * 3,
+            "seed": [5, 1, 2] * 4,
+            "status": ["ok"] * 8 + ["diverged"] + ["ok"] * 2 + ["failed"],
+            "val_accuracy": [0.99, 0.94, 0.98, 0.97, 0.91, 0.93, 0.96, 0.82, 0.5, 0.95, 0.9, None],
+            "test_accuracy": [0.9] * 12,
         }
     )
-    table = seed_statistics(repeats, selecting_seed=5).set_index("arch_id")
+    table = seed_statistics(repeats, selecting_seed=5, classes=10).set_index("arch_id")
     assert table.loc["a", "val_first_seed"] == 0.99  # the selecting seed's value, not seed 1's
     assert table.loc["a", "val_mean"] == pytest.approx(0.96)  # seeds 1 and 2 only
     assert table.loc["a", "val_sd"] == pytest.approx(np.sqrt(0.0008))
-    assert table.loc["c", "seeds"] == 1 and table.loc["a", "seeds"] == 2
+    assert table.loc["c", "seeds"] == 2 and table.loc["c", "val_mean"] == pytest.approx(0.46)
+    assert table.loc["c", "test_mean"] == pytest.approx(0.5)  # a diverged test: chance too
+    assert table.loc["d", "seeds"] == 1 and table.loc["a", "seeds"] == 2
     assert table.loc["a", "rank_first_seed"] == 1 and table.loc["a", "rank_by_mean"] == 1
-    sd, freedom = pooled_seed_sd(repeats, excluded_seed=5)
-    assert freedom == 1 + 1 + 0 and sd == pytest.approx(np.sqrt((0.0008 + 0.0002) / 2))
-    with_selecting, all_freedom = pooled_seed_sd(repeats)
-    assert all_freedom == 5 and with_selecting > sd  # inflated by the selecting values
-    assert seed_rank_correlations(repeats, excluded_seed=5).empty  # 3 candidates say nothing
+    sd, freedom = pooled_seed_sd(repeats, 10, excluded_seed=5)
+    assert freedom == 1 + 1 + 1 + 0
+    assert sd == pytest.approx(np.sqrt((0.0008 + 0.0002 + 2 * 0.36**2) / 3))
+    with_selecting, all_freedom = pooled_seed_sd(repeats, 10)
+    assert all_freedom == 7 and with_selecting < sd  # the diverged seed dominates both
+    assert seed_rank_correlations(repeats, 10, excluded_seed=5).empty  # 4 candidates say nothing
 
 
 def test_rank_correlations_need_five_candidates_and_carry_an_interval():
@@ -342,7 +346,7 @@ def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
             "test_accuracy": [0.9] * 6,
         }
     )
-    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed=0)
+    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed=0, classes=10)
     assert freedom == 2 and pooled == pytest.approx(np.sqrt((0.0008 + 0) / 2))
     # a: its own variance 0.0008 on 1 degree of freedom, the pool's 0.0004 on 2.
     assert own["a"] == pytest.approx(np.sqrt((1 * 0.0008 + 2 * 0.0004) / 3))

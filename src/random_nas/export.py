@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from random_nas.analysis.draws import counted
 from random_nas.files import atomic_path, write_text
 from random_nas.halving import config_ladder
-from random_nas.results import read_table
+from random_nas.results import num_classes, read_table
 
 OBJECTIVES = [
     "val_accuracy",
@@ -34,6 +35,12 @@ OBJECTIVES = [
     "params",
     "peak_memory_bytes",
 ]
+# How the blackbox counts a training that did not finish ok (the table keeps every row as it
+# was recorded, with its status).
+COUNTING = (
+    "a diverged training counts as a chance-level classifier (1 / classes) on validation and "
+    "test accuracy; a failed one measured nothing and is NaN"
+)
 CHOICES = {"filters": "filters", "kernel_size": "kernel_sizes", "stride": "strides"}
 
 
@@ -73,7 +80,9 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
 
     architectures = long.drop_duplicates("arch_id")[["arch_id", *layers]].reset_index(drop=True)
     seeds = sorted(long["seed"].unique())
-    measured = long[long["status"].isin(["ok", "diverged"])].set_index(
+    # The one counting rule, as in every statistic of the reports: a diverged training counts
+    # as chance on validation and test; a failed one measured nothing (NaN in the blackbox).
+    measured = counted(long, num_classes(grid, config["dataset"]["name"])).set_index(
         ["arch_id", "seed", "epochs"]
     )
     values = np.full((1, len(architectures), len(seeds), len(budgets), len(OBJECTIVES)), np.nan)
@@ -111,6 +120,7 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
         "seeds": [int(seed) for seed in seeds],
         "run": config.get("run"),
         "source": str(grid_path),
+        "counting": COUNTING,
     }
     write_text(out / "metadata.json", json.dumps(about, indent=1))
     return out

@@ -28,6 +28,13 @@ def epochs_text(count: int) -> str:
     return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
+def counting_note(diverged: int, failed: int) -> str:
+    """How the one counting rule (analysis.draws.counted) took these trainings."""
+    if not diverged and not failed:
+        return "none diverged or failed"
+    return f"{diverged} diverged, counted as chance; {failed} failed, left out"
+
+
 def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
     """1-based rank of `arch_id` among `ok` by `column`, cheapest first (ties share a rank)."""
     ranks = ok[column].rank(method="min")
@@ -130,6 +137,7 @@ def run_findings(
     correlation: tuple[float, float, float] | None,
     selecting_seed: int,
     fidelity: Fidelity,
+    classes: int,
 ) -> list[str]:
     """The report's statements about the run, each computed here from its tables: the README
     quotes them, and a test checks the quotes against a fresh render. `ok` is the ranked
@@ -176,19 +184,25 @@ def run_findings(
     replaced = " and ".join(f"{100 * curve['with_replacement'].iloc[n - 1]:.2f} %" for n in at)
     lines.append(
         f"Expected best of n random draws at {epochs_text(fidelity.draw_epochs)} (unbiased, "
-        f"without replacement): {unbiased}; "
+        f"without replacement, over those draws): {unbiased}; "
         f"Dodge et al.'s with-replacement estimate reads {replaced}."
     )
     if repeats is not None and (repeats["status"] == "ok").any():
-        seeds = seed_statistics(repeats, selecting_seed)
-        noise, freedom = pooled_seed_sd(repeats, selecting_seed)
-        with_selecting, with_freedom = pooled_seed_sd(repeats)
+        seeds = seed_statistics(repeats, selecting_seed, classes)
+        noise, freedom = pooled_seed_sd(repeats, classes, selecting_seed)
+        with_selecting, with_freedom = pooled_seed_sd(repeats, classes)
         spread = ok["val_accuracy"].std(ddof=1)
         others = sorted(set(repeats["seed"]) - {selecting_seed})
+        retrainings = repeats[repeats["seed"] != selecting_seed]["status"]
+        counting = counting_note(
+            int((retrainings == "diverged").sum()), int((retrainings == "failed").sum())
+        )
         if freedom:
             lines.append(
-                f"Seed noise: over the top {len(seeds)} candidates, retrained with seeds "
-                f"{', '.join(map(str, others))}, the pooled seed-to-seed standard deviation of "
+                f"Seed noise: over the top {len(seeds)} candidates at "
+                f"{epochs_text(fidelity.ranked_epochs)}, retrained with seeds "
+                f"{', '.join(map(str, others))} ({counting}), the pooled seed-to-seed "
+                "standard deviation of "
                 f"validation accuracy is {100 * noise:.2f} points ({freedom} degrees of "
                 f"freedom), against {100 * spread:.2f} points across the {len(ok)} "
                 f"architectures; counting the selecting seed {selecting_seed} too would read "
@@ -226,7 +240,7 @@ def run_findings(
             f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} % ± "
             f"{100 * by_mean['val_sd']:.2f})."
         )
-        pairs = seed_rank_correlations(repeats, selecting_seed)
+        pairs = seed_rank_correlations(repeats, classes, selecting_seed)
         if not pairs.empty:
             lines.append(
                 f"Spearman rank correlation of the top {len(seeds)} between the other seeds: "
@@ -299,12 +313,23 @@ def halving_findings(
     name = "Hyperband" if hyperband else "Halving"
     brackets = table.groupby("bracket", sort=True) if hyperband else [(None, table)]
     lines = [
-        ("Hyperband: " if hyperband else "Successive halving: ")
+        (
+            "Hyperband (diverged trainings count as chance, failed ones are left out): "
+            if hyperband
+            else "Successive halving (diverged trainings count as chance, failed ones are left "
+            "out): "
+        )
         + "; ".join(
             (f"bracket {bracket}: " if hyperband else "")
             + (", " if hyperband else "; ").join(
                 f"rung {row.rung} trained {row.candidates} for {epochs_text(row.epochs)} "
-                f"(best {100 * row.best_val_accuracy:.1f} %)"
+                f"(best {100 * row.best_val_accuracy:.1f} %"
+                + (
+                    f"; {counting_note(row.diverged, row.failed)}"
+                    if row.diverged or row.failed
+                    else ""
+                )
+                + ")"
                 for row in rows.itertuples()
             )
             for bracket, rows in brackets
@@ -368,12 +393,14 @@ def study_findings(
     runs: Mapping[str, pd.DataFrame],
     epochs: int,
     streams: Mapping[str, int],
+    failed: Mapping[str, int],
     comparisons: Mapping[str, Mapping[str, float]],
 ) -> list[str]:
     """The verdicts of a study of runs (label: their scored draws at `epochs`, each drawn
-    with the sampling seed `streams` gives, one seed a run): each run's distribution, and each
-    later run against the first, as independent samples (`comparisons`: label: what
-    analysis.draws.compare_distributions found against the first run)."""
+    with the sampling seed `streams` gives, one seed a run, `failed` of its draws left out):
+    each run's distribution, and each later run against the first, as independent samples
+    (`comparisons`: label: what analysis.draws.compare_distributions found against the first
+    run)."""
     lines = []
     for label, scored in runs.items():
         score = scored["score"].to_numpy()
@@ -381,7 +408,9 @@ def study_findings(
         at_ten = curve["expected_best"].iloc[min(10, len(curve)) - 1]
         lines.append(
             f"{label}: {len(score)} draws at {epochs_text(epochs)} (sampling seed "
-            f"{streams[label]}), median validation error "
+            f"{streams[label]}; "
+            f"{counting_note(int((scored['status'] == 'diverged').sum()), failed[label])}), "
+            "median validation error "
             f"{100 * (1 - np.median(score)):.2f} %, nine in ten below "
             f"{100 * (1 - np.quantile(score, 0.1)):.2f} %; expected best of "
             f"{min(10, len(curve))} {100 * at_ten:.2f} %, best of all {100 * score.max():.2f} %; "
@@ -432,8 +461,9 @@ def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list
         f"(budgets {', '.join(map(str, grid.budgets))} epochs); every strategy draws a prefix of "
         "one shared random order of the draws per simulation, so that outcomes are paired. A "
         "pick is made on the full-budget validation accuracy and scored on evidence that did "
-        f"not choose it: {' and '.join(map(evidence_name, evidences))} (a diverged training as "
-        "chance). Compute is a cap in full-budget trainings' worth of epoch-images, beside what "
+        f"not choose it: {' and '.join(map(evidence_name, evidences))} (a diverged training "
+        "counts as chance on every evidence; a draw with a failed training is left out of the "
+        "grid). Compute is a cap in full-budget trainings' worth of epoch-images, beside what "
         "each strategy spent; ± is one standard error over the simulations. Shown: the computes "
         f"at which neither strategy compared draws more than half the grid's {grid.size}; "
         "beyond, both see most of it (replay.csv has every compute)."
@@ -540,8 +570,11 @@ def verification_lines(
         else "the published table does not hold here"
     )
     reasons = [
-        f"{joint['unmeasured']} retraining(s) diverged or failed, each a disagreement"
+        f"{joint['unmeasured']} retraining(s) failed, each a disagreement"
         if joint["unmeasured"]
+        else "",
+        f"{joint['diverged']} retraining(s) diverged, each counted as chance"
+        if joint["diverged"]
         else "",
         f"{joint['implausible']} published value(s) sit above their evidence by more than "
         "selection explains"
@@ -588,9 +621,11 @@ def verification_lines(
             f"{100 * row.reference_val_accuracy:.2f} "
             f"({row.reference_seeds or 'published'}) | "
             + (
-                f"{100 * row.val_accuracy:.2f} | {100 * row.difference:+.2f}"
-                if pd.notna(row.val_accuracy)
-                else f"{row.status} | —"
+                f"{row.status} | —"
+                if row.status == "failed"
+                else f"{100 * row.val_accuracy:.2f}"
+                + (" (diverged: chance)" if row.status == "diverged" else "")
+                + f" | {100 * row.difference:+.2f}"
             )
             + f" | {100 * row.tolerance:.2f} | {100 * row.detectable_shift:.2f} | "
             + (f"{100 * row.selection_gap:+.2f}" if pd.notna(row.selection_gap) else "—")

@@ -36,14 +36,30 @@ def pareto_front(frame: pd.DataFrame, cost: str, score: str = "val_accuracy") ->
     return rows[rows[score] > best_so_far]
 
 
-def scored_draws(frame: pd.DataFrame, num_classes: int) -> pd.DataFrame:
-    """Every draw that was measured, with the validation accuracy it counts for: an `ok`
-    candidate its own, a `diverged` one that of a chance-level classifier (1 / classes).
-    `failed` rows are errors, not measurements, and are left out. Dropping diverged draws
-    would flatter the space: they were drawn from it like the others."""
+def counted(frame: pd.DataFrame, classes: int) -> pd.DataFrame:
+    """The one counting rule of every statistic over trainings: the trainings that measured
+    something, each with the validation and test accuracy it counts for. An `ok` training
+    counts for its own; a `diverged` one for a chance-level classifier's (1 / classes), its
+    recorded numbers being those of a broken model; a `failed` one measured nothing (its own
+    computation raised) and is left out. Dropping diverged trainings would flatter what they
+    were drawn from; keeping a failed one would count an error as a measurement."""
     measured = frame[frame["status"].isin(["ok", "diverged"])]
-    score = measured["val_accuracy"].where(measured["status"] == "ok", 1 / num_classes)
-    return measured.assign(score=score.astype(float))
+    ok = measured["status"] == "ok"
+    chance = 1 / classes
+    return measured.assign(
+        **{
+            column: measured[column].where(ok, chance).astype(float)
+            for column in ("val_accuracy", "test_accuracy")
+            if column in measured
+        }
+    )
+
+
+def scored_draws(frame: pd.DataFrame, num_classes: int) -> pd.DataFrame:
+    """Every measured draw, counted by the one rule (`counted`), with the validation accuracy
+    it counts for as `score`."""
+    measured = counted(frame, num_classes)
+    return measured.assign(score=measured["val_accuracy"])
 
 
 def _log_binomial(n: np.ndarray, k: np.ndarray, log_factorial: np.ndarray) -> np.ndarray:

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from random_nas.analysis.draws import expected_best, rank_correlation_interval, ranked, scored_draws
+from random_nas.analysis.draws import (
+    counted,
+    expected_best,
+    rank_correlation_interval,
+    ranked,
+    scored_draws,
+)
 from random_nas.halving import budget_ladder, hyperband_slices, promoted_count
 from random_nas.results import num_classes, train_images
 
@@ -36,35 +42,40 @@ def rungs_as_promoted(trials: pd.DataFrame, ladder: list[int], eta: int) -> list
     return rungs
 
 
-def rung_table(rungs: list[pd.DataFrame], train_images: int) -> pd.DataFrame:
-    """Per rung: its budget, how many it trained, their best and median validation accuracy,
+def rung_table(rungs: list[pd.DataFrame], train_images: int, classes: int) -> pd.DataFrame:
+    """Per rung: its budget, how many it trained, the best and median validation accuracy of
+    those that measured something (the one counting rule: diverged as chance, failed left out),
     and what it cost (epoch-images, training seconds)."""
-    return pd.DataFrame(
-        [
+    rows = []
+    for number, rung in enumerate(rungs):
+        scores = counted(rung, classes)["val_accuracy"]
+        rows.append(
             {
                 "rung": number,
                 "epochs": int(rung["epochs"].iloc[0]) if len(rung) else 0,
                 "candidates": len(rung),
-                "best_val_accuracy": rung["val_accuracy"].max(),
-                "median_val_accuracy": rung["val_accuracy"].median(),
+                "diverged": int((rung["status"] == "diverged").sum()),
+                "failed": int((rung["status"] == "failed").sum()),
+                "best_val_accuracy": scores.max(),
+                "median_val_accuracy": scores.median(),
                 "epoch_images": int(rung["epochs"].sum()) * train_images,
                 "train_seconds": rung["train_seconds"].sum(),
             }
-            for number, rung in enumerate(rungs)
-        ]
-    )
+        )
+    return pd.DataFrame(rows)
 
 
-def rung_correlations(rungs: list[pd.DataFrame]) -> pd.DataFrame:
+def rung_correlations(rungs: list[pd.DataFrame], classes: int) -> pd.DataFrame:
     """Spearman correlation of validation accuracy between consecutive rungs, over the
-    candidates the later rung trained (its promoted ones), with its bootstrap interval; NaN
-    where fewer than MIN_RANKED candidates say nothing about an order."""
+    candidates the later rung trained (its promoted ones; counted by the one rule), with its
+    bootstrap interval; NaN where fewer than MIN_RANKED candidates say nothing about an
+    order."""
     rows = []
     for number in range(1, len(rungs)):
-        later = rungs[number].set_index("arch_id")["val_accuracy"]
-        earlier = rungs[number - 1].set_index("arch_id")["val_accuracy"].reindex(later.index)
-        interval = rank_correlation_interval(earlier, later) or (np.nan, np.nan, np.nan)
-        rows.append((f"{number - 1}→{number}", len(later), *interval))
+        later = counted(rungs[number], classes).set_index("arch_id")["val_accuracy"]
+        earlier = counted(rungs[number - 1], classes).set_index("arch_id")["val_accuracy"]
+        interval = rank_correlation_interval(earlier.reindex(later.index), later)
+        rows.append((f"{number - 1}→{number}", len(later), *(interval or (np.nan,) * 3)))
     return pd.DataFrame(rows, columns=["rungs", "candidates", "spearman", "low", "high"])
 
 
@@ -88,11 +99,12 @@ def halving_comparison(
     halving_cost = sum(int(rung["epochs"].sum()) for rung in rungs) * train_images
     full_cost = len(drawn) * ladder[-1] * train_images
     affordable = max(1, halving_cost // (ladder[-1] * train_images))
-    # The random-search baseline counts draws as everywhere else: diverged as chance.
-    curve = expected_best(scored_draws(full, num_classes(full))["score"].to_numpy())
-    # The fidelity's rank correlation: the first bracket's rung 0 (every draw, for halving).
-    low = brackets[0][0].set_index("arch_id")["val_accuracy"]
-    high = full.set_index("arch_id")["val_accuracy"].reindex(low.index)
+    # The random-search baseline and the fidelity's rank correlation count trainings by the one
+    # rule; the correlation is over the first bracket's rung 0 (every draw, for halving).
+    classes = num_classes(full)
+    curve = expected_best(scored_draws(full, classes)["score"].to_numpy())
+    low = counted(brackets[0][0], classes).set_index("arch_id")["val_accuracy"]
+    high = counted(full, classes).set_index("arch_id")["val_accuracy"].reindex(low.index)
     return {
         "halving_pick": halving_pick["arch_id"],
         "halving_pick_val": float(halving_pick["val_accuracy"]),
@@ -218,16 +230,19 @@ def halving_analysis(trials: pd.DataFrame, config: Mapping[str, Any]) -> Halving
     training.epochs) made them."""
     search = config["search"]
     ladder = budget_ladder(search["min_epochs"], search["eta"], config["training"]["epochs"])
-    images = train_images(trials)
+    images, classes = train_images(trials), num_classes(trials)
     brackets = brackets_as_promoted(trials, config)
     tables = [
-        rung_table(rungs, images).assign(bracket=number) for number, rungs in enumerate(brackets)
+        rung_table(rungs, images, classes).assign(bracket=number)
+        for number, rungs in enumerate(brackets)
     ]
     table = pd.concat(tables, ignore_index=True)
     table = table[["bracket", *tables[0].columns.drop("bracket")]]
     if search["strategy"] != "hyperband":
         table = table.drop(columns="bracket")
-    correlations = pd.concat([rung_correlations(rungs) for rungs in brackets], ignore_index=True)
+    correlations = pd.concat(
+        [rung_correlations(rungs, classes) for rungs in brackets], ignore_index=True
+    )
     return Halving(
         ladder=ladder,
         train_images=images,

@@ -92,10 +92,11 @@ def dense_grid(
     classes: int,
     repeats: pd.DataFrame | None = None,
 ) -> Grid:
-    """The grid of `trials` (one row per architecture and budget) over `budgets`; draws not
-    measured at every budget (a failed training) are left out. `repeats` (full-budget
-    trainings under other seeds) add a held-out validation score per seed that measured every
-    draw of the grid."""
+    """The grid of `trials` (one row per architecture and budget) over `budgets`, counted by
+    the one rule (analysis.draws.counted): a diverged training scores as chance on every
+    evidence, and a draw not measured at every budget (a failed training) is left out.
+    `repeats` (full-budget trainings under other seeds) add a held-out validation score per
+    seed that measured every draw of the grid."""
     measured = trials[trials["status"].isin(["ok", "diverged"])]
     complete = measured.groupby("arch_id")["epochs"].apply(lambda epochs: set(epochs))
     arch_ids = sorted(
@@ -111,13 +112,9 @@ def dense_grid(
             order[position[arch_id], column] = place
     full = measured[(measured["epochs"] == budgets[-1]) & measured["arch_id"].isin(position)]
     scored = scored_draws(full, classes).set_index("arch_id")
-    chance = 1 / classes
     scores = {
         SELECTING: scored["score"].reindex(arch_ids).to_numpy(dtype=np.float64),
-        TEST: scored["test_accuracy"]
-        .where(scored["status"] == "ok", chance)
-        .reindex(arch_ids)
-        .to_numpy(dtype=np.float64),
+        TEST: scored["test_accuracy"].reindex(arch_ids).to_numpy(dtype=np.float64),
     }
     for seed, rows in repeats.groupby("seed") if repeats is not None else ():
         again = scored_draws(rows[rows["epochs"] == budgets[-1]], classes).set_index("arch_id")

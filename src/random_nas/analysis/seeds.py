@@ -1,23 +1,24 @@
 """Seed noise: how much a training's validation accuracy moves with its training seed,
 measured on the seeds that did not select the candidates (the selecting seed's values carry
-the winner's curse)."""
+the winner's curse). Every function counts trainings by the one rule (analysis.draws.counted):
+a diverged seed as chance, a failed one left out."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from random_nas.analysis.draws import rank_correlation_interval
+from random_nas.analysis.draws import counted, rank_correlation_interval
 
 
-def seed_statistics(repeats: pd.DataFrame, selecting_seed: int) -> pd.DataFrame:
+def seed_statistics(repeats: pd.DataFrame, selecting_seed: int, classes: int) -> pd.DataFrame:
     """Per repeated candidate: mean and standard deviation of validation and test accuracy over
     the seeds that did not select it, its value and rank by the selecting seed alone, and its
-    rank by that mean (a diverged or failed seed counts as missing).
+    rank by that mean.
 
     The selecting seed's values chose the repeated candidates as the best of many: they are
     biased upwards (the winner's curse), so they are shown but kept out of the estimates."""
-    ok = repeats[repeats["status"] == "ok"]
+    ok = counted(repeats, classes)
     others = ok[ok["seed"] != selecting_seed].groupby("arch_id")
     table = pd.DataFrame(
         {
@@ -37,12 +38,15 @@ def seed_statistics(repeats: pd.DataFrame, selecting_seed: int) -> pd.DataFrame:
     return table.sort_values(["rank_by_mean", "arch_id"]).reset_index(drop=True)
 
 
-def pooled_seed_sd(repeats: pd.DataFrame, excluded_seed: int | None = None) -> tuple[float, int]:
+def pooled_seed_sd(
+    repeats: pd.DataFrame, classes: int, excluded_seed: int | None = None
+) -> tuple[float, int]:
     """The seed-to-seed standard deviation of validation accuracy, pooled over candidates:
     sqrt(sum of squared deviations from each candidate's mean / sum of (seeds - 1)), and its
     degrees of freedom; over every seed but `excluded_seed` (the selecting one, whose values
     are not a fair draw of the noise)."""
-    ok = repeats[(repeats["status"] == "ok") & (repeats["seed"] != excluded_seed)]
+    ok = counted(repeats, classes)
+    ok = ok[ok["seed"] != excluded_seed]
     deviations = ok["val_accuracy"] - ok.groupby("arch_id")["val_accuracy"].transform("mean")
     freedom = int((ok.groupby("arch_id").size() - 1).clip(lower=0).sum())
     if freedom == 0:
@@ -50,11 +54,14 @@ def pooled_seed_sd(repeats: pd.DataFrame, excluded_seed: int | None = None) -> t
     return float(np.sqrt((deviations**2).sum() / freedom)), freedom
 
 
-def seed_rank_correlations(repeats: pd.DataFrame, excluded_seed: int | None = None) -> pd.DataFrame:
+def seed_rank_correlations(
+    repeats: pd.DataFrame, classes: int, excluded_seed: int | None = None
+) -> pd.DataFrame:
     """Spearman correlation of the repeated candidates' validation accuracy between each pair
     of seeds other than `excluded_seed`, with its bootstrap interval: does another seed rank
     the top candidates alike? (Empty under MIN_RANKED candidates.)"""
-    ok = repeats[(repeats["status"] == "ok") & (repeats["seed"] != excluded_seed)]
+    ok = counted(repeats, classes)
+    ok = ok[ok["seed"] != excluded_seed]
     wide = ok.pivot(index="arch_id", columns="seed", values="val_accuracy")
     seeds = sorted(wide.columns)
     rows = []
@@ -67,18 +74,21 @@ def seed_rank_correlations(repeats: pd.DataFrame, excluded_seed: int | None = No
 
 
 def candidate_seed_sd(
-    repeats: pd.DataFrame | None, selecting_seed: int
+    repeats: pd.DataFrame | None, selecting_seed: int, classes: int
 ) -> tuple[pd.Series, float, int]:
     """Each repeated candidate's own seed-to-seed standard deviation of validation accuracy
     over the seeds that did not select it, combined with the run's pooled one by degrees of
     freedom (a candidate measured on two seeds has one degree of freedom, too few to stand
     alone); and the pooled one with its degrees of freedom."""
     pooled, freedom = (
-        pooled_seed_sd(repeats, selecting_seed) if repeats is not None else (float("nan"), 0)
+        pooled_seed_sd(repeats, classes, selecting_seed)
+        if repeats is not None
+        else (float("nan"), 0)
     )
     if not freedom or not pooled > 0:
         return pd.Series(dtype=float), float("nan"), 0
-    ok = repeats[(repeats["status"] == "ok") & (repeats["seed"] != selecting_seed)]
+    ok = counted(repeats, classes)
+    ok = ok[ok["seed"] != selecting_seed]
     grouped = ok.groupby("arch_id")["val_accuracy"]
     own_freedom = (grouped.count() - 1).clip(lower=0)
     own_variance = grouped.var(ddof=1).fillna(0)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from random_nas.analysis.draws import ranked
+from random_nas.analysis.draws import counted, ranked
 from random_nas.analysis.seeds import candidate_seed_sd
 
 # The level of every verification test: a correct table is called off in 5 % of verifications.
@@ -38,6 +38,7 @@ def verification_table(
     repeats: pd.DataFrame | None,
     val_size: int,
     selecting_seed: int,
+    classes: int,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Compare retrained candidates with what their architectures score where nothing selected
     them: the table, and a joint test with the noise it rests on (`pooled`, the run's pooled
@@ -56,10 +57,12 @@ def verification_table(
     published value, with binomial noise on the validation images where the run measured none,
     and the winner's tolerance below widened by the selection allowance; a candidate drawn
     uniformly was not selected. A retraining identical to its published row (the same images
-    right and wrong, the same losses) confirms it. A retraining that diverged or failed is a
-    disagreement. The joint test sums the squared standardised differences (F on k and the
+    right and wrong, the same losses) confirms it. Trainings count by the one rule
+    (analysis.draws.counted): a diverged retraining scores as chance, and is judged so (a
+    disagreement unless its evidence sits at chance too); a failed one measured nothing and is
+    a disagreement. The joint test sums the squared standardised differences (F on k and the
     pooled degrees of freedom; chi-square on k without measured noise)."""
-    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed)
+    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed, classes)
     computed = [
         column
         for column in ("val_correct", "val_loss", "test_accuracy", "test_loss", "train_loss")
@@ -76,12 +79,18 @@ def verification_table(
         on="arch_id",
         how="left",
     )
-    exact = merged["val_accuracy"] == merged["published_val_accuracy"]
+    merged["val_accuracy"] = merged["val_accuracy"].where(
+        merged["status"] != "diverged", 1 / classes
+    )
+    exact = (merged["status"] == "ok") & (
+        merged["val_accuracy"] == merged["published_val_accuracy"]
+    )
     for column in computed:
         exact &= merged[column] == merged[f"published_{column}"]
     winner = ranked(published)["arch_id"].iloc[0]
+    others = counted(repeats, classes) if freedom else None
     unselected = (
-        repeats[(repeats["status"] == "ok") & (repeats["seed"] != selecting_seed)]
+        others[others["seed"] != selecting_seed]
         .groupby("arch_id")["val_accuracy"]
         .agg(["mean", "count"])
         if freedom
@@ -119,7 +128,7 @@ def verification_table(
         (difference <= tolerance) & (difference >= -tolerance - allowance),
         ~(gap > allowance),
     )
-    measured = merged["status"] == "ok"
+    measured = merged["status"] != "failed"
     within = np.where(selected_alone, plausible, (difference.abs() <= tolerance) & plausible)
     table = pd.DataFrame(
         {
@@ -161,6 +170,7 @@ def verification_table(
         "pooled": pooled,
         "p_value": p_value,
         "unmeasured": unmeasured,
+        "diverged": int((merged["status"] == "diverged").sum()),
         "implausible": int((measured & ~exact & ~plausible).sum()),
         "holds": bool(
             not unmeasured

@@ -136,7 +136,7 @@ def analyse(tables: RunTables, table_path: str | os.PathLike[str]) -> RunAnalysi
     scored = scored_draws(fidelity.draw_trainings, classes)
     curve = expected_best(scored["score"].to_numpy())
     seeds = (
-        seed_statistics(repeats, selecting_seed)
+        seed_statistics(repeats, selecting_seed, classes)
         if repeats is not None
         else pd.DataFrame(columns=["arch_id", "seeds", "val_mean", "val_sd", "test_mean"])
     )
@@ -151,6 +151,7 @@ def analyse(tables: RunTables, table_path: str | os.PathLike[str]) -> RunAnalysi
         correlation,
         selecting_seed,
         fidelity,
+        classes,
     )
     if halving is not None:
         statements += halving_findings(halving.table, halving.correlations, halving.comparison)

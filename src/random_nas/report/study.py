@@ -21,10 +21,11 @@ from random_nas.results import num_classes, read_table
 from random_nas.studies import StudyRun, incomparable, study_runs
 
 
-def _study_run(folder: Path) -> tuple[pd.DataFrame, StudyRun]:
-    """A run's scored draws at the one budget its statistics use, and what decides whether it
-    compares with another: that budget, the recipe its rows were trained under, and the seed
-    it drew its architectures with."""
+def _study_run(folder: Path) -> tuple[pd.DataFrame, int, StudyRun]:
+    """A run's scored draws at the one budget its statistics use (by the one counting rule),
+    how many of its draws failed there and are left out, and what decides whether it compares
+    with another: that budget, the recipe its rows were trained under, and the seed it drew
+    its architectures with."""
     table, metadata = read_table(folder / "candidates.parquet")
     config = metadata.get("config", {})
     frame = table.to_pandas()
@@ -36,7 +37,8 @@ def _study_run(folder: Path) -> tuple[pd.DataFrame, StudyRun]:
     scored = scored_draws(fidelity.draw_trainings, classes)
     recipe = json.loads(frame["recipe"].dropna().iloc[0])
     recipe = {**recipe, "training": {**recipe["training"], "epochs": 0}}
-    return scored, StudyRun(fidelity.draw_epochs, recipe, sampling_seed(config))
+    failed = int((fidelity.draw_trainings["status"] == "failed").sum())
+    return scored, failed, StudyRun(fidelity.draw_epochs, recipe, sampling_seed(config))
 
 
 def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
@@ -47,13 +49,13 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
         study_path, "study", lambda: yaml.safe_load(study_path.read_text(encoding="utf-8"))
     )
     folders = study_runs(study, study_path)
-    runs, about = {}, {}
+    runs, failed, about = {}, {}, {}
     for label, folder in folders.items():
         if not (Path(folder) / "candidates.parquet").exists():
             raise InputFileError(
                 f"{study_path}: run {label!r} has no table at {folder}/candidates.parquet"
             )
-        runs[label], about[label] = _study_run(Path(folder))
+        runs[label], failed[label], about[label] = _study_run(Path(folder))
     if (problem := incomparable(about)) is not None:
         raise InputFileError(f"{study_path}: {problem}")
     (first, base), *others = runs.items()
@@ -69,7 +71,7 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
     figures.save(plot_study_expected(runs), "expected_max")
     epochs = about[first].epochs
     streams = {label: run.sampling_seed for label, run in about.items()}
-    lines = study_findings(runs, epochs, streams, comparisons)
+    lines = study_findings(runs, epochs, streams, failed, comparisons)
     rows = []
     for label, scored in runs.items():
         row = {

@@ -10,7 +10,7 @@ from pathlib import Path
 from random_nas.analysis.verification import verification_table
 from random_nas.files import atomic_path, write_text
 from random_nas.findings import verification_basis, verification_lines
-from random_nas.results import build_table, read_table, run_draws
+from random_nas.results import build_table, num_classes, read_table, run_draws
 
 
 def render_verification(
@@ -32,8 +32,10 @@ def render_verification(
     repeats_path = Path(published_path).with_name("repeats.parquet")
     repeats = read_table(repeats_path)[0].to_pandas() if repeats_path.exists() else None
     val_size = config["dataset"]["val_size"]
+    published = published.to_pandas()
+    classes = num_classes(published, config["dataset"]["name"])
     table, joint = verification_table(
-        published.to_pandas(), retrained, repeats, val_size, config["seed"]
+        published, retrained, repeats, val_size, config["seed"], classes
     )
     with atomic_path(table_path) as temporary:
         table.to_csv(temporary, index=False, float_format="%.6g")
