@@ -12,7 +12,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import TINY_CONFIG, copy_repository, run_snakemake, store_entries, write_config
+from conftest import (
+    REPO,
+    TINY_CONFIG,
+    copy_repository,
+    run_snakemake,
+    store_entries,
+    write_config,
+)
 from test_workflow import planned_jobs
 
 from random_nas.analysis.draws import expected_best
@@ -306,7 +313,7 @@ def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):
 
 
 def test_distribution_comparison_measures_the_shift_and_tests_it():
-    from random_nas.analysis.draws import compare_distributions, ks_statistic
+    from random_nas.analysis.draws import compare_distributions
 
     rng = np.random.default_rng(0)
     first = rng.normal(0.95, 0.01, size=60)
@@ -317,12 +324,32 @@ def test_distribution_comparison_measures_the_shift_and_tests_it():
     assert shifted["mean_difference"] == pytest.approx(0.02)
     assert shifted["mean_low"] < 0.02 < shifted["mean_high"] and shifted["mean_low"] > 0
     assert shifted["ks_p_value"] == pytest.approx(1 / 501)  # no shuffle is as extreme
-    assert ks_statistic(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1
-    from scipy import stats
+    assert compare_distributions(np.array([1.0, 2.0]), np.array([3.0, 4.0]))["ks_statistic"] == 1
 
-    for size in (5, 60, 100):
-        other = rng.normal(0.951, 0.012, size=size)
-        assert ks_statistic(first, other) == pytest.approx(stats.ks_2samp(first, other).statistic)
+
+def test_scipy_gives_the_published_study_and_ranking_numbers():
+    """scipy.stats replaced hand-written statistics: on the published tables it gives what
+    they gave. Spearman's ρ and the KS statistic exactly; the bootstrap intervals and the
+    permutation p-value within their Monte-Carlo error (they resample otherwise)."""
+    from random_nas.analysis.draws import compare_distributions, rank_correlation, scored_draws
+
+    seed_space, without_7x7 = (
+        scored_draws(pd.read_parquet(REPO / f"results/published/{run}/candidates.parquet"), 10)
+        for run in ("mnist5k-100", "mnist5k-k35-100")
+    )
+    found = compare_distributions(seed_space["score"], without_7x7["score"])
+    # What the hand-written statistics published in study-kernels/report/study.csv.
+    assert found["ks_statistic"] == pytest.approx(0.13, abs=1e-9)
+    assert found["mean_difference"] == pytest.approx(-0.00172)
+    for bound, published in (("mean_low", -0.00556025), ("mean_high", 0.00201),
+                             ("median_low", -0.005), ("median_high", 0.005)):  # fmt: skip
+        assert found[bound] == pytest.approx(published, abs=0.0005), bound
+    p_value = 0.292371
+    assert abs(found["ks_p_value"] - p_value) < 4 * np.sqrt(p_value * (1 - p_value) / 10000)
+    table = pd.read_parquet(REPO / "results/published/mnist5k-100/candidates.parquet")
+    ok = table[table["status"] == "ok"]
+    by_hand = ok["val_accuracy"].rank().corr(ok["test_accuracy"].rank())
+    assert rank_correlation(ok["val_accuracy"], ok["test_accuracy"]) == pytest.approx(by_hand)
 
 
 def test_a_sampling_seed_of_its_own_draws_apart_and_unset_draws_with_the_seed():

@@ -12,6 +12,7 @@ from random_nas.analysis.draws import (
     binomial_difference_se,
     empirical_distribution,
     expected_best,
+    mcnemar_exact,
     pareto_front,
     rank_correlation_interval,
     ranked,
@@ -24,7 +25,7 @@ from random_nas.analysis.seeds import (
     seed_rank_correlations,
     seed_statistics,
 )
-from random_nas.correctness import mcnemar_exact, pack_correct, unpack_correct
+from random_nas.correctness import pack_correct, unpack_correct
 from random_nas.files import InputFileError, write_json
 from random_nas.report.run import render_report
 from random_nas.report_files import PLOTS, report_files

@@ -16,12 +16,13 @@ from random_nas.analysis.draws import (
     architecture_features,
     binomial_difference_se,
     expected_best,
+    mcnemar_exact,
     scored_draws,
 )
 from random_nas.analysis.fidelity import Fidelity
 from random_nas.analysis.replay import SELECTING, TEST, Grid, held_out
 from random_nas.analysis.seeds import pooled_seed_sd, seed_rank_correlations, seed_statistics
-from random_nas.correctness import mcnemar_exact, unpack_correct
+from random_nas.correctness import unpack_correct
 
 
 def epochs_text(count: int) -> str:
