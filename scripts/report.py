@@ -12,7 +12,7 @@ out_dir = Path(snakemake.output.tables[0]).parent
 written = render_report(
     snakemake.input.table,
     out_dir,
-    top_k=snakemake.params.top_k,
+    ranking_rows=snakemake.params.ranking_rows,
     repeats_path=snakemake.input.get("repeats"),
     trials_path=snakemake.input.get("trials"),
     curves_path=snakemake.input.get("curves"),

@@ -118,3 +118,14 @@ def test_the_end_of_run_lines_name_only_what_this_run_wrote(tmp_path, monkeypatc
     assert written_reports("tiny", "results/tiny", started) == [
         "The report of run 'tiny': results/tiny/report/index.html"
     ]
+
+
+def test_a_renamed_key_is_named_with_its_new_name():
+    from random_nas.plan import config_problem
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    old = config(report={"top_k": 5})
+    del old["report"]["ranking_rows"]
+    assert (
+        config_problem(old, schema) == "config key report.top_k is now called report.ranking_rows"
+    )

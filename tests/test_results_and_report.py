@@ -38,7 +38,7 @@ CONFIG = {
     "seed": 0,
     "search_space": {"num_layers": 3},
     "dataset": {"name": "mnist5k", "val_size": 1000},
-    "report": {"top_k": 3},
+    "report": {"ranking_rows": 3},
 }
 
 
@@ -235,7 +235,7 @@ def test_report_is_complete_and_byte_identical_when_rendered_twice(tmp_path, tab
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     markdown = (first / "ranking.md").read_text()
     assert "Repeated seeds" not in markdown and "Successive halving" not in markdown
-    assert "## Top 3 by validation accuracy" in markdown  # top_k from the table's config
+    assert "## Top 3 by validation accuracy" in markdown  # ranking_rows from the table's config
     assert "RuntimeError: out of memory" in markdown and "diverged" in markdown
     ranking = pd.read_csv(first / "ranking.csv")
     assert ranking["val_accuracy"].iloc[0] == 0.97

@@ -313,6 +313,7 @@ BAD_CONFIGS = [
         "dataset.val_size (3000) + dataset.train_size (2000) is 5,000, more than the 4,800",
     ),
     ({"dataset": {"test_size": 5000}}, "dataset.test_size is 5000, but mnist5k has 5,000"),
+    ({"report": {"top_k": 5}}, "config key report.top_k is now called report.ranking_rows"),
 ]
 
 

@@ -16,6 +16,9 @@ from random_nas.halving import Schedule, budget_ladder, hyperband_slices
 from random_nas.recipes import sampling_seed
 from random_nas.space import SearchSpace, sampled_records
 
+# Config keys renamed since a config of the older name may have been written: old: new.
+RENAMED_KEYS = {"report.top_k": "report.ranking_rows"}
+
 
 class ConfigError(ValueError):
     """A config the workflow cannot plan, in one line that names the key at fault."""
@@ -170,6 +173,9 @@ def config_problem(config: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     prefix = f"{where}." if where else ""
     if error.validator == "additionalProperties":
         unknown = sorted(set(error.instance) - set(error.schema["properties"]))
+        renamed = [prefix + key for key in unknown if prefix + key in RENAMED_KEYS]
+        if renamed:
+            return f"config key {renamed[0]} is now called {RENAMED_KEYS[renamed[0]]}"
         return (
             f"config key {', '.join(prefix + key for key in unknown)} is unknown; the keys "
             f"{'under ' + where if where else 'at the top'} are: "

@@ -228,3 +228,14 @@ def train_images(frame: pd.DataFrame) -> int:
     for text in frame["recipe"].dropna():
         return int(json.loads(text)["dataset"]["sizes"]["train"])
     raise InputFileError("the trials table records no recipe with the training split's size")
+
+
+# Report settings under the names tables collected before a rename stored them.
+REPORT_KEYS_BEFORE = {"ranking_rows": "top_k"}
+
+
+def report_setting(config: Mapping[str, Any], key: str, default: Any) -> Any:
+    """A `report` setting of the config a table stores, under its name of today or, in a table
+    collected before it was renamed, its older one (report.top_k: report.ranking_rows)."""
+    report = config.get("report", {})
+    return report.get(key, report.get(REPORT_KEYS_BEFORE.get(key, key), default))

@@ -31,7 +31,7 @@ rule report:
     conda:
         "../envs/random_nas.yaml"
     params:
-        top_k=config["report"]["top_k"],
+        ranking_rows=config["report"]["ranking_rows"],
     script:
         "../../scripts/report.py"
 

@@ -55,7 +55,7 @@ from random_nas.report.plots import (
     set_style,
 )
 from random_nas.report_files import report_files
-from random_nas.results import num_classes, read_table
+from random_nas.results import num_classes, read_table, report_setting
 
 COST_COLUMNS = ["params", "flops", "train_seconds", "peak_memory_bytes"]
 RANKING_COLUMNS = ["rank", "arch_id", "val_accuracy", "test_accuracy", *COST_COLUMNS]
@@ -304,14 +304,17 @@ def _failures_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sections(
-    name: str, tables: RunTables, analysis: RunAnalysis, top_k: int
+    name: str, tables: RunTables, analysis: RunAnalysis, ranking_rows: int
 ) -> tuple[list[Section], list[Section]]:
     """The page's tables: above the plots, what the run found; below them, the detail."""
     ok = analysis.ok
     summary = _summary(name, tables, analysis)
     upper = [
         ("Summary", pd.DataFrame({"": list(summary), "value": list(summary.values())})),
-        (f"Top {top_k} by validation accuracy", display(ok.head(top_k), RANKING_COLUMNS)),
+        (
+            f"Top {ranking_rows} by validation accuracy",
+            display(ok.head(ranking_rows), RANKING_COLUMNS),
+        ),
         (
             "Best architecture, per layer",
             winner_layers(ok.iloc[0]) if not ok.empty else pd.DataFrame(),
@@ -338,7 +341,7 @@ def _sections(
 def render_report(
     table_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
-    top_k: int | None = None,
+    ranking_rows: int | None = None,
     repeats_path: str | os.PathLike[str] | None = None,
     trials_path: str | os.PathLike[str] | None = None,
     curves_path: str | os.PathLike[str] | None = None,
@@ -346,17 +349,17 @@ def render_report(
 ) -> list[Path]:
     """Render every report file from the results table (and the repeated seeds' table, and
     a successive-halving run's trials and curves, and a dense grid, where there are); returns
-    the paths written. `top_k` defaults to the `report.top_k` of the config stored in the
-    table."""
+    the paths written. `ranking_rows` defaults to the `report.ranking_rows` of the config
+    stored in the table."""
     tables = RunTables.read(table_path, repeats_path, trials_path, curves_path, grid_path)
-    top_k = top_k or tables.config.get("report", {}).get("top_k", 10)
+    ranking_rows = ranking_rows or report_setting(tables.config, "ranking_rows", 10)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = tables.config.get("run") or out.parent.name
     analysis = analyse(tables, table_path)
     _write_tables(out, analysis, tables.sections)
     svgs = _draw_plots(out, tables, analysis)
-    upper, lower = _sections(name, tables, analysis, top_k)
+    upper, lower = _sections(name, tables, analysis, ranking_rows)
     markdown = [f"# Random search report: {name}\n", "## Findings\n"]
     markdown += [f"- {line}" for line in analysis.statements] + [""]
     for title, section in upper + lower:
