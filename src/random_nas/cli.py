@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (InputFileError, OSError, ValueError) as error:
+    except (InputFileError, OSError, ValueError, ImportError) as error:
         print(f"random-nas {args.command}: error: {error}", file=sys.stderr)
         return 1
 

@@ -3,10 +3,9 @@
     random-nas export results/published/mnist5k-grid27/grid.parquet OUT_DIR
 
 OUT_DIR gets `table.parquet`, the long table (one row per architecture, seed and budget, with
-every objective and cost), and beside it the files of a Syne Tune blackbox as
-`syne_tune.blackbox_repository.serialize` writes them (configspace.json, fidelityspace.json,
-hyperparameters.parquet, objectives_evaluations.npy, fidelities_values.npy, metadata.json), so
-that `syne_tune.blackbox_repository.deserialize(OUT_DIR)` loads it without this package. The
+every objective and cost), and beside it a Syne Tune blackbox, written by Syne Tune's own
+serializer (`syne_tune.blackbox_repository.blackbox_tabular.serialize`; install the `export`
+extra), so that `deserialize(OUT_DIR)` loads it without this package. The
 configuration space is the run's search space, one categorical choice per layer; only the
 grid's architectures are tabulated, so a searcher is restricted to
 `blackbox.all_configurations()` (or given a surrogate).
@@ -14,14 +13,13 @@ grid's architectures are tabulated, so a searcher is restricted to
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from random_nas.analysis.draws import counted
-from random_nas.files import atomic_path, write_text
+from random_nas.files import atomic_path
 from random_nas.halving import config_ladder
 from random_nas.results import num_classes, read_table
 
@@ -44,17 +42,17 @@ COUNTING = (
 CHOICES = {"filters": "filters", "kernel_size": "kernel_sizes", "stride": "strides"}
 
 
-def _categorical(categories: list) -> dict:
-    return {
-        "domain_cls": "Categorical",
-        "domain_kwargs": {"categories": categories},
-        "sampler_cls": "Uniform",
-        "sampler_kwargs": {},
-    }
-
-
 def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:
-    """Write the exports of the dense grid at `grid_path` into `out_dir`; returns it."""
+    """Write the exports of the dense grid at `grid_path` into `out_dir`; returns it. The
+    blackbox is written by Syne Tune's own serializer (the `export` extra)."""
+    try:
+        from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular, serialize
+        from syne_tune.config_space import choice, randint
+    except ImportError:
+        raise ImportError(
+            "the export writes its Syne Tune blackbox with Syne Tune's own serializer, which "
+            "is not installed: pip install -e '.[export]'"
+        ) from None
     table, metadata = read_table(grid_path)
     config = metadata.get("config", {})
     space = config["search_space"]
@@ -85,42 +83,32 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     measured = counted(long, num_classes(grid, config["dataset"]["name"])).set_index(
         ["arch_id", "seed", "epochs"]
     )
-    values = np.full((1, len(architectures), len(seeds), len(budgets), len(OBJECTIVES)), np.nan)
+    values = np.full((len(architectures), len(seeds), len(budgets), len(OBJECTIVES)), np.nan)
     for a, arch_id in enumerate(architectures["arch_id"]):
         for s, seed in enumerate(seeds):
             for b, budget in enumerate(budgets):
                 if (arch_id, seed, budget) in measured.index:
-                    values[0, a, s, b] = measured.loc[(arch_id, seed, budget), OBJECTIVES]
-    configuration_space = {
-        column: _categorical(
-            sorted(int(value) for value in space[CHOICES[column.split("_", 2)[2]]])
-        )
-        for column in layers
-    }
-    fidelity_space = {
-        "epochs": {
-            "domain_cls": "Integer",
-            "domain_kwargs": {"lower": int(budgets[0]), "upper": int(budgets[-1])},
-            "sampler_cls": "Uniform",
-            "sampler_kwargs": {},
-        }
-    }
-    write_text(out / "configspace.json", json.dumps(configuration_space, indent=1))
-    write_text(out / "fidelityspace.json", json.dumps(fidelity_space, indent=1))
-    with atomic_path(out / "hyperparameters.parquet") as temporary:
-        architectures[layers].astype("int64").to_parquet(temporary, index=False)
-    with atomic_path(out / "objectives_evaluations.npy") as temporary, open(temporary, "wb") as f:
-        np.save(f, values.astype(np.float32), allow_pickle=False)
-    with atomic_path(out / "fidelities_values.npy") as temporary, open(temporary, "wb") as f:
-        np.save(f, np.array(budgets, dtype=np.int64), allow_pickle=False)
-    about = {
-        "objectives_names": OBJECTIVES,
-        "task_names": [config["dataset"]["name"]],
-        "arch_ids": list(architectures["arch_id"]),
-        "seeds": [int(seed) for seed in seeds],
-        "run": config.get("run"),
-        "source": str(grid_path),
-        "counting": COUNTING,
-    }
-    write_text(out / "metadata.json", json.dumps(about, indent=1))
+                    values[a, s, b] = measured.loc[(arch_id, seed, budget), OBJECTIVES]
+    blackbox = BlackboxTabular(
+        hyperparameters=architectures[layers].astype("int64"),
+        configuration_space={
+            column: choice(sorted(int(value) for value in space[CHOICES[column.split("_", 2)[2]]]))
+            for column in layers
+        },
+        fidelity_space={"epochs": randint(int(budgets[0]), int(budgets[-1]))},
+        objectives_evaluations=values,
+        fidelity_values=np.array(budgets, dtype=np.int64),
+        objectives_names=OBJECTIVES,
+    )
+    serialize(
+        {config["dataset"]["name"]: blackbox},
+        str(out),
+        metadata={
+            "arch_ids": list(architectures["arch_id"]),
+            "seeds": [int(seed) for seed in seeds],
+            "run": config.get("run"),
+            "source": str(grid_path),
+            "counting": COUNTING,
+        },
+    )
     return out
