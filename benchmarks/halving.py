@@ -25,7 +25,7 @@ def main(run: Path) -> dict:
     config = metadata["config"]
     search = config["search"]
     halving = halving_analysis(trials, config)
-    budgets, per_rung, comparison = halving.budgets, halving.table, halving.comparison
+    budgets, per_rung, comparison = halving.ladder, halving.table, halving.comparison
     full = trials[trials["epochs"] == budgets[-1]]
     result = {
         "run": config["run"],
