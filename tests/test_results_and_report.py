@@ -354,9 +354,10 @@ def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
     assert own["b"] == pytest.approx(np.sqrt((1 * 0.0 + 2 * 0.0004) / 3))
 
 
-def test_a_single_seed_lead_is_tested_on_the_shared_images_exactly():
-    """Two models scored on the same 100 validation images: the paired (McNemar) test, not
-    the binomial interval of two independent accuracies."""
+def test_a_single_seed_lead_is_judged_on_the_test_images_that_did_not_choose():
+    """Two models scored on the same 100 validation images, which chose the first: the paired
+    (McNemar) test says how close the choice was, and confirms nothing; the verdict is the
+    test images', which did not choose."""
     from random_nas.findings import single_seed_lead
 
     first = np.array([True] * 60 + [True] * 10 + [False] * 30)
@@ -364,14 +365,20 @@ def test_a_single_seed_lead_is_tested_on_the_shared_images_exactly():
     second[70:72] = True
     rows = [
         pd.Series(
-            {"arch_id": "a", "val_accuracy": first.mean(), "val_correct": pack_correct(first)}
-        ),
-        pd.Series(
-            {"arch_id": "b", "val_accuracy": second.mean(), "val_correct": pack_correct(second)}
-        ),
-    ]
-    line = single_seed_lead(*rows, val_size=100)
-    assert "10 images only the first classifies correctly, 2 only the second" in line
-    assert f"exact McNemar p = {2 * (1 + 12 + 66) / 2**12:.3f} (significant at 5 %)" in line
+            {"arch_id": arch_id, "val_accuracy": correct.mean(),
+             "val_correct": pack_correct(correct), "test_accuracy": test}
+        )
+        for arch_id, correct, test in (("a", first, 0.80), ("b", second, 0.78))
+    ]  # fmt: skip
+    line = single_seed_lead(*rows, val_size=100, test_size=1000)
+    assert "10 of 100 only the first classifies correctly, 2 only the second" in line
+    assert f"exact McNemar p = {2 * (1 + 12 + 66) / 2**12:.3f}, evidence that chose and" in line
+    assert "significant" not in line
+    assert "on the 1,000 test images, which did not choose, a scores 80.0 % and b 78.0 %" in line
+    assert "(+2.00 points, no lead beyond the 95 % interval" in line
+    better = rows[0].copy()
+    better["test_accuracy"] = 0.85
+    wide = single_seed_lead(better, rows[1], val_size=100, test_size=1000)
+    assert "(+7.00 points, a lead beyond the 95 % interval" in wide
     unpaired = single_seed_lead(*(row.drop("val_correct") for row in rows), val_size=100)
     assert "independent accuracies" in unpaired and "McNemar" not in unpaired

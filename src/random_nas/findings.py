@@ -23,6 +23,7 @@ from random_nas.analysis.fidelity import Fidelity
 from random_nas.analysis.replay import SELECTING, TEST, Grid, held_out
 from random_nas.analysis.seeds import pooled_seed_sd, seed_rank_correlations, seed_statistics
 from random_nas.correctness import unpack_correct
+from random_nas.results import test_images
 
 
 def epochs_text(count: int) -> str:
@@ -42,14 +43,18 @@ def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
     return int(ranks[ok["arch_id"] == arch_id].iloc[0])
 
 
-def single_seed_lead(first: pd.Series, second: pd.Series, val_size: int | None) -> str:
-    """How far the best leads the second, with one seed each: an exact McNemar test on the
-    validation images both were scored on, where the table has them (val_correct), else the
-    binomial interval of a difference of two independent accuracies."""
+def single_seed_lead(
+    first: pd.Series, second: pd.Series, val_size: int | None, test_size: int | None = None
+) -> str:
+    """How far the best leads the second, with one seed each. The validation images chose
+    them, so they can say the choice was close but confirm nothing: an exact McNemar test on
+    them where the table has each image's correctness (val_correct), else the interval of a
+    difference of two independent accuracies. The verdict is the test images', which did not
+    choose: the interval of the difference of the two test accuracies (`test_size` images)."""
     gap = first["val_accuracy"] - second["val_accuracy"]
     lead = (
         f"One seed per candidate: {first['arch_id']} leads {second['arch_id']} by "
-        f"{100 * gap:.2f} points"
+        f"{100 * gap:.2f} points on the validation images that chose them"
     )
     untested = "; seed noise is not measured (config repeats.top_k)."
     if isinstance(first.get("val_correct"), str) and isinstance(second.get("val_correct"), str):
@@ -58,20 +63,31 @@ def single_seed_lead(first: pd.Series, second: pd.Series, val_size: int | None) 
             unpack_correct(first["val_correct"], images),
             unpack_correct(second["val_correct"], images),
         )
-        verdict = "significant" if p_value < 0.05 else "not significant"
-        return (
-            f"{lead} on the same {images:,} validation images: {b} images only the first "
-            f"classifies correctly, {c} only the second; exact McNemar p = {p_value:.3f} "
-            f"({verdict} at 5 %){untested}"
+        lead += (
+            f" ({b} of {images:,} only the first classifies correctly, {c} only the second; exact "
+            f"McNemar p = {p_value:.3f}"
         )
-    if not val_size:
+    elif val_size:
+        error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
+        lead += (
+            f" (the 95 % interval of a difference of two independent accuracies on {val_size:,} "
+            f"images is ± {100 * Z95 * error:.2f} points; this table records no per-image "
+            "correctness for a paired test"
+        )
+    else:
         return lead + untested
-    error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
-    verdict = "larger than" if gap > Z95 * error else "within"
+    lead += ", evidence that chose and cannot confirm)"
+    tests = first.get("test_accuracy"), second.get("test_accuracy")
+    if not test_size or not all(isinstance(value, float) and np.isfinite(value) for value in tests):
+        return lead + untested
+    test_gap = tests[0] - tests[1]
+    error = binomial_difference_se(*tests, test_size)
+    verdict = "a lead beyond" if test_gap > Z95 * error else "no lead beyond"
     return (
-        f"{lead}, {verdict} the 95 % interval of a difference of two independent accuracies on "
-        f"{val_size:,} validation images (± {100 * Z95 * error:.2f} points; this table records "
-        f"no per-image correctness for a paired test){untested}"
+        f"{lead}; on the {test_size:,} test images, which did not choose, {first['arch_id']} "
+        f"scores {100 * tests[0]:.1f} % and {second['arch_id']} {100 * tests[1]:.1f} % "
+        f"({100 * test_gap:+.2f} points, {verdict} the 95 % interval of a difference of two "
+        f"independent accuracies, ± {100 * Z95 * error:.2f}){untested}"
     )
 
 
@@ -264,7 +280,7 @@ def run_findings(
                 f"{verdict}."
             )
     elif len(ok) >= 2:
-        lines.append(single_seed_lead(ok.iloc[0], ok.iloc[1], val_size))
+        lines.append(single_seed_lead(ok.iloc[0], ok.iloc[1], val_size, test_images(ok)))
     strides = (
         pd.DataFrame(
             {

@@ -223,6 +223,13 @@ def num_classes(frame: pd.DataFrame, dataset: str | None = None) -> int:
     return NUM_CLASSES[dataset]
 
 
+def test_images(frame: pd.DataFrame) -> int | None:
+    """Test images each accuracy was measured on, from a row's recipe (None where no row says)."""
+    for text in frame.get("recipe", pd.Series(dtype=object)).dropna():
+        return json.loads(text).get("dataset", {}).get("sizes", {}).get("test")
+    return None
+
+
 def train_images(frame: pd.DataFrame) -> int:
     """Training images per epoch, from a row's recipe."""
     for text in frame["recipe"].dropna():
