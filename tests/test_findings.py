@@ -205,3 +205,33 @@ def test_one_counting_rule_in_every_statistic(tmp_path):
     assert list(grid.scores[TEST]) == [0.94, 0.91, 0.1]
     seeds = seed_statistics(trials.assign(seed=[0, 1] * 4), 0, 10).set_index("arch_id")
     assert seeds.loc["c", "val_mean"] == 0.1 and "d" not in seeds.index
+
+
+def test_the_lead_of_the_top_two_by_the_other_seeds_is_judged_on_their_test_accuracy(tmp_path):
+    """The other seeds' validation means rank 3 four points ahead of 5: that evidence chose
+    the order, so the verdict is their test accuracy's, on which the two tie."""
+    from test_results_and_report import metrics_record
+
+    records = [
+        metrics_record(draw, accuracy=accuracy) | {"recipe": {"seed": 0}}
+        for draw, accuracy in enumerate(ACCURACIES)
+    ]
+    others = {3: [(0.99, 0.951), (0.99, 0.949)], 5: [(0.95, 0.950), (0.95, 0.952)],
+              1: [(0.94, 0.930), (0.95, 0.931)]}  # fmt: skip
+    repeated = []
+    for draw, scores in others.items():
+        repeated.append(records[draw])
+        repeated += [
+            metrics_record(draw, accuracy=val) | {"test_accuracy": test, "recipe": {"seed": seed}}
+            for seed, (val, test) in enumerate(scores, start=1)
+        ]
+    table = _table(tmp_path, "candidates", records)
+    render_report(table, tmp_path / "report", repeats_path=_table(tmp_path, "repeats", repeated))
+    lead = next(
+        line
+        for line in (tmp_path / "report/ranking.md").read_text().splitlines()
+        if line.startswith("- By mean over the other seeds")
+    )
+    assert "leads" in lead and "by 4.00 points of validation accuracy, the evidence that" in lead
+    assert "on their test accuracy, which did not, by -0.10 points" in lead
+    assert lead.endswith("within seed noise.")

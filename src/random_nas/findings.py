@@ -268,16 +268,21 @@ def run_findings(
                 )
                 + "."
             )
-        if len(seeds) >= 2 and freedom:
+        test_noise, test_freedom = pooled_seed_sd(repeats, classes, selecting_seed, "test_accuracy")
+        if len(seeds) >= 2 and test_freedom:
+            # The other seeds' validation means ranked these two first: their test accuracy,
+            # which ranked nothing, judges the lead.
             first, second = seeds.iloc[0], seeds.iloc[1]
-            gap = first["val_mean"] - second["val_mean"]
-            error = noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
+            gap = first["test_mean"] - second["test_mean"]
+            error = test_noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
             verdict = "larger than seed noise" if gap > Z95 * error else "within seed noise"
             lines.append(
                 f"By mean over the other seeds, {first['arch_id']} leads {second['arch_id']} by "
-                f"{100 * gap:.2f} points; the seed noise gives that difference a standard error "
-                f"of {100 * error:.2f} points (95 % interval ± {100 * Z95 * error:.2f}): "
-                f"{verdict}."
+                f"{100 * (first['val_mean'] - second['val_mean']):.2f} points of validation "
+                "accuracy, the evidence that ranked them; on their test accuracy, which did not, "
+                f"by {100 * gap:+.2f} points, with a standard error of {100 * error:.2f} from the "
+                f"seeds' noise on test ({100 * test_noise:.2f} points pooled, {test_freedom} "
+                f"degrees of freedom; 95 % interval ± {100 * Z95 * error:.2f}): {verdict}."
             )
     elif len(ok) >= 2:
         lines.append(single_seed_lead(ok.iloc[0], ok.iloc[1], val_size, test_images(ok)))

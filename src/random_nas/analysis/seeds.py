@@ -39,15 +39,18 @@ def seed_statistics(repeats: pd.DataFrame, selecting_seed: int, classes: int) ->
 
 
 def pooled_seed_sd(
-    repeats: pd.DataFrame, classes: int, excluded_seed: int | None = None
+    repeats: pd.DataFrame,
+    classes: int,
+    excluded_seed: int | None = None,
+    column: str = "val_accuracy",
 ) -> tuple[float, int]:
-    """The seed-to-seed standard deviation of validation accuracy, pooled over candidates:
-    sqrt(sum of squared deviations from each candidate's mean / sum of (seeds - 1)), and its
-    degrees of freedom; over every seed but `excluded_seed` (the selecting one, whose values
-    are not a fair draw of the noise)."""
+    """The seed-to-seed standard deviation of `column` (validation accuracy, or test), pooled
+    over candidates: sqrt(sum of squared deviations from each candidate's mean / sum of
+    (seeds - 1)), and its degrees of freedom; over every seed but `excluded_seed` (the
+    selecting one, whose values are not a fair draw of the noise)."""
     ok = counted(repeats, classes)
     ok = ok[ok["seed"] != excluded_seed]
-    deviations = ok["val_accuracy"] - ok.groupby("arch_id")["val_accuracy"].transform("mean")
+    deviations = ok[column] - ok.groupby("arch_id")[column].transform("mean")
     freedom = int((ok.groupby("arch_id").size() - 1).clip(lower=0).sum())
     if freedom == 0:
         return float("nan"), 0
