@@ -351,3 +351,18 @@ def test_a_training_process_imports_nothing_it_does_not_need(tmp_path, splits):
     assert 0 < seconds_to_first_step < time.perf_counter() - started
     # The training's own peak, not the process's: torch and the data are hundreds of MiB.
     assert 0 < training_peak < process_peak / 2
+
+
+def test_the_hardware_line_names_the_kernel_limits_the_environment_set(monkeypatch):
+    """A training computed as a CPU without AVX-512 would (its kernels limited by the
+    environment) says so beside the CPU's own features."""
+    from random_nas.versions import KERNEL_LIMITS, hardware
+
+    for name in KERNEL_LIMITS:
+        monkeypatch.delenv(name, raising=False)
+    assert "kernels limited" not in hardware("cpu")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert hardware("cpu").endswith(
+        "; kernels limited by ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"
+    )

@@ -63,12 +63,20 @@ def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
     return [feature for feature in KERNEL_FEATURES if feature in flags]
 
 
+# Settings that limit the instruction sets of torch's own kernels, oneDNN's and MKL's below what
+# the CPU has (set to compute as a CPU without AVX-512 would): a row names them where they apply.
+KERNEL_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
 def hardware(device_type: str) -> str:
     """Where a result was computed, as one line: the CPU model, logical CPU count and kernel
-    features, and for a CUDA training the GPU model, how many the process saw and torch's CUDA
-    version."""
+    features (and the limits the environment set on them), and for a CUDA training the GPU
+    model, how many the process saw and torch's CUDA version."""
     features = cpu_features()
     text = f"{cpu_model()} ({os.cpu_count()} CPUs{'; ' + ' '.join(features) if features else ''})"
+    limits = [f"{name}={os.environ[name]}" for name in KERNEL_LIMITS if os.environ.get(name)]
+    if limits:
+        text += f"; kernels limited by {' '.join(limits)}"
     if device_type == "cuda":
         import torch
 
