@@ -382,3 +382,28 @@ def test_a_single_seed_lead_is_judged_on_the_test_images_that_did_not_choose():
     assert "(+7.00 points, a lead beyond the 95 % interval" in wide
     unpaired = single_seed_lead(*(row.drop("val_correct") for row in rows), val_size=100)
     assert "independent accuracies" in unpaired and "McNemar" not in unpaired
+
+
+def test_random_searchs_expected_pick_is_scored_on_evidence_that_did_not_choose_it():
+    """The expected test accuracy of random search's pick of n, against every n-subset of 7
+    draws picked as a run picks (validation accuracy, then fewer FLOPs, then arch_id), ties
+    on validation included."""
+    import itertools
+
+    from random_nas.analysis.draws import expected_pick_score, ranked
+
+    trainings = pd.DataFrame(
+        {
+            "arch_id": list("abcdefg"),
+            "status": "ok",
+            "val_accuracy": [0.90, 0.95, 0.95, 0.80, 0.97, 0.85, 0.95],
+            "test_accuracy": [0.91, 0.93, 0.96, 0.82, 0.92, 0.84, 0.94],
+            "flops": [5, 3, 3, 1, 9, 2, 1],
+        }
+    )
+    for n in range(1, 8):
+        subsets = list(itertools.combinations(range(7), n))
+        brute = np.mean(
+            [ranked(trainings.iloc[list(rows)])["test_accuracy"].iloc[0] for rows in subsets]
+        )
+        assert expected_pick_score(trainings, "test_accuracy", n) == pytest.approx(brute)

@@ -69,6 +69,20 @@ def _log_binomial(n: np.ndarray, k: np.ndarray, log_factorial: np.ndarray) -> np
     return log_factorial[n] - log_factorial[k] - log_factorial[n - k]
 
 
+def pick_probabilities(count: int, n: int) -> np.ndarray:
+    """For `count` draws in order of preference (least preferred first), the probability that
+    the i-th is the one preferred among n drawn without replacement: C(i-1, n-1) / C(count, n)."""
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, count + 1)))])
+    positions = np.arange(1, count + 1)
+    eligible = positions >= n
+    probability = np.zeros(count)
+    probability[eligible] = np.exp(
+        _log_binomial(positions[eligible] - 1, np.full(eligible.sum(), n - 1), log_factorial)
+        - _log_binomial(np.array([count]), np.array([n]), log_factorial)
+    )
+    return probability
+
+
 def expected_best(values: np.ndarray, band: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
     """The best of n architectures drawn without replacement from the N measured ones, for
     n = 1..N: its expectation, unbiased (Tang et al., "Showing Your Work Doesn't Always Work",
@@ -81,22 +95,27 @@ def expected_best(values: np.ndarray, band: tuple[float, float] = (0.05, 0.95)) 
     columns = ["n", "expected_best", "band_low", "band_high", "with_replacement"]
     if count == 0:
         return pd.DataFrame({name: [] for name in columns})
-    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, count + 1)))])
-    positions = np.arange(1, count + 1)  # i, 1-based rank in sorted order
-    fraction = positions / count
+    fraction = np.arange(1, count + 1) / count
     rows = []
     for n in range(1, count + 1):
-        eligible = positions >= n
-        probability = np.zeros(count)
-        probability[eligible] = np.exp(
-            _log_binomial(positions[eligible] - 1, np.full(eligible.sum(), n - 1), log_factorial)
-            - _log_binomial(np.array([count]), np.array([n]), log_factorial)
-        )
+        probability = pick_probabilities(count, n)
         cumulative = np.cumsum(probability)
         low, high = (ordered[min(np.searchsorted(cumulative, q - 1e-12), count - 1)] for q in band)
         with_replacement = (fraction**n - (fraction - 1 / count) ** n) @ ordered
         rows.append((n, float(probability @ ordered), low, high, float(with_replacement)))
     return pd.DataFrame(rows, columns=columns)
+
+
+def expected_pick_score(trainings: pd.DataFrame, column: str, n: int) -> float:
+    """What random search's pick of n draws (without replacement) from `trainings` scores in
+    expectation on `column`, evidence that did not choose it (test accuracy): the pick is the
+    draw `ranked` puts first among the n (validation accuracy, then fewer FLOPs, then
+    arch_id); unbiased, as expected_best, with the draws ordered by that preference.
+    `trainings` are counted (a diverged one, least preferred, scores as chance)."""
+    order = trainings.sort_values(
+        ["val_accuracy", "flops", "arch_id"], ascending=[True, False, False], kind="stable"
+    )
+    return float(pick_probabilities(len(order), n) @ order[column].to_numpy(dtype=np.float64))
 
 
 def empirical_distribution(values: np.ndarray) -> pd.DataFrame:

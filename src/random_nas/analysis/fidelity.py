@@ -14,6 +14,7 @@ import pandas as pd
 from random_nas.analysis.draws import (
     counted,
     expected_best,
+    expected_pick_score,
     rank_correlation_interval,
     ranked,
     scored_draws,
@@ -103,13 +104,16 @@ def halving_comparison(
     # rule; the correlation is over the first bracket's rung 0 (every draw, for halving).
     classes = num_classes(full)
     curve = expected_best(scored_draws(full, classes)["score"].to_numpy())
+    random_search_draws = int(min(affordable, len(curve)))
     low = counted(brackets[0][0], classes).set_index("arch_id")["val_accuracy"]
     high = counted(full, classes).set_index("arch_id")["val_accuracy"].reindex(low.index)
     return {
         "halving_pick": halving_pick["arch_id"],
         "halving_pick_val": float(halving_pick["val_accuracy"]),
+        "halving_pick_test": float(halving_pick["test_accuracy"]),
         "full_best": full_best["arch_id"],
         "full_best_val": float(full_best["val_accuracy"]),
+        "full_best_test": float(full_best["test_accuracy"]),
         "regret": float(full_best["val_accuracy"] - halving_pick["val_accuracy"]),
         "halving_rank_at_full": int(
             full_ranked.index[full_ranked["arch_id"] == halving_pick["arch_id"]][0] + 1
@@ -117,9 +121,10 @@ def halving_comparison(
         "compute_ratio": halving_cost / full_cost,
         "seconds_ratio": sum(rung["train_seconds"].sum() for rung in rungs)
         / full["train_seconds"].sum(),
-        "random_search_draws": int(min(affordable, len(curve))),
-        "random_search_expected": float(
-            curve["expected_best"].iloc[min(affordable, len(curve)) - 1]
+        "random_search_draws": random_search_draws,
+        "random_search_expected": float(curve["expected_best"].iloc[random_search_draws - 1]),
+        "random_search_expected_test": expected_pick_score(
+            counted(full, classes), "test_accuracy", random_search_draws
         ),
         "fidelity_spearman": rank_correlation_interval(low, high),
         "fidelity_draws": len(low),
