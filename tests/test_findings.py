@@ -103,6 +103,11 @@ def test_a_run_that_learned_has_no_chance_warning(tmp_path):
     lines = _findings(tmp_path, ACCURACIES, recipe=TINY_RECIPE)
     assert not any("Near chance" in line for line in lines)
     assert any("validation error of at most" in line for line in lines)
+    # The expected best of n is stated on the evidence that picks, its pick's score on test
+    # (each draw's test accuracy is a point below its validation accuracy here).
+    expected = next(line for line in lines if line.startswith("- Expected best of n"))
+    assert "on the validation accuracy that picks: 97.00 % at n = 6" in expected
+    assert "the pick's expected test accuracy, which did not pick it: 96.00 %" in expected
 
 
 def test_exact_means_the_same_training_not_an_accuracy_that_rounds_alike():
