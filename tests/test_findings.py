@@ -240,3 +240,10 @@ def test_the_lead_of_the_top_two_by_the_other_seeds_is_judged_on_their_test_accu
     assert "leads" in lead and "by 4.00 points of validation accuracy, the evidence that" in lead
     assert "on their test accuracy, which did not, by -0.10 points" in lead
     assert lead.endswith("within seed noise.")
+
+
+def test_one_other_seed_gives_a_mean_and_no_nan(tmp_path):
+    """A dense grid's second training seed: each candidate has one other seed, whose spread
+    is not defined; the sentence says so instead of printing `± nan` (_findings checks)."""
+    lines = _findings(tmp_path, ACCURACIES, repeats={3: [0.95], 5: [0.94], 1: [0.93]})
+    assert any(line.endswith("(3baec479bfb1: 95.00 % with 1 other seed).") for line in lines)

@@ -257,10 +257,14 @@ def run_findings(
         winner = best["arch_id"]
         by_mean = seeds.iloc[0]
         held = "is still" if by_mean["arch_id"] == winner else "is not"
+        spread = (
+            f" ± {100 * by_mean['val_sd']:.2f}"
+            if pd.notna(by_mean["val_sd"])
+            else f" with {int(by_mean['seeds'])} other seed"
+        )
         lines.append(
             f"The single-seed winner {winner} {held} the winner by mean over the other seeds "
-            f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} % ± "
-            f"{100 * by_mean['val_sd']:.2f})."
+            f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} %{spread})."
         )
         pairs = seed_rank_correlations(repeats, classes, selecting_seed)
         if not pairs.empty:
