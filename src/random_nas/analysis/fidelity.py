@@ -203,7 +203,6 @@ class Halving:
 
     ladder: list[int]
     train_images: int
-    rungs: list[pd.DataFrame]
     promoted: set[str]
     table: pd.DataFrame
     correlations: pd.DataFrame
@@ -251,7 +250,6 @@ def halving_analysis(trials: pd.DataFrame, config: Mapping[str, Any]) -> Halving
     return Halving(
         ladder=ladder,
         train_images=images,
-        rungs=[rung for rungs in brackets for rung in rungs],
         promoted={
             arch_id for rungs in brackets for rung in rungs[1:] for arch_id in rung["arch_id"]
         },
