@@ -205,3 +205,14 @@ def test_the_catalog_test_config_runs(workdir):
     assert len(pd.read_parquet(workdir / ".test/results/test/candidates.parquet")) == 2
     # The end of a run says where its report is.
     assert "The report of run 'test': results/test/report/index.html" in result.stdout
+
+
+def test_the_conda_environment_installs_the_project_and_its_one_list():
+    """`--sdm conda`: Snakemake copies the env file into .snakemake/conda/ and conda's pip runs
+    there, so the project (whose pyproject.toml lists the dependencies once) is `../..`."""
+    environment = yaml.safe_load((REPO / "workflow/envs/random_nas.yaml").read_text())
+    pip = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
+    assert pip == ["../.."]
+    project = (REPO / ".snakemake/conda" / pip[0]).resolve()
+    assert project == REPO
+    assert 'name = "random-nas"' in (project / "pyproject.toml").read_text()

@@ -301,9 +301,10 @@ def test_a_cancelled_array_task_is_resubmitted_alone_and_resumes(workdir, slurm_
     deadline, task = time.monotonic() + 300, None
     while task is None and time.monotonic() < deadline:
         # An unfinished training's checkpoint lies in the entry's private folder.
-        for checkpoint in (workdir / "results/store").glob("*/*/*/.seed_0.training/checkpoint.pt"):
+        store = workdir / "results/store"
+        for checkpoint in store.glob("*/*/*/.seed_0.training/*/checkpoint.pt"):
             if not checkpoint.with_name("metrics.json").exists():
-                arch_id = checkpoint.parent.parent.name
+                arch_id = checkpoint.parent.parent.parent.name
                 task = _later_array_task_of(arch_id)
                 if task:
                     break

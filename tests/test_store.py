@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,10 +28,9 @@ from conftest import (
 )
 
 from random_nas.cli import main as cli
-from random_nas.entry import entry_lock, is_published, private_folder, publish
 from random_nas.recipes import data_recipe, training_recipe
 from random_nas.space import SearchSpace
-from random_nas.store import data_key, lock_file, recipe_key
+from random_nas.store import data_key, recipe_key
 
 # What a table row says of a training, less how long it took and where the table was made.
 SAME_TRAINING = ["arch_id", "status", "val_accuracy", "test_accuracy", "val_loss", "params"]
@@ -76,55 +75,16 @@ def test_the_default_recipe_keys_are_pinned():
     ]
 
 
-def test_an_entry_is_published_once_whole_and_read_only(tmp_path):
-    entry = tmp_path / "data/recipe/0123456789ab/seed_0"
-    first = private_folder(entry)
-    for name, text in (("metrics.json", "{}"), ("history.csv", "epoch\n")):
-        (first / name).write_text(text)
-    assert publish(first, entry) and is_published(entry) and not first.exists()
-    assert all(not os.access(path, os.W_OK) or os.geteuid() == 0 for path in entry.iterdir())
-    assert oct(entry.stat().st_mode & 0o222) == "0o0"
-    second = private_folder(entry)
-    (second / "metrics.json").write_text('{"other": 1}')
-    assert not publish(second, entry)  # never replaced
-    assert (entry / "metrics.json").read_text() == "{}"
-
-
-def test_a_lock_waits_for_its_holder_and_a_dead_holder_is_broken(tmp_path):
-    entry = tmp_path / "data/recipe/0123456789ab/seed_0"
-    holder = (
-        "import sys, time\n"
-        "from random_nas.entry import entry_lock\n"
-        f"with entry_lock({str(entry)!r}):\n"
-        "    print('held', flush=True)\n"
-        "    time.sleep(float(sys.argv[1]))\n"
-    )
-    # A live holder: the second job waits until it lets go, and is told who holds it.
-    process = subprocess.Popen(
-        [sys.executable, "-c", holder, "2"], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout.readline() == "held\n"
-    waited_for, started = [], time.monotonic()
-    with entry_lock(entry, on_wait=waited_for.append):
-        waited = time.monotonic() - started
-    process.wait()
-    assert waited > 1 and waited_for[0].endswith(f":{process.pid}")
-    # A holder killed while it trains leaves its lock behind: the next job breaks it at once.
-    process = subprocess.Popen(
-        [sys.executable, "-c", holder, "60"], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout.readline() == "held\n"
-    process.kill()
-    process.wait()
-    assert Path(lock_file(str(entry))).exists()
-    started = time.monotonic()
-    with entry_lock(entry):
-        assert time.monotonic() - started < 5
-
-
-def _start(workdir: Path, configfile: Path, environment: dict) -> subprocess.Popen:
+def _start(
+    workdir: Path, configfile: Path, environment: dict, host: str | None = None
+) -> subprocess.Popen:
+    """Snakemake in the background, in a session of its own; on another host name (a UTS
+    namespace, as a second machine sharing the store's file system) where `host` is given."""
+    command = snakemake_command(configfile)
+    if host is not None:
+        command = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host, *command]
     return subprocess.Popen(
-        snakemake_command(configfile),
+        command,
         cwd=workdir,
         env={**os.environ, **environment},
         stdout=subprocess.DEVNULL,
@@ -134,7 +94,17 @@ def _start(workdir: Path, configfile: Path, environment: dict) -> subprocess.Pop
     )
 
 
-def test_two_directories_running_at_once_train_each_entry_once(tmp_path):
+def _other_hosts_available() -> bool:
+    probe = ["unshare", "--uts", "sh", "-c", "hostname probe-host"]
+    return shutil.which("unshare") is not None and subprocess.run(probe).returncode == 0
+
+
+@pytest.mark.skipif(
+    not _other_hosts_available(), reason="no UTS namespace (unshare --uts) for a second host"
+)
+def test_two_hosts_sharing_a_store_at_once_train_each_entry_once(tmp_path):
+    """A second host sees the first's claims only through their lease markers (it cannot ask
+    whether a process of another host lives): alice on this host, bob on another at once."""
     store = tmp_path / "shared-store"
     first, second = (copy_repository(tmp_path / name) for name in ("alice", "bob"))
     environment, counter = counting_trainings(tmp_path / "hook")
@@ -143,7 +113,7 @@ def test_two_directories_running_at_once_train_each_entry_once(tmp_path):
     bob = tiny(store, num_architectures=5)
     runs = [
         _start(first, write_config(first, alice), environment),
-        _start(second, write_config(second, bob), environment),
+        _start(second, write_config(second, bob), environment, host="bob-host"),
     ]
     for process in runs:
         _, stderr = process.communicate(timeout=600)
@@ -160,6 +130,50 @@ def test_two_directories_running_at_once_train_each_entry_once(tmp_path):
     # Each directory holds its receipts; the store one entry per training, nothing unfinished.
     assert len(list(store.glob("*/*/*/seed_0/metrics.json"))) == 5
     assert not list(store.glob("*/*/*/.seed_*"))
+
+
+def test_a_holder_stopped_past_its_lease_is_taken_over_and_changes_nothing(tmp_path):
+    """A suspended job (SIGSTOP past the store's lease) while a second working directory
+    takes its entry over, resumes from its checkpoint and publishes: once it runs again the
+    stopped job stops training, writes nothing into the store and takes the published entry."""
+    store = tmp_path / "shared-store"
+    store.mkdir()
+    (store / "store.json").write_text(json.dumps({"lease_seconds": 3}))
+    first, second = (copy_repository(tmp_path / name) for name in ("alice", "bob"))
+    environment, counter = counting_trainings(tmp_path / "hook")
+    config = tiny(
+        store,
+        num_architectures=1,
+        training={"epochs": 30},
+        dataset={"val_size": 200, "train_size": 1600, "test_size": 200},
+    )
+    stopped = _start(first, write_config(first, config), environment)
+    deadline = time.monotonic() + 300
+    while not list(store.glob("*/*/*/.seed_0.training/*/checkpoint.pt")):
+        if time.monotonic() > deadline:
+            stopped.kill()
+            pytest.fail("alice's training never reached its first checkpoint")
+        time.sleep(0.05)
+    os.killpg(stopped.pid, signal.SIGSTOP)
+    try:
+        time.sleep(4)  # past the lease: alice's heartbeat is stopped too
+        run_snakemake(second, write_config(second, config), env=environment)
+        published = entry_files(store)
+        assert len(published) == 3  # metrics.json, history.csv, train.log
+        log = next(path for path in published if path.name == "train.log").read_text()
+        assert re.search(r"resumed from the checkpoint after epoch [1-9]", log)
+    finally:
+        os.killpg(stopped.pid, signal.SIGCONT)
+    _, stderr = stopped.communicate(timeout=300)
+    assert stopped.returncode == 0, stderr[-4000:]
+    assert "this job's claim was taken over" in stderr
+    assert entry_files(store) == published  # every byte and mtime
+    assert not list(store.glob("*/*/*/.seed_*.training"))
+    assert len(trained(counter)) == 2  # alice's start, bob's resumption
+    tables = [
+        pd.read_parquet(folder / "results/tiny/candidates.parquet") for folder in (first, second)
+    ]
+    pd.testing.assert_frame_equal(tables[0][SAME_TRAINING], tables[1][SAME_TRAINING])
 
 
 def test_a_run_killed_in_one_directory_is_finished_from_another_and_kept(tmp_path):
@@ -246,6 +260,20 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
     other = write_config(workdir, tiny(store, num_architectures=2, training={"dropout": 0.1}))
     assert run_snakemake(workdir, other, "-n").stdout.count("rule train:") == 2
 
+    # The trainer gets the key (a field without a default, as a new setting would be) and
+    # trains a new entry of the old recipe, which leaves the key out, at its neutral value.
+    trainer = workdir / "src/random_nas/train.py"
+    text = trainer.read_text()
+    assert "    tf32: bool\n" in text
+    trainer.write_text(text.replace("    tf32: bool\n", "    tf32: bool\n    dropout: float\n", 1))
+    more = write_config(workdir, tiny(store, num_architectures=3))
+    environment, counter = counting_trainings(tmp_path / "hook")
+    run_snakemake(workdir, more, env=environment)
+    assert len(trained(counter)) == 1
+    table = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
+    assert list(table["status"]) == ["ok"] * 3
+    assert "dropout" not in json.loads(table["recipe"].iloc[2])["training"]
+
 
 def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(tmp_path, capsys):
     workdir = copy_repository(tmp_path / "work")
@@ -264,19 +292,66 @@ def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(tmp_path, 
     metrics = second / "metrics.json"
     os.chmod(metrics, 0o644)
     metrics.write_text(metrics.read_text()[:50])
-    (private_folder(first.with_name("seed_1")) / "checkpoint.pt").write_bytes(b"partial")
+    private = first.parent / ".seed_1.training" / "0123456789abcdef"
+    private.mkdir(parents=True)
+    (private / "checkpoint.pt").write_bytes(b"partial")
     assert cli(["store", "check", "--store", str(store)]) == 1
-    assert f"{second.relative_to(store)}: metrics file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{second.relative_to(store)}: metrics file" in err
+    assert f"`random-nas store retire --store {store} {second.relative_to(store)}" in err
     assert cli(["store", "clean", "--store", str(store)]) == 0
     assert "removed" in capsys.readouterr().out
     assert not list(store.glob("*/*/*/.seed_1.training"))
 
-    # Removal by name only: a wrong name removes nothing.
-    assert cli(["store", "remove", "--store", str(store), "nonsense"]) == 1
-    assert "is not an entry's name" in capsys.readouterr().err
-    name = str(second.relative_to(store))
-    assert cli(["store", "remove", "--store", str(store), name]) == 0
-    assert not second.exists() and first.exists()
+
+def test_a_receipt_is_no_proof_of_an_entry_that_left_the_store(tmp_path, capsys, monkeypatch):
+    """An entry retired (or removed) after a run copied it: the run's receipt names what the
+    store no longer holds; `store check` says so, and the next run trains the entry again."""
+    workdir = copy_repository(tmp_path / "work")
+    store = tmp_path / "store"
+    configfile = write_config(workdir, tiny(store, num_architectures=2))
+    environment, counter = counting_trainings(tmp_path / "hook")
+    run_snakemake(workdir, configfile, env=environment)
+    entries = sorted(store.glob("*/*/*/seed_0"))
+    name = str(entries[1].relative_to(store))
+    assert cli(["store", "retire", "--store", str(store), name, "--reason", "a test"]) == 0
+    monkeypatch.chdir(workdir)
+    assert cli(["store", "check", "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert f"{name}: this working directory's receipt names an entry the store no longer" in err
+    assert "run the workflow again" in err
+
+    run_snakemake(workdir, configfile, env=environment)
+    assert trained(counter)[2:] == [entries[1].parent.name]  # that one alone, again
+    assert cli(["store", "check", "--store", str(store)]) == 0
+
+
+def test_a_compiler_that_is_missing_publishes_nothing_and_the_job_says_why(tmp_path):
+    workdir = copy_repository(tmp_path / "work")
+    store = tmp_path / "store"
+    config = tiny(store, num_architectures=1, training={"compile": True, "retries": 0})
+    broken = {"CXX": "/nonexistent/g++", "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    result = run_snakemake(workdir, write_config(workdir, config), env=broken, check=False)
+    assert result.returncode != 0
+    assert "the environment is at fault" in result.stderr
+    assert "a compiler or backend error of torch.compile" in result.stderr
+    assert not list(store.glob("*/*/*/seed_0"))  # nothing published: the next run trains it
+
+
+def test_a_run_refuses_a_recipe_whose_trainings_resolved_to_several_kinds(tmp_path):
+    from random_nas.results import MixedHardwareError, refuse_mixed_hardware
+
+    paths = [
+        f"receipts/mnist5k-0123456789/e3-0123456789/{arch}/seed_0/metrics.json" for arch in "ab"
+    ]
+    same = [{"device": "cpu", "precision": "fp32"}] * 2
+    refuse_mixed_hardware(same, paths)
+    mixed = [{"device": "cpu", "precision": "fp32"}, {"device": "cuda:0", "precision": "bf16"}]
+    with pytest.raises(MixedHardwareError) as error:
+        refuse_mixed_hardware(mixed, paths)
+    message = str(error.value)
+    assert "recipe mnist5k-0123456789/e3-0123456789" in message
+    assert "1 cpu/fp32, 1 cuda/bf16" in message and "pin training.device" in message
 
 
 def test_a_table_of_trainings_on_several_devices_or_precisions_says_so():

@@ -27,7 +27,7 @@ from conftest import (
     write_config,
 )
 
-from random_nas.entry import remove_entry
+from random_nas.entry import Store
 from random_nas.report_files import report_files
 from random_nas.space import SearchSpace
 
@@ -592,7 +592,7 @@ def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
         (store_entry(workdir, config, best, seed=1), "collect_repeats"),
         (store_entry(workdir, config, promoted[1], epochs=3), "collect_trials"),
     ):
-        remove_entry(missing.parent)
+        Store(workdir / "results/store").remove(missing.parent)
         receipt_of(missing, workdir).unlink()
         result = run_snakemake(
             workdir, configfile, "-n", "--forcerun", table, "--set-resources", "train:gpu_model=x"

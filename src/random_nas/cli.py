@@ -1,6 +1,6 @@
 """`random-nas`: what is not a Snakemake target, as one command line.
 
-    random-nas store list|check|clean|remove   a look at a store of trainings
+    random-nas store list|check|clean|retire|remove   a look at a store of trainings
     random-nas study STUDY.yaml                render a study from its runs' tables
     random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
     random-nas migrate RUN [RUN ...]           old run folders into the store
@@ -19,20 +19,25 @@ from pathlib import Path
 from random_nas.files import InputFileError
 
 DEFAULT_STORE = Path("results/store")
+# This working directory's receipts of the stores it used, one folder per store.
+RECEIPTS = Path("results/receipts")
 
 
 def _store_list(args: argparse.Namespace) -> int:
     from random_nas.store_admin import listing
+    from random_nas.users import recipe_users
 
-    print("\n".join(listing(_existing_store(args.store))))
+    store = _existing_store(args.store)
+    print("\n".join(listing(store, recipe_users(Path("results"), store))))
     return 0
 
 
 def _store_check(args: argparse.Namespace) -> int:
-    from random_nas.store_admin import problems, published_entries
+    from random_nas.store import store_tag
+    from random_nas.store_admin import problems, published_entries, stale_receipts
 
     store = _existing_store(args.store)
-    found = problems(store)
+    found = problems(store) + stale_receipts(store, RECEIPTS / store_tag(str(store)))
     for line in found:
         print(line, file=sys.stderr)
     checked = sum(1 for _ in published_entries(store))
@@ -48,10 +53,17 @@ def _store_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store_remove(args: argparse.Namespace) -> int:
-    from random_nas.store_admin import remove
+def _store_take_out(args: argparse.Namespace) -> int:
+    from random_nas.store_admin import failed_matching, named_entries, take_out
 
-    print("\n".join(remove(_existing_store(args.store), args.entries)))
+    store = _existing_store(args.store)
+    entries = named_entries(store, args.entries)
+    if getattr(args, "failed_matching", None):
+        entries += failed_matching(store, args.failed_matching)
+    if not entries:
+        print(f"no entry of {store} is named or matches: nothing {args.action}d")
+        return 0
+    print("\n".join(take_out(store, entries, args.reason, keep=args.action == "retire")))
     return 0
 
 
@@ -105,16 +117,48 @@ def parser() -> argparse.ArgumentParser:
     store = commands.add_parser("store", help="a look at a store of trainings")
     actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, handler, text in (
-        ("list", _store_list, "recipes, entries, statuses, hardware, precisions and sizes"),
-        ("check", _store_check, "every entry parses and trained on its recipe's data"),
+        (
+            "list",
+            _store_list,
+            "recipes and their settings, entries, statuses, hardware, sizes, "
+            "the runs that use them, and the trainings held now",
+        ),
+        (
+            "check",
+            _store_check,
+            "every entry parses and trained on its recipe's data, and every "
+            "receipt of this working directory names an entry the store holds",
+        ),
         ("clean", _store_clean, "remove unfinished trainings no job holds, and stale locks"),
-        ("remove", _store_remove, "remove the entries named (data/recipe/arch_id/seed_N)"),
+        (
+            "retire",
+            _store_take_out,
+            "move entries aside (kept under retired/, with the reason, "
+            "date and who): the next run that asks for one trains it again",
+        ),
+        ("remove", _store_take_out, "delete entries, leaving a trace of why, when and who"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         _add_store_option(action)
         action.set_defaults(handler=handler)
-        if name == "remove":
-            action.add_argument("entries", nargs="+", help="entry names, relative to the store")
+        if name in ("retire", "remove"):
+            action.add_argument(
+                "entries",
+                nargs="*",
+                help="entry names, relative to the store (data/recipe/arch_id/seed_N)",
+            )
+            action.add_argument(
+                "--reason",
+                required=name == "retire",
+                default="removed by name",
+                help="why (kept with the trace)",
+            )
+        if name == "retire":
+            action.add_argument(
+                "--failed-matching",
+                metavar="PATTERN",
+                help="also every failed entry whose error matches this regular expression",
+            )
 
     study = commands.add_parser("study", help="render a study (study.yaml naming runs)")
     study.add_argument("study", type=Path, help="the study.yaml")

@@ -1,40 +1,92 @@
-"""One entry of the store, shared by working directories and machines: trained once, under a
-lock, in a private folder, then published whole and read-only.
+"""The life of a store entry, owned here alone: claim it, train in the claim's own folder,
+check that the claim still holds, publish by a rename that may lose a race, release.
 
-- **One training per entry.** Whoever trains an entry holds its lock (`.seed_N.lock` beside
-  it), a filelock soft lease: a marker file that works on a shared file system, holding the
-  holder's host and pid, kept fresh by a heartbeat. A holder that died on this host is seen
-  dead at once; one on another host once its lease has gone unrenewed for LEASE_SECONDS. A job
-  that finds the entry being trained waits, then takes the published result.
-- **Published once.** The holder trains in the entry's private folder and renames it into
-  place only while the entry is still absent; files then lose their write bits. Nothing
-  replaces or deletes a published entry but `random-nas store remove`, asked by name.
-- **Nothing lost to a kill.** A killed holder leaves its epoch checkpoint in the private
-  folder, where the next holder resumes from it.
+- **One holder at a time.** A claim is a filelock soft lease on `.seed_N.lock` beside the
+  entry: a marker with the holder's host, pid and a token, kept fresh by a heartbeat. A holder
+  that died on this host is seen dead at once; one on another host, or one stopped (a
+  suspended Slurm job, an NFS hang), once its marker has gone unrenewed for the store's
+  lease (`store.json`, 120 s unless set: every machine sharing a store reads the same).
+- **Fenced.** Each claim trains in a folder of its own, `.seed_N.training/{token}/`, and
+  asks whether the lease still carries its token after every epoch and before publishing. A
+  claim that finds it taken over stops, drops its folder and writes nothing more; its job
+  then takes the entry that the new holder publishes.
+- **Published once.** The finished folder is renamed onto the entry's name, which fails
+  where an entry is already there (a race lost, or a published entry that a cached directory
+  listing hid): the loser drops its folder and takes the published entry. Files are then
+  read-only; nothing replaces an entry. Only `retire` (moved aside, with the reason, date and
+  who) and `remove` (deleted) take one out, asked for by name, each leaving a trace.
+- **Nothing lost to a kill.** A claim adopts the newest epoch checkpoint that an earlier,
+  dead claim left, and clears the dead claims' folders.
+- **Waiting with a limit.** A job that finds the entry claimed waits at most the seconds it
+  is given, then gives up naming the holder (host, pid, since when).
 """
 
 from __future__ import annotations
 
+import errno
+import getpass
+import json
 import os
 import shutil
+import socket
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import SoftFileLease, Timeout
 
-from random_nas.files import atomic_path
-from random_nas.store import lock_file, private_dir
+from random_nas.faults import TrainingStopped
+from random_nas.files import atomic_path, read_json, write_json
+from random_nas.store import RETIRED, lock_file, private_dir
 
-# Peers take over the lock of a holder on another host that has not renewed it for this long
-# (its heartbeat renews it every third of that); every machine sharing a store must agree.
-LEASE_SECONDS = 120.0
+# The store-wide settings every machine reads from the store itself, so that all agree.
+SETTINGS_FILE = "store.json"
+DEFAULT_LEASE_SECONDS = 120.0
 # How often a waiting job looks at the lock again.
 POLL_SECONDS = 2.0
 # The files that make an entry whole: present in its folder once it is published.
 ENTRY_FILES = ("metrics.json", "history.csv")
+# A claim's own bookkeeping in its folder, left out of the entry it publishes.
+CLAIM_RECORD = "claim.json"
+PROGRESS_RECORD = "progress.json"
+CHECKPOINT = "checkpoint.pt"
+
+
+class ClaimLost(TrainingStopped):
+    """This job's claim on an entry was taken over (its lease expired while it was stopped or
+    cut off): it must stop training and write nothing more into the store."""
+
+
+class WaitLimitReached(TimeoutError):
+    """The entry stayed claimed by another job for longer than this job may wait."""
+
+    def __init__(self, entry: Path, holder: Holder | None, waited: float | None = None):
+        self.entry, self.holder = entry, holder
+        waiting = "" if waited is None else f" after this job waited {waited:.0f} s"
+        super().__init__(
+            f"{entry} is still being trained by {holder or 'another job'}{waiting}, all its "
+            "time limit allows; it fails so that a later run takes the result (or trains it, "
+            "if that holder is gone: `random-nas store list` shows whether it makes progress)"
+        )
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def who() -> str:
+    """`user@host` of this process, for the records of claims and retirements."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
 
 
 def is_published(entry: str | os.PathLike[str]) -> bool:
@@ -42,55 +94,279 @@ def is_published(entry: str | os.PathLike[str]) -> bool:
     return all((Path(entry) / name).is_file() for name in ENTRY_FILES)
 
 
-def lock_holder(entry: str | os.PathLike[str]) -> str | None:
-    """`host:pid` of whoever holds the entry's lock, or None where it is free."""
-    lease = SoftFileLease(lock_file(str(entry)), lease_duration=LEASE_SECONDS)
-    owner = lease.owner
-    return None if owner is None else f"{owner.hostname}:{owner.pid}"
-
-
-@contextmanager
-def entry_lock(
-    entry: str | os.PathLike[str], on_wait: Callable[[str], None] = lambda holder: None
-) -> Iterator[None]:
-    """Hold the entry's lock; where someone else holds it, call `on_wait` with who, and wait."""
-    path = Path(lock_file(str(entry)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lease = SoftFileLease(path, lease_duration=LEASE_SECONDS)
-    try:
-        lease.acquire(timeout=0)
-    except Timeout:
-        on_wait(lock_holder(entry) or "another job")
-        lease.acquire(timeout=-1, poll_interval=POLL_SECONDS)
-    try:
-        yield
-    finally:
-        lease.release()
-
-
-def private_folder(entry: str | os.PathLike[str]) -> Path:
-    """The entry's private folder, made if absent (the lock holder's alone)."""
-    folder = Path(private_dir(str(entry)))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _read_only(path: Path) -> None:
     os.chmod(path, stat.S_IMODE(path.stat().st_mode) & ~0o222)
 
 
-def publish(private: str | os.PathLike[str], entry: str | os.PathLike[str]) -> bool:
-    """Move the finished private folder into place as the entry, read-only, if the entry is
-    still absent (False, leaving both as they are, where it is not). Call under the lock."""
-    private, entry = Path(private), Path(entry)
-    if entry.exists():
-        return False
-    for path in private.iterdir():
-        _read_only(path)
-    # A rename onto a missing name is one step: readers see no entry, or the whole of it.
-    os.rename(private, entry)
-    _read_only(entry)
-    return True
+@dataclass(frozen=True)
+class Holder:
+    """Who holds an entry's claim, as its lock and its claim's record say."""
+
+    host: str
+    pid: int
+    token: str | None
+    since: str | None = None
+    progress: dict[str, Any] | None = None
+    epoch_limit_seconds: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}" + (f" since {self.since}" if self.since else "")
+
+    def stalled_seconds(self, clock: Callable[[], float] = time.time) -> float | None:
+        """Seconds since its last sign of progress (claim or epoch) where that exceeds the
+        epoch's time limit (training.minutes_per_epoch): a heartbeat without training."""
+        last = (self.progress or {}).get("at_unix")
+        if last is None or self.epoch_limit_seconds is None:
+            return None
+        quiet = clock() - last
+        return quiet if quiet > self.epoch_limit_seconds else None
+
+
+class Store:
+    """A store of trainings at `root`: its settings and the life of each entry."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        settings = self.root / SETTINGS_FILE
+        record = read_json(settings, what="store settings") if settings.exists() else {}
+        self.lease_seconds = float(record.get("lease_seconds", DEFAULT_LEASE_SECONDS))
+        self.poll_seconds = min(POLL_SECONDS, self.lease_seconds / 4)
+
+    def _lease(self, entry: Path) -> SoftFileLease:
+        return SoftFileLease(lock_file(str(entry)), lease_duration=self.lease_seconds)
+
+    def holder(self, entry: str | os.PathLike[str]) -> Holder | None:
+        """Who holds the entry's claim, or None where it is free."""
+        owner = self._lease(Path(entry)).owner
+        if owner is None:
+            return None
+        record: dict[str, Any] = {}
+        folder = Path(private_dir(str(entry))) / (owner.token or "")
+        with suppress(OSError, ValueError):
+            record = json.loads((folder / CLAIM_RECORD).read_text(encoding="utf-8"))
+        progress = None
+        with suppress(OSError, ValueError):
+            progress = json.loads((folder / PROGRESS_RECORD).read_text(encoding="utf-8"))
+        return Holder(
+            owner.hostname,
+            owner.pid,
+            owner.token,
+            record.get("since"),
+            progress or {"at_unix": record.get("since_unix")},
+            record.get("epoch_limit_seconds"),
+        )
+
+    @contextmanager
+    def locked(self, entry: Path) -> Iterator[None]:
+        """Hold the entry's lease without training (to take an entry out, or to clear what
+        dead claims left), or fail at once naming who trains it."""
+        lease = self._lease(entry)
+        try:
+            lease.acquire(timeout=0)
+        except Timeout:
+            raise WaitLimitReached(f"{entry} is being trained by {self.holder(entry)}") from None
+        try:
+            yield
+        finally:
+            lease.release()
+
+    @contextmanager
+    def claim(
+        self,
+        entry: str | os.PathLike[str],
+        wait_seconds: float | None = None,
+        on_wait: Callable[[Holder | None], None] = lambda holder: None,
+        epoch_limit_seconds: float | None = None,
+    ) -> Iterator[Claim]:
+        """Hold the entry's claim while inside, waiting for another holder at most
+        `wait_seconds` (None: as long as it takes) before WaitLimitReached. A claim lost
+        inside drops its folder, and so does one left without error; any other error leaves
+        it, with its checkpoint, for the next claim to adopt."""
+        entry = Path(entry)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        lease = self._lease(entry)
+        try:
+            lease.acquire(timeout=0)
+        except Timeout:
+            holder = self.holder(entry)
+            on_wait(holder)
+            try:
+                lease.acquire(
+                    timeout=-1 if wait_seconds is None else max(0.0, wait_seconds),
+                    poll_interval=self.poll_seconds,
+                )
+            except Timeout:
+                raise WaitLimitReached(entry, self.holder(entry) or holder) from None
+        try:
+            claim = Claim(entry, lease, epoch_limit_seconds)
+            try:
+                yield claim
+            except Exception as error:
+                if not claim.holds():
+                    claim.drop()
+                    if not isinstance(error, ClaimLost):
+                        raise ClaimLost(f"{entry}: the claim was taken over") from error
+                raise
+            # Published (the folder is the entry now), or nothing to publish: nothing to keep.
+            claim.drop()
+        finally:
+            lease.release()
+
+    def obtain(
+        self,
+        entry: str | os.PathLike[str],
+        train: Callable[[Claim], None],
+        wait_seconds: float | None = None,
+        on_wait: Callable[[Holder | None], None] = lambda holder: None,
+        on_loss: Callable[[ClaimLost], None] = lambda loss: None,
+        epoch_limit_seconds: float | None = None,
+    ) -> str:
+        """Make sure the entry is published: `found` where it is (or got published while this
+        job waited), `trained` where `train` (called with the claim; it writes the entry's
+        files into the claim's folder) made it, `lost` where another holder published first."""
+        deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
+        while True:
+            if is_published(entry):
+                return "found"
+            left = None if deadline is None else deadline - time.monotonic()
+            try:
+                with self.claim(entry, left, on_wait, epoch_limit_seconds) as claim:
+                    if is_published(entry):
+                        return "found"
+                    train(claim)
+                    return "trained" if claim.publish() else "lost"
+            except ClaimLost as loss:
+                # Another holder has it now: wait for its result like any other job.
+                on_loss(loss)
+            except WaitLimitReached as limit:
+                raise WaitLimitReached(limit.entry, limit.holder, wait_seconds) from None
+
+    def retire(self, entry: Path, reason: str) -> Path:
+        """Move a published entry aside, with why, when and by whom, so that the next run that
+        asks for it trains it again; returns the folder it now lies in."""
+        return self._take_out(entry, reason, keep=True)
+
+    def remove(self, entry: Path, reason: str = "removed by name") -> Path:
+        """Delete a published entry, leaving a trace of why, when and by whom."""
+        return self._take_out(entry, reason, keep=False)
+
+    def _take_out(self, entry: Path, reason: str, keep: bool) -> Path:
+        key = entry.relative_to(self.root)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        trace = Path(
+            tempfile.mkdtemp(prefix=f"{stamp}-{'-'.join(key.parts)}-", dir=self._retired())
+        )
+        with self.locked(entry):
+            os.chmod(entry, stat.S_IMODE(entry.stat().st_mode) | stat.S_IWUSR)
+            os.rename(entry, trace / "entry")  # out of the store in one step
+        write_json(
+            trace / "retired.json",
+            {
+                "entry": str(key),
+                "action": "retired" if keep else "removed",
+                "reason": reason,
+                "date": now_text(),
+                "by": who(),
+            },
+        )
+        if not keep:
+            shutil.rmtree(trace / "entry")
+        return trace
+
+    def _retired(self) -> Path:
+        folder = self.root / RETIRED
+        folder.mkdir(exist_ok=True)
+        return folder
+
+
+class Claim:
+    """One holder's claim on an entry, with its own folder to train in."""
+
+    def __init__(self, entry: Path, lease: SoftFileLease, epoch_limit_seconds: float | None):
+        self.entry = entry
+        self._lease = lease
+        self.token = lease.token
+        root = Path(private_dir(str(entry)))
+        root.mkdir(exist_ok=True)
+        self.folder = root / str(self.token)
+        self.folder.mkdir()
+        write_json(
+            self.folder / CLAIM_RECORD,
+            {
+                "by": who(),
+                "pid": os.getpid(),
+                "since": now_text(),
+                "since_unix": time.time(),
+                "epoch_limit_seconds": epoch_limit_seconds,
+            },
+        )
+        self._adopt_earlier_claims(root)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / CHECKPOINT
+
+    def _adopt_earlier_claims(self, root: Path) -> None:
+        """Take the newest checkpoint that an earlier claim left (this one holds the lease,
+        so every other claim is over), then clear the earlier claims' folders."""
+        earlier = [path for path in root.iterdir() if path != self.folder]
+        checkpoints = [
+            path / CHECKPOINT if path.is_dir() else path
+            for path in earlier
+            if (path / CHECKPOINT).is_file() or path.name == CHECKPOINT
+        ]
+        if checkpoints:
+            newest = max(checkpoints, key=lambda path: path.stat().st_mtime)
+            with atomic_path(self.checkpoint) as temporary:
+                shutil.copyfile(newest, temporary)
+        for path in earlier:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def holds(self) -> bool:
+        """Whether the entry's lease still carries this claim's token."""
+        owner = self._lease.owner
+        return owner is not None and owner.token == self.token
+
+    def check(self) -> None:
+        """Raise ClaimLost where another holder has taken the entry over."""
+        if not self.holds():
+            raise ClaimLost(f"{self.entry}: the claim was taken over by {self._lease.owner}")
+
+    def progress(self, epochs_done: int, epochs: int) -> None:
+        """Check the claim, then note the training's progress (`random-nas store list`)."""
+        self.check()
+        record = {"epoch": epochs_done, "epochs": epochs, "at": now_text(), "at_unix": time.time()}
+        write_json(self.folder / PROGRESS_RECORD, record, make_parent=False)
+
+    def publish(self) -> bool:
+        """Rename the claim's folder onto the entry, read-only. False where an entry is there
+        already (a lost race, or one a stale listing hid): the folder is dropped and the
+        published entry stands."""
+        self.check()
+        for name in (CLAIM_RECORD, PROGRESS_RECORD):
+            (self.folder / name).unlink(missing_ok=True)
+        for path in self.folder.iterdir():
+            _read_only(path)
+        try:
+            os.rename(self.folder, self.entry)
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            self.drop()
+            return False
+        _read_only(self.entry)
+        with suppress(OSError):
+            self.folder.parent.rmdir()
+        return True
+
+    def drop(self) -> None:
+        """Remove the claim's folder (never another's)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        with suppress(OSError):
+            self.folder.parent.rmdir()
 
 
 def write_receipt(entry: str | os.PathLike[str], receipt: str | os.PathLike[str]) -> None:
@@ -100,13 +376,3 @@ def write_receipt(entry: str | os.PathLike[str], receipt: str | os.PathLike[str]
     for name in ENTRY_FILES:
         with atomic_path(receipt / name) as temporary:
             shutil.copyfile(Path(entry) / name, temporary)
-
-
-def remove_entry(entry: str | os.PathLike[str]) -> None:
-    """Delete a published entry (asked for by name): its folder gets its write bit back first."""
-    entry = Path(entry)
-    os.chmod(entry, stat.S_IMODE(entry.stat().st_mode) | stat.S_IWUSR)
-    # A folder beside the entry, so that the entry disappears in one step before it is emptied.
-    doomed = Path(tempfile.mkdtemp(prefix=f".{entry.name}.removed.", dir=entry.parent))
-    os.rename(entry, doomed / entry.name)
-    shutil.rmtree(doomed)

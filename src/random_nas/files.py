@@ -39,13 +39,18 @@ def _sync(path: str | os.PathLike[str], flags: int = os.O_RDONLY) -> None:
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike[str], replace: bool = True) -> Iterator[Path]:
+def atomic_path(
+    target: str | os.PathLike[str], replace: bool = True, make_parent: bool = True
+) -> Iterator[Path]:
     """Yield a temporary path next to `target`; on success make it durable, give it the mode
     a plain `open()` would (0666 less the umask; mkstemp makes 0600) and rename it onto
     `target`. With `replace=False` it becomes `target` only where none exists (a hard link,
-    which unlike a rename never replaces a file another process wrote), else it is dropped."""
+    which unlike a rename never replaces a file another process wrote), else it is dropped.
+    With `make_parent=False` a missing folder is an error, never made again (a claim's folder
+    that a later claim cleared)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if make_parent:
+        target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
     )
@@ -66,8 +71,8 @@ def atomic_path(target: str | os.PathLike[str], replace: bool = True) -> Iterato
         raise
 
 
-def write_text(target: str | os.PathLike[str], text: str) -> None:
-    with atomic_path(target) as temporary:
+def write_text(target: str | os.PathLike[str], text: str, make_parent: bool = True) -> None:
+    with atomic_path(target, make_parent=make_parent) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
 
@@ -81,14 +86,16 @@ def _finite_or_none(data: Any) -> Any:
     return data
 
 
-def write_json(target: str | os.PathLike[str], data: Any, replace: bool = True) -> None:
+def write_json(
+    target: str | os.PathLike[str], data: Any, replace: bool = True, make_parent: bool = True
+) -> None:
     """Write `data` as standard JSON: NaN and infinity (a diverged loss) become null. With
     `replace=False` an existing file is left as it is (a record written once, by whichever
     process comes first)."""
     if not replace and Path(target).exists():
         return
     text = json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n"
-    with atomic_path(target, replace=replace) as temporary:
+    with atomic_path(target, replace=replace, make_parent=make_parent) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
 
@@ -101,10 +108,7 @@ def read_json(
     except FileNotFoundError:
         raise InputFileError(f"{what} {path} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputFileError(
-            f"{what} {path} is corrupt or truncated ({error}); delete it and rerun the workflow "
-            "to recreate it"
-        ) from None
+        raise InputFileError(f"{what} {path} is corrupt or truncated ({error})") from None
     if not isinstance(data, dict):
         raise InputFileError(
             f"{what} {path} should hold a JSON object, found {type(data).__name__}"

@@ -7,6 +7,9 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
+
+from random_nas.files import InputFileError
 
 _LAYOUT = ("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
@@ -31,6 +34,18 @@ def log_to(path: str) -> logging.Logger:
     ):
         handler.setFormatter(formatter)
         root.addHandler(handler)
+
+    def uncaught(
+        kind: type[BaseException], error: BaseException, trace: TracebackType | None
+    ) -> None:
+        # An input the message explains is one line; anything else keeps its traceback (in
+        # the log file; the console shows its last line).
+        if issubclass(kind, InputFileError):
+            root.error("%s", error)
+        else:
+            root.error("%s: %s", kind.__name__, error, exc_info=(kind, error, trace))
+
+    sys.excepthook = uncaught
     return root
 
 

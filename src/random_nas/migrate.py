@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from random_nas.data import DATA_RECORD, PREPARED, DataContentError, recorded_content
-from random_nas.entry import entry_lock, private_folder, publish
+from random_nas.entry import Store, is_published
 from random_nas.files import InputFileError, write_json
 from random_nas.recipes import canonical
 from random_nas.results import read_metrics, read_table
@@ -74,15 +74,16 @@ def import_run(run_dir: Path, store: Path) -> dict[str, int]:
             **recipe,
             "dataset": {**recipe["dataset"], "split_seed": data["split_seed"]},
         }
-        # Published as a training publishes it: whole, once, read-only, under its lock.
-        with entry_lock(target):
-            private = private_folder(target)
+        # Published as a training publishes it: whole, once, read-only, under its claim.
+        with Store(store).claim(target) as claim:
+            if is_published(target):
+                counts["already in the store"] += 1
+                continue
             history = source.with_name("history.csv")
             if history.exists():
-                shutil.copy2(history, private / "history.csv")
-            write_json(private / "metrics.json", entry)
-            if not publish(private, target):
-                shutil.rmtree(private)
+                shutil.copy2(history, claim.folder / "history.csv")
+            write_json(claim.folder / "metrics.json", entry, make_parent=False)
+            if not claim.publish():
                 counts["already in the store"] += 1
                 continue
         counts["imported"] += 1

@@ -36,6 +36,7 @@ _METRIC_FIELDS = [
     ("val_correct", pa.string()),  # per-image correctness, random_nas.train.pack_correct
     ("test_accuracy", pa.float64()),
     ("test_loss", pa.float64()),
+    ("test_correct", pa.string()),  # the same, on the test images (paired test-split leads)
     ("train_loss", pa.float64()),
     ("train_accuracy", pa.float64()),
     ("params", pa.int64()),
@@ -55,6 +56,7 @@ _METRIC_FIELDS = [
     ("hardware", pa.string()),
     ("attempt", pa.int64()),
     ("error", pa.string()),
+    ("failure_reason", pa.string()),  # why a failure is the candidate's (random_nas.faults)
     ("torch_version", pa.string()),
     ("num_layers", pa.int64()),
     ("num_dense", pa.int64()),
@@ -112,6 +114,39 @@ def run_draws(config: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     }
 
 
+class MixedHardwareError(InputFileError):
+    """A run's trainings of one recipe resolved `auto` to several devices or precisions."""
+
+
+def hardware_kind(device: Any, precision: Any) -> str:
+    """`cpu/fp32`, `cuda/bf16`: what a training's `auto` device and precision resolved to."""
+    return f"{str(device or 'unknown').split(':')[0]}/{precision or 'unknown'}"
+
+
+def refuse_mixed_hardware(
+    records: list[Mapping[str, Any]], paths: list[str | os.PathLike[str]]
+) -> None:
+    """Refuse a run whose trainings of one recipe (the folder two above each metrics file)
+    resolved to several devices or precisions: one key of the store then holds results of
+    two kinds (a store shared by a CPU and a GPU machine under `device: auto`)."""
+    kinds: dict[str, dict[str, int]] = {}
+    for record, path in zip(records, paths, strict=True):
+        recipe = "/".join(Path(path).parts[-5:-3])
+        kind = hardware_kind(record.get("device"), record.get("precision"))
+        counts = kinds.setdefault(recipe, {})
+        counts[kind] = counts.get(kind, 0) + 1
+    for recipe, counts in kinds.items():
+        if len(counts) > 1:
+            mix = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+            raise MixedHardwareError(
+                f"the run's trainings of recipe {recipe} resolved training.device and "
+                f"training.precision 'auto' to several kinds ({mix}), so their differences are "
+                "partly the hardware's: pin training.device and training.precision (a recipe "
+                "of their own), or retire the entries of one kind (`random-nas store retire`); "
+                "no entry was changed"
+            )
+
+
 def build_table(
     metrics_paths: Iterable[str | os.PathLike[str]],
     config: Mapping[str, Any],
@@ -121,7 +156,9 @@ def build_table(
 ) -> pa.Table:
     """The table of a run's view of the store: one row per metrics file, placed in the run's
     draw by `draws` (run_draws)."""
+    metrics_paths = list(metrics_paths)
     records = [read_metrics(path) for path in metrics_paths]
+    refuse_mixed_hardware(records, metrics_paths)
     if draws:
         records = [{**record, **draws.get(record["arch_id"], {})} for record in records]
     rows = sorted(

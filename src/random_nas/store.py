@@ -19,7 +19,9 @@ Stdlib only: the workflow computes every key when it is parsed.
     {store}/{data}/{recipe}/recipe.json           one training recipe (epochs included)
     {store}/{data}/{recipe}/{arch_id}/seed_{seed}/metrics.json, history.csv, train.log, ...
     {store}/{data}/{recipe}/{arch_id}/.seed_{seed}.lock       held while it is trained
-    {store}/{data}/{recipe}/{arch_id}/.seed_{seed}.training/  the private folder (checkpoint)
+    {store}/{data}/{recipe}/{arch_id}/.seed_{seed}.training/{token}/  a claim's own folder
+    {store}/retired/{date}-{key}-{suffix}/retired.json (and entry/)   an entry taken out
+    {store}/store.json                            settings every machine reads (lease_seconds)
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 # Part of every key: entries of another layout are never taken for this one's. It changes only
@@ -36,6 +40,9 @@ STORE_FORMAT = 1
 # The wildcard patterns of the two keys (the workflow constrains its wildcards with them).
 DATA_KEY_PATTERN = r"[a-z0-9_]+-[0-9a-f]{10}"
 RECIPE_KEY_PATTERN = r"e[0-9]+-[0-9a-f]{10}"
+# Entries taken out of the store (`random-nas store retire`, `remove`), one folder each, with
+# the record of why, when and by whom.
+RETIRED = "retired"
 
 
 def _digest(recipe: Mapping[str, Any]) -> str:
@@ -76,3 +83,14 @@ def store_tag(store: str) -> str:
     store apart, so that a run pointed at another store asks that store for its trainings."""
     real = os.path.realpath(os.path.expanduser(store))
     return f"store-{hashlib.sha256(real.encode()).hexdigest()[:8]}"
+
+
+def taken_out(store: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Every entry taken out of the store, by its key (data/recipe/arch_id/seed_N): the dates
+    it was retired or removed. A run whose receipt predates one trains the entry again."""
+    found: dict[str, list[str]] = {}
+    for record in sorted(Path(store, RETIRED).glob("*/retired.json")):
+        with suppress(OSError, ValueError, KeyError, TypeError):
+            trace = json.loads(record.read_text(encoding="utf-8"))
+            found.setdefault(trace["entry"], []).append(trace["date"])
+    return found

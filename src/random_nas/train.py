@@ -14,7 +14,7 @@ import math
 import os
 import resource
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,11 @@ from torch import nn
 
 from random_nas.correctness import pack_correct
 from random_nas.data import Splits
+from random_nas.faults import EnvironmentFault, Fault, TrainingStopped, classify
 from random_nas.files import atomic_path
 from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
-from random_nas.recipes import makes_the_result
+from random_nas.recipes import NEUTRAL_TRAINING_VALUES, makes_the_result
 from random_nas.space import Architecture
 from random_nas.versions import hardware, package_versions
 
@@ -41,22 +42,6 @@ DEVICES = ("auto", "cpu", "cuda")
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Part of a checkpoint's fingerprint: a checkpoint in an older layout is not resumed from.
 CHECKPOINT_FORMAT = "checkpoint-v3"
-
-
-class CandidateFailure(RuntimeError):
-    """The candidate's own computation raised (out of memory, a numerical error in its layers)
-    while its model was built, stepped or evaluated: a result about this architecture,
-    recorded as `status: failed`. Anything else `train_candidate` raises (no CUDA device,
-    unreadable data, a compiler missing for `compile`, a full disk under a checkpoint, a bug)
-    is a broken environment, and no result."""
-
-
-@contextlib.contextmanager
-def _candidate_code() -> Iterator[None]:
-    try:
-        yield
-    except RuntimeError as error:  # torch.OutOfMemoryError included
-        raise CandidateFailure(f"{type(error).__name__}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -84,9 +69,12 @@ class TrainingConfig:
 
     @classmethod
     def from_config(cls, training: Mapping[str, Any], seed: int) -> TrainingConfig:
-        """From the config's `training` section; its cluster-only keys are not the trainer's."""
+        """From the config's `training` section or a stored recipe; its cluster-only keys are
+        not the trainer's. A key that a recipe leaves out at its neutral value (one added
+        after the recipe was stored: NEUTRAL_TRAINING_VALUES) is read as that value."""
         known = {name for name in cls.__dataclass_fields__ if name != "seed"}
-        return cls(seed=seed, **{key: value for key, value in training.items() if key in known})
+        values = {**NEUTRAL_TRAINING_VALUES, **training}
+        return cls(seed=seed, **{key: value for key, value in values.items() if key in known})
 
     def recipe(self) -> dict[str, Any]:
         """The training settings a result depends on (operational ones left out)."""
@@ -204,7 +192,7 @@ def evaluate(
     model.eval()
     loss_sum = torch.zeros((), device=images.device, dtype=torch.float64)
     correct = torch.zeros(len(labels), device=images.device, dtype=torch.bool)
-    with torch.inference_mode(), _autocast(images.device, autocast_dtype), _candidate_code():
+    with torch.inference_mode(), _autocast(images.device, autocast_dtype):
         for start in range(0, len(labels), batch_size):
             logits = model(images[start : start + batch_size]).float()
             batch_labels = labels[start : start + batch_size]
@@ -407,9 +395,8 @@ def build(run: Training, state: Mapping[str, Any] | None) -> None:
     def fresh_start() -> None:
         torch.manual_seed(config.seed)
         run.generator.manual_seed(config.seed)
-        with _candidate_code():
-            model = build_model(run.arch, run.splits.in_channels, run.splits.num_classes)
-            run.model = model.to(run.device, memory_format=torch.channels_last)
+        model = build_model(run.arch, run.splits.in_channels, run.splits.num_classes)
+        run.model = model.to(run.device, memory_format=torch.channels_last)
         run.params = count_parameters(run.model)
         run.optimizer = _make_optimizer(run.model, config)
         run.scaler = torch.amp.GradScaler(run.device.type, enabled=run.precision == "fp16")
@@ -434,7 +421,6 @@ def build(run: Training, state: Mapping[str, Any] | None) -> None:
                 error,
             )
             fresh_start()
-    # Not the candidate's code: a missing compiler is the environment's fault.
     run.step_model = torch.compile(run.model) if config.compile else run.model
 
 
@@ -461,16 +447,13 @@ def train_one_epoch(run: Training, epoch: int) -> dict[str, Any]:
                 run.black,
             )
         lr = learning_rate(config, epoch * run.steps_per_epoch + step, run.steps_per_epoch)
-        with _candidate_code():
-            with _autocast(device, run.autocast_dtype):
-                logits = model(images)
-                loss = F.cross_entropy(
-                    logits.float(), labels, label_smoothing=config.label_smoothing
-                )
-            run.model.zero_grad(set_to_none=True)
-            run.scaler.scale(loss).backward()
-            run.scaler.step(run.optimizer, lr=lr)
-            run.scaler.update()
+        with _autocast(device, run.autocast_dtype):
+            logits = model(images)
+            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+        run.model.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        run.scaler.step(run.optimizer, lr=lr)
+        run.scaler.update()
         loss_sum += loss.detach() * len(labels)
         correct += (logits.detach().argmax(1) == labels).sum()
         if epoch == run.start_epoch and step == 0:
@@ -500,8 +483,9 @@ def train_one_epoch(run: Training, epoch: int) -> dict[str, Any]:
 
 
 def save_checkpoint(run: Training, path: str | os.PathLike[str]) -> None:
-    """The state after the epochs so far, which a preempted job resumes from."""
-    with atomic_path(path) as temporary:
+    """The state after the epochs so far, which a preempted job resumes from (into a folder
+    that must exist: a claim's, never made again once a later claim cleared it)."""
+    with atomic_path(path, make_parent=False) as temporary:
         torch.save(
             {
                 "fingerprint": run.fingerprint,
@@ -519,17 +503,17 @@ def save_checkpoint(run: Training, path: str | os.PathLike[str]) -> None:
         )
 
 
-def score_test_split(run: Training) -> tuple[float, float]:
-    """Loss and accuracy on the test split: reported, never selected on."""
+def score_test_split(run: Training) -> tuple[float, float, torch.Tensor]:
+    """Loss, accuracy and per-image correctness on the test split: reported, never selected
+    on (the correctness pairs two models' test scores on the same images)."""
     test_images = _normalize(run.splits.test_images, run.splits, run.device)
-    test_loss, test_accuracy, _ = evaluate(
+    return evaluate(
         run.step_model,
         test_images,
         run.splits.test_labels.to(run.device),
         run.config.eval_batch_size,
         run.autocast_dtype,
     )
-    return test_loss, test_accuracy
 
 
 NAN = float("nan")
@@ -539,8 +523,8 @@ def training_record(
     run: Training,
     status: str,
     *,
-    test: tuple[float, float] = (NAN, NAN),
-    error: str | None = None,
+    test: tuple[float, float, torch.Tensor | None] = (NAN, NAN, None),
+    failure: Fault | None = None,
     attempt: int = 1,
     wall_seconds: float = NAN,
     data: Mapping[str, Any] | None = None,
@@ -568,6 +552,7 @@ def training_record(
         "val_correct": pack_correct(run.val_correct.numpy()) if status == "ok" else None,
         "test_accuracy": test[1],
         "test_loss": test[0],
+        "test_correct": None if test[2] is None else pack_correct(test[2].numpy()),
         "train_loss": last.get("train_loss", NAN),
         "train_accuracy": last.get("train_accuracy", NAN),
         "params": run.params,
@@ -587,7 +572,8 @@ def training_record(
         "hardware": hardware(run.device.type),
         "recipe": {"training": config.recipe(), "seed": config.seed, "dataset": dataset},
         "attempt": attempt,
-        "error": error,
+        "error": None if failure is None else failure.error,
+        "failure_reason": None if failure is None else failure.reason,
         "versions": package_versions("torch"),
     }
 
@@ -599,6 +585,36 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _epochs(
+    run: Training,
+    checkpoint_path: str | os.PathLike[str] | None,
+    on_epoch: Callable[[int], None] | None,
+) -> str:
+    """The epochs left to train, each checkpointed for a preempted job to resume; `ok`, or
+    `diverged` where a loss stops being finite."""
+    config = run.config
+    for epoch in range(run.start_epoch, config.epochs):
+        row = train_one_epoch(run, epoch)
+        logger.info(
+            "epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
+            row["epoch"],
+            config.epochs,
+            row["train_loss"],
+            row["val_loss"],
+            row["val_accuracy"],
+            row["images_per_second"],
+        )
+        if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])):
+            logger.warning("loss is not finite after epoch %d: stopping (diverged)", epoch + 1)
+            return "diverged"
+        # Whoever watches the training (the store's claim) may stop it before it writes more.
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
+        if checkpoint_path is not None and epoch + 1 < config.epochs:
+            save_checkpoint(run, checkpoint_path)
+    return "ok"
+
+
 def train_candidate(
     arch: Architecture,
     splits: Splits,
@@ -607,44 +623,44 @@ def train_candidate(
     *,
     data: Mapping[str, Any] | None = None,
     attempt: int = 1,
+    on_epoch: Callable[[int], None] | None = None,
+    trainings_per_device: int = 1,
+    memory_limit_bytes: int | None = None,
 ) -> TrainResult:
     """Train `arch` on the training split; its record holds validation (model selection) and
-    test metrics. A candidate whose own computation raises comes back `failed`, with the error
-    in its record; anything else raised means the environment is broken and nothing was
-    measured. `data` is the data recipe the splits were prepared from (recorded)."""
+    test metrics. An error that is a fact about the candidate (random_nas.faults) comes back
+    `failed`, with the error and the reason it is the candidate's in its record; any other
+    raises EnvironmentFault, and nothing was measured. `data` is the data recipe the splits
+    were prepared from (recorded); `on_epoch` is called after each epoch with the epochs done
+    and may stop the training by raising TrainingStopped; `trainings_per_device` and
+    `memory_limit_bytes` say what the device is shared with and what the job may use."""
     started = time.perf_counter()
     run = set_up(arch, splits, config)
     state = _load_checkpoint(checkpoint_path, run.fingerprint, run.device)
-    status, error, test = "ok", None, (NAN, NAN)
+    status, fault, test = "ok", None, (NAN, NAN, None)
     try:
         build(run, state)
-        for epoch in range(run.start_epoch, config.epochs):
-            row = train_one_epoch(run, epoch)
-            logger.info(
-                "epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
-                row["epoch"],
-                config.epochs,
-                row["train_loss"],
-                row["val_loss"],
-                row["val_accuracy"],
-                row["images_per_second"],
-            )
-            if not (math.isfinite(row["train_loss"]) and math.isfinite(row["val_loss"])):
-                status = "diverged"
-                logger.warning("loss is not finite after epoch %d: stopping (diverged)", epoch + 1)
-                break
-            if checkpoint_path is not None and epoch + 1 < config.epochs:
-                save_checkpoint(run, checkpoint_path)
+        status = _epochs(run, checkpoint_path, on_epoch)
         if status == "ok":
             test = score_test_split(run)
-    except CandidateFailure as failure:
-        status, error = "failed", str(failure)
-        logger.warning("the candidate's own computation failed: %s", error)
+    except TrainingStopped:
+        raise
+    except Exception as error:
+        fault = classify(
+            error,
+            device_type=run.device.type,
+            trainings_per_device=trainings_per_device,
+            memory_limit_bytes=memory_limit_bytes,
+        )
+        if not fault.is_the_candidates:
+            raise EnvironmentFault(fault) from error
+        status = "failed"
+        logger.warning("the candidate's own computation failed (%s): %s", fault.reason, fault.error)
     record = training_record(
         run,
         status,
         test=test,
-        error=error,
+        failure=fault,
         attempt=attempt,
         wall_seconds=time.perf_counter() - started,
         data=data,

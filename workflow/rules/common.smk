@@ -36,6 +36,7 @@ from random_nas.store import (
     entry_dir,
     recipe_key,
     store_tag,
+    taken_out as store_traces,
 )
 
 try:
@@ -107,16 +108,28 @@ def entry(arch_id, epochs=None, seed=None):
 
 
 def training_input(store, data, recipe, arch_id, seed):
-    """The metrics file read for one training: this working directory's receipt where
-    it has one; else the store's published entry where there is one, a plain input that no
-    job makes and Snakemake never deletes (a dry run then lists only what the store lacks);
-    else the receipt that the train rule will make."""
+    """The metrics file read for one training: this working directory's receipt of the
+    store's entry, made by the train rule (which trains the entry only where the store lacks
+    it). The same path whatever is on disk: the plan never depends on it."""
     receipts = RECEIPTS.format(store=store_tag(store))
-    receipt = f"{entry_dir(receipts, data, recipe, arch_id, seed)}/metrics.json"
-    published = f"{entry_dir(store, data, recipe, arch_id, seed)}/metrics.json"
-    if not Path(receipt).exists() and Path(published).exists():
-        return published
-    return receipt
+    return f"{entry_dir(receipts, data, recipe, arch_id, seed)}/metrics.json"
+
+
+def taken_out(wildcards):
+    """When the job's entry was retired or removed from its store (`random-nas store retire`,
+    `remove`): a parameter, so that a receipt made before the entry left the store is no
+    proof of it, and Snakemake's params trigger trains the entry again."""
+    store = STORES[wildcards.store]
+    key = (
+        f"{wildcards.data}/{wildcards.recipe}/{wildcards.arch_id}/seed_{wildcards.seed}"
+    )
+    if store not in TRACES:
+        TRACES[store] = store_traces(store)
+    return TRACES[store].get(key, [])
+
+
+# Each store's traces of entries taken out, read once, when a job first asks.
+TRACES = {}
 
 
 def job_store(wildcards, output):

@@ -1,7 +1,8 @@
 # The one training rule: every training a run, rung, repeat or verification asks for is an
 # entry of the store, keyed by its data recipe, training recipe, architecture and seed. A job
-# trains an entry the store lacks (under its lock, published once) and copies it into its
-# receipt; one whose entry the store holds copies it alone.
+# trains an entry the store lacks (under its claim, published once) and copies it into its
+# receipt; one whose entry the store holds copies it alone. A receipt is no proof: where its
+# entry was retired or removed since, the `taken_out` parameter changes and the job runs again.
 
 
 rule train:
@@ -42,5 +43,6 @@ rule train:
         dataset=data_of,
         architecture=architecture_of,
         store=job_store,
+        taken_out=taken_out,
     script:
         "../../scripts/train.py"

@@ -1,0 +1,126 @@
+"""Whose fault an error is: only a fact about the architecture is published as `failed`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO, dataset_config, training_config
+
+from random_nas.faults import CANDIDATE, ENVIRONMENT, classify
+
+GiB = 2**30
+SMALL_DATA = dataset_config(val_size=64, train_size=128, test_size=64)
+
+
+@pytest.mark.parametrize(
+    ("error", "device", "share", "kind", "reason"),
+    [
+        (torch.OutOfMemoryError("CUDA out of memory."), "cuda", 1, CANDIDATE, "alone"),
+        (torch.OutOfMemoryError("CUDA out of memory."), "cuda", 3, ENVIRONMENT, "shared by 3"),
+        (
+            RuntimeError("CUDA error: an illegal memory access was encountered"),
+            "cuda",
+            1,
+            ENVIRONMENT,
+            "device or driver",
+        ),
+        (
+            RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR"),
+            "cuda",
+            1,
+            ENVIRONMENT,
+            "device",
+        ),
+        (
+            RuntimeError(
+                "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). "
+                "Kernel size can't be greater than actual input size"
+            ),
+            "cpu",
+            1,
+            CANDIDATE,
+            "layers cannot compute",
+        ),
+        (
+            RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate "
+                f"memory: you tried to allocate {20 * GiB} bytes. Error code 12"
+            ),
+            "cpu",
+            1,
+            CANDIDATE,
+            "exceeds the job's memory limit",
+        ),
+        (
+            RuntimeError(
+                "DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                f"{GiB} bytes. Error code 12"
+            ),
+            "cpu",
+            1,
+            ENVIRONMENT,
+            "other processes",
+        ),
+        (RuntimeError("PytorchStreamWriter failed writing file"), "cpu", 1, ENVIRONMENT, "not"),
+        (ZeroDivisionError("division by zero"), "cpu", 1, ENVIRONMENT, "not recognised"),
+    ],
+)
+def test_only_a_fact_about_the_architecture_is_the_candidates(error, device, share, kind, reason):
+    fault = classify(
+        error, device_type=device, trainings_per_device=share, memory_limit_bytes=8 * GiB
+    )
+    assert fault.kind == kind and reason in fault.reason
+    assert fault.error.startswith(type(error).__name__ + ": ")
+
+
+def test_an_error_of_torch_compile_is_the_environments_by_its_class():
+    compiler_error = type("InductorError", (RuntimeError,), {"__module__": "torch._inductor.exc"})
+    fault = classify(
+        compiler_error("InvalidCxxCompiler: No working C++ compiler found"), device_type="cpu"
+    )
+    assert fault.kind == ENVIRONMENT and "compiler" in fault.reason
+
+
+def test_a_compiler_that_is_missing_publishes_nothing(tmp_path):
+    """torch.compile raises its compiler's errors from the first forward pass, inside the
+    training: a real broken compiler (not a mock) must not make the candidate `failed`."""
+    code = (
+        "from random_nas.data import prepare_splits\n"
+        "from random_nas.faults import EnvironmentFault\n"
+        "from random_nas.space import SearchSpace\n"
+        "from random_nas.train import TrainingConfig, train_candidate\n"
+        "import json, sys\n"
+        f"splits = prepare_splits({SMALL_DATA!r}, 0)\n"
+        "config = json.loads(sys.argv[1])\n"
+        "arch = SearchSpace(2, (8,), (3,), (1, 2)).decode(0)\n"
+        "try:\n"
+        "    result = train_candidate(arch, splits, TrainingConfig.from_config(config, 0))\n"
+        "except EnvironmentFault as fault:\n"
+        "    print('environment:', fault.fault.reason, '|', fault.fault.error)\n"
+        "else:\n"
+        "    print('published as', result.status, result.metrics['error'])\n"
+    )
+    settings = training_config(epochs=1, batch_size=32, compile=True, device="cpu")
+    training = {k: v for k, v in dataclasses.asdict(settings).items() if k != "seed"}
+    environment = {
+        **os.environ,
+        "CXX": "/nonexistent/g++",
+        "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"),
+        "PYTHONPATH": str(REPO / "src"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(training)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "environment: a compiler or backend error of torch.compile" in result.stdout
+    assert "No working C++ compiler" in result.stdout
