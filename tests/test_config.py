@@ -16,7 +16,7 @@ def config_table(schema: dict, prefix: str = "") -> list[str]:
     """config/README.md's table of keys, as the schema says: `python -c` this to regenerate."""
     rows = []
     for key, node in schema["properties"].items():
-        if node.get("type") == "object":
+        if "properties" in node:
             rows += config_table(node, f"{prefix}{key}.")
         else:
             meaning = " ".join(node["description"].split())

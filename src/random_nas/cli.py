@@ -4,6 +4,7 @@
     random-nas study STUDY.yaml                render a study from its runs' tables
     random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
     random-nas migrate RUN [RUN ...]           old run folders into the store
+    random-nas compare STUDY.yaml              every search of a study of strategies, rendered
 
 Exit codes: 0 done, 1 the files at fault are named on stderr (a check found problems, an input
 is missing or malformed), 2 the command line is wrong.
@@ -80,6 +81,14 @@ def _export(args: argparse.Namespace) -> int:
 
     print(export_grid(args.grid, args.out))
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from random_nas.compare import compare
+
+    extra = args.snakemake[1:] if args.snakemake[:1] == ["--"] else args.snakemake
+    given = any(arg in ("--cores", "-c") or arg.startswith(("--cores=", "-c")) for arg in extra)
+    return compare(args.study, extra if given else ["--cores", "all", *extra])
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -168,6 +177,17 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("grid", type=Path, help="a dense grid's grid.parquet")
     export.add_argument("out", type=Path, help="folder to write the exports into")
     export.set_defaults(handler=_export)
+
+    compare = commands.add_parser(
+        "compare", help="run every search of a study of strategies, then render the study"
+    )
+    compare.add_argument("study", type=Path, help="a study.yaml of kind: strategies")
+    compare.add_argument(
+        "snakemake",
+        nargs=argparse.REMAINDER,
+        help="Snakemake arguments for every search (default --cores all)",
+    )
+    compare.set_defaults(handler=_compare)
 
     migrate = commands.add_parser("migrate", help="import run folders made before the store")
     migrate.add_argument("runs", nargs="+", type=Path, help="old run folders, e.g. results/default")

@@ -15,6 +15,7 @@ from random_nas.datasets import missing_dataset, split_problem
 from random_nas.halving import Schedule, budget_ladder, hyperband_slices
 from random_nas.recipes import sampling_seed
 from random_nas.space import SearchSpace, sampled_records
+from random_nas.strategies.registry import is_live, strategy_problem
 
 # Config keys renamed since a config of the older name may have been written: old: new.
 RENAMED_KEYS = {"report.top_k": "report.ranking_rows"}
@@ -39,6 +40,10 @@ class RunPlan:
     # Successive halving, alone or in Hyperband's brackets: a run of rungs and trials.
     halving: bool
     hyperband: bool
+    # An ask/tell strategy, searched batch by batch through checkpoints (random_nas.strategies).
+    live: bool
+    # Trainings a live search asks for at once (search.batch_size, or the cores given).
+    batch_size: int
     dense_grid: bool
     # The budgets min_epochs × eta^r up to training.epochs: halving's rungs, a dense grid's.
     ladder: list[int]
@@ -63,9 +68,12 @@ class RunPlan:
         return sorted(set(self.budgets) | set(self.ladder if self.dense_grid else []))
 
 
-def plan_run(config: Mapping[str, Any], gpu: bool | None = None) -> RunPlan:
+def plan_run(
+    config: Mapping[str, Any], gpu: bool | None = None, cores: int | None = None
+) -> RunPlan:
     """The plan of a validated config, or a ConfigError naming the key at fault. `gpu`: whether
-    this machine shows a GPU (default: `gpu_present()`)."""
+    this machine shows a GPU (default: `gpu_present()`); `cores`: the cores Snakemake was
+    given (a live search's default batch size: as many trainings as run at once)."""
     try:
         space = SearchSpace.from_config(config["search_space"])
     except ValueError as error:
@@ -85,6 +93,15 @@ def plan_run(config: Mapping[str, Any], gpu: bool | None = None) -> RunPlan:
             "dataset.download is false; trainings the store lacks will fail until it is there"
         )
     search, training = config["search"], config["training"]
+    if (problem := strategy_problem(search["strategy"], search["settings"])) is not None:
+        raise ConfigError(problem)
+    live = is_live(search["strategy"])
+    if live and search["dense_grid"]:
+        raise ConfigError(
+            f"config search.dense_grid trains every draw at every budget, which a search by "
+            f"{search['strategy']!r} does not draw: replay strategies on a grid of its own run"
+        )
+    batch_size = search["batch_size"] or max(1, (cores or 1) // training["threads"])
     halving = search["strategy"] in ("successive_halving", "hyperband")
     hyperband = search["strategy"] == "hyperband"
     try:
@@ -122,6 +139,8 @@ def plan_run(config: Mapping[str, Any], gpu: bool | None = None) -> RunPlan:
         sampled={record["arch_id"]: record for record in records},
         halving=halving,
         hyperband=hyperband,
+        live=live,
+        batch_size=batch_size,
         dense_grid=search["dense_grid"],
         ladder=ladder,
         budgets=ladder if halving else [training["epochs"]],
@@ -150,7 +169,7 @@ def gpu_present(
 def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
     """The config that the schema's `default:` keys make: every key, at its default."""
     return {
-        key: schema_defaults(node) if node.get("type") == "object" else node["default"]
+        key: schema_defaults(node) if "properties" in node else node["default"]
         for key, node in schema["properties"].items()
     }
 

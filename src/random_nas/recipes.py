@@ -10,6 +10,7 @@ Snakemake, to read a published config).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,13 @@ def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
                 and not (key == "sampling_seed" and value is None)
             },
             "training": training_recipe(config),
+            # Keys added since tables were first collected, left out at their neutral values.
+            "search": {
+                key: value
+                for key, value in config["search"].items()
+                if not (key == "settings" and not value)
+                and not (key == "batch_size" and value is None)
+            },
             # The data recipe as configured; the split seed is the table config's own `seed`.
             "dataset": {
                 key: value for key, value in data_recipe(config).items() if key != "split_seed"
@@ -147,6 +155,8 @@ class RecipeRegistry:
         self.training: dict[tuple[str, str], dict[str, Any]] = {}
         self.architectures: dict[str, dict[str, Any]] = {}
         self.published: dict[str, dict[str, Any]] = {}
+        # Where a live search's batches lie (the run's folder; published runs keep theirs).
+        self.search_folders: list[Path] = []
 
     def add(self, run_config: Mapping[str, Any], budgets: list[int]) -> str:
         """Register a run's data recipe and its training recipe at each of `budgets`; returns
@@ -183,10 +193,22 @@ class RecipeRegistry:
             self.add_draw(
                 sampled_records(space, published["num_architectures"], sampling_seed(published))
             )
+            self.add_search_batches(self.published_root / name)
             self.published[name] = published
         return self.published[name]
 
+    def add_search_batches(self, *folders: Path) -> None:
+        """Register the architectures of the live searches whose batch files lie under
+        `folders` (`search/batch_*.json`; a published run keeps its own): a train job
+        re-parsing the workflow on a cluster node finds the proposals there."""
+        for folder in folders:
+            for batch in sorted(Path(folder).glob("search/batch_*.json")):
+                with batch.open(encoding="utf-8") as handle:
+                    self.add_draw(json.load(handle)["proposals"])
+
     def _lookup(self, table: Mapping[Any, Any], key: Any, what: str) -> Any:
+        if key not in table and table is self.architectures:
+            self.add_search_batches(*self.search_folders)
         if key not in table:
             for name in self.published_names():
                 self.published_config(name)

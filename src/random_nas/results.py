@@ -28,6 +28,7 @@ METADATA_PREFIX = "random_nas."
 _METRIC_FIELDS = [
     ("arch_id", pa.string()),
     ("draw", pa.int64()),
+    ("batch", pa.int64()),  # a live search's batch that asked for it (None elsewhere)
     ("seed", pa.int64()),  # the training seed, from the recipe
     ("index", pa.string()),  # the space's index can pass 2**63 in large spaces
     ("status", pa.string()),

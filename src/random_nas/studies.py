@@ -88,13 +88,14 @@ def recipe_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> s
 def study_tables(study_path: str | Path) -> list[str]:
     """The tables a study renders from: each of its runs' candidates.parquet, and trials.parquet
     where a run has one (so that the study re-renders when one of them changes)."""
-    import yaml
-
     path = Path(study_path)
-    try:
-        study = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InputFileError(f"study {path} could not be read: {error}") from None
+    study = read_study(path)
+    if is_strategy_study(study):
+        return [
+            f"{folder}/{table}"
+            for _, _, folder in strategy_study(study, path).searches()
+            for table in ("trials.parquet", "candidates.parquet")
+        ]
     tables = []
     for folder in study_runs(study, path).values():
         tables.append(f"{folder}/candidates.parquet")
@@ -139,3 +140,105 @@ def incomparable(runs: Mapping[str, StudyRun]) -> str | None:
                 "independent samples; give one of them its own `sampling_seed` and train it"
             )
     return None
+
+
+# A study of search strategies: each strategy (label: its `search` settings) searched with
+# every sampling seed, each search a run of the common config; compared at equal compute.
+STRATEGY_STUDY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "kind": {"const": "strategies"},
+        "question": {"type": "string"},
+        "config": {"type": "string"},
+        "sampling_seeds": {
+            "type": "array",
+            "minItems": 2,
+            "uniqueItems": True,
+            "items": {"type": "integer", "minimum": 0},
+        },
+        "strategies": {
+            "type": "object",
+            "minProperties": 2,
+            "additionalProperties": {"type": "object"},
+        },
+        "baseline": {"type": "string"},
+    },
+    "required": ["kind", "config", "sampling_seeds", "strategies"],
+    "additionalProperties": False,
+}
+
+
+def _slug(label: str) -> str:
+    return "".join(char if char.isalnum() else "-" for char in label.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class StrategyStudy:
+    """A study of strategies: which searches it compares, and where their runs lie (a
+    published study keeps its runs' tables under its own `runs/`, else `results/{run}`)."""
+
+    path: Path
+    question: str
+    config: str
+    sampling_seeds: tuple[int, ...]
+    strategies: Mapping[str, Mapping[str, Any]]
+    baseline: str
+
+    @property
+    def name(self) -> str:
+        return self.path.parent.name
+
+    def run_name(self, label: str, seed: int) -> str:
+        return f"{self.name}-{_slug(label)}-s{seed}"
+
+    def run_folder(self, label: str, seed: int) -> Path:
+        own = self.path.parent / "runs" / self.run_name(label, seed)
+        return own if own.is_dir() else Path("results") / self.run_name(label, seed)
+
+    def searches(self) -> list[tuple[str, int, Path]]:
+        """Every search: its strategy's label, its sampling seed and its run's folder."""
+        return [
+            (label, seed, self.run_folder(label, seed))
+            for label in self.strategies
+            for seed in self.sampling_seeds
+        ]
+
+
+def read_study(study_path: str | Path) -> Any:
+    """A study.yaml's contents, or an InputFileError naming the file."""
+    import yaml
+
+    path = Path(study_path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise InputFileError(f"study {path} could not be read: {error}") from None
+
+
+def is_strategy_study(study: Any) -> bool:
+    return isinstance(study, Mapping) and study.get("kind") == "strategies"
+
+
+def strategy_study(study: Any, path: Path) -> StrategyStudy:
+    """A study of strategies, checked: one InputFileError line naming what is wrong."""
+    import jsonschema
+
+    errors = list(jsonschema.Draft202012Validator(STRATEGY_STUDY_SCHEMA).iter_errors(study))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        where = ".".join(map(str, error.absolute_path)) or "the file"
+        raise InputFileError(f"study {path}: {where}: {error.message}")
+    baseline = study.get("baseline", next(iter(study["strategies"])))
+    if baseline not in study["strategies"]:
+        raise InputFileError(
+            f"study {path}: baseline {baseline!r} is not one of its strategies "
+            f"({', '.join(study['strategies'])})"
+        )
+    return StrategyStudy(
+        path,
+        study.get("question", ""),
+        study["config"],
+        tuple(study["sampling_seeds"]),
+        study["strategies"],
+        baseline,
+    )

@@ -40,7 +40,7 @@ from random_nas.store import (
 )
 
 try:
-    PLAN = plan_run(config)
+    PLAN = plan_run(config, cores=workflow.resource_settings.cores)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 for warning in PLAN.warnings:
@@ -61,6 +61,10 @@ ARCH_IDS = PLAN.arch_ids
 REPEAT_SEEDS = PLAN.repeat_seeds
 HALVING = PLAN.halving
 HYPERBAND = PLAN.hyperband
+LIVE = PLAN.live
+if LIVE:
+    # What a live search asks depends on its batches: the resolved size is part of its table.
+    config["search"]["batch_size"] = PLAN.batch_size
 DENSE_GRID = PLAN.dense_grid
 LADDER = PLAN.ladder
 BUDGETS = PLAN.budgets
@@ -68,6 +72,7 @@ BRACKETS = PLAN.brackets
 RECIPES = RecipeRegistry(
     Path("results/published"), complete=lambda published: validate(published, SCHEMA)
 )
+RECIPES.search_folders.append(Path(PLAN.run_dir))
 PUBLISHED_RUNS = RECIPES.published_names()
 DATA_KEY = RECIPES.add(config, PLAN.trained_budgets)
 RECIPES.add_draw(list(PLAN.sampled.values()))
@@ -348,3 +353,45 @@ FULL_BUDGET_TRIALS = (
     if HALVING and config["search"]["compare_full_budget"]
     else []
 )
+
+
+def searched_batch(number):
+    """A live search's batch `number` (once its checkpoint has asked the strategy): its
+    proposals, whose architectures the train jobs are then given."""
+    with open(
+        checkpoints.ask.get(batch=str(number)).output[0], encoding="utf-8"
+    ) as handle:
+        record = json.load(handle)
+    RECIPES.add_draw(record["proposals"])
+    return record
+
+
+def batch_file(number):
+    return f"{RUN_DIR}/search/batch_{number}.json"
+
+
+def asked_before(wildcards):
+    """What the checkpoint asking batch k rebuilds the strategy from: every earlier batch and
+    the trainings it asked for."""
+    batches, metrics = [], []
+    for number in range(int(wildcards.batch)):
+        record = searched_batch(number)
+        batches.append(batch_file(number))
+        metrics += [
+            entry(item["arch_id"], item["epochs"]) for item in record["proposals"]
+        ]
+    return {"batches": batches, "metrics": metrics}
+
+
+def searched(wildcards):
+    """Every batch of a live search and its trainings, batch by batch until one ends it."""
+    batches, metrics, number = [], [], 0
+    while True:
+        record = searched_batch(number)
+        batches.append(batch_file(number))
+        if record["done"]:
+            return {"batches": batches, "metrics": metrics}
+        metrics += [
+            entry(item["arch_id"], item["epochs"]) for item in record["proposals"]
+        ]
+        number += 1

@@ -1,0 +1,43 @@
+"""Ask a live search's strategy for its next batch (checkpoint `ask`): rebuilt from its seed,
+asked and told every earlier batch again, then asked within what is left of the budget."""
+
+import json
+from pathlib import Path
+
+import _library  # noqa: F401  (src/ first on the path)
+
+from random_nas.files import write_json
+from random_nas.logs import log_to
+from random_nas.results import read_metrics
+from random_nas.search_run import ask_next
+
+logger = log_to(snakemake.log[0])
+number = int(snakemake.wildcards.batch)
+batches = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input.batches]
+metrics = [read_metrics(path) for path in snakemake.input.metrics]
+record = ask_next(
+    number,
+    batches,
+    metrics,
+    search=snakemake.params.search,
+    search_space=snakemake.params.search_space,
+    seed=snakemake.params.seed,
+    epochs=snakemake.params.epochs,
+    budget=snakemake.params.budget,
+)
+write_json(snakemake.output[0], record)
+if record["done"]:
+    logger.info(
+        "search ends after batch %d: %.4g trainings' worth spent",
+        number - 1,
+        record["spent_before"],
+    )
+else:
+    logger.info(
+        "batch %d asks for %d trainings (%.4g of %d trainings' worth spent before it): %s",
+        number,
+        len(record["proposals"]),
+        record["spent_before"],
+        snakemake.params.budget,
+        ", ".join(item["arch_id"] for item in record["proposals"]),
+    )

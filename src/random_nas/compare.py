@@ -1,0 +1,70 @@
+"""`random-nas compare STUDY.yaml`: run every search of a study of strategies (each strategy
+with each sampling seed, a run of the study's common config), one Snakemake invocation after
+another sharing the store, then render the study. A search already finished is planned as
+nothing; one interrupted resumes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from random_nas.files import InputFileError, write_text
+from random_nas.studies import StrategyStudy, is_strategy_study, read_study, strategy_study
+
+
+def run_config(study: StrategyStudy, label: str, seed: int) -> dict[str, Any]:
+    """The overrides of one search: the study's common config, its run name, sampling seed
+    and strategy settings."""
+    path = Path(study.config)
+    if not path.is_file():
+        raise InputFileError(f"study {study.path}: config {path} does not exist")
+    common = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        **common,
+        "run": study.run_name(label, seed),
+        "sampling_seed": seed,
+        "search": {**common.get("search", {}), **study.strategies[label]},
+    }
+
+
+def write_run_configs(study: StrategyStudy) -> list[Path]:
+    """Each search's config file, under the study's folder (configs/{run}.yaml)."""
+    written = []
+    for label in study.strategies:
+        for seed in study.sampling_seeds:
+            path = study.path.parent / "configs" / f"{study.run_name(label, seed)}.yaml"
+            text = yaml.safe_dump(run_config(study, label, seed), sort_keys=False)
+            write_text(path, f"# Written by `random-nas compare {study.path}`.\n{text}")
+            written.append(path)
+    return written
+
+
+def compare(
+    study_path: Path,
+    snakemake_args: Sequence[str],
+    run: Callable[[list[str]], int] = lambda command: subprocess.call(command),
+) -> int:
+    """Run every search of the study in turn, then render it; the first failing search's
+    exit code (its Snakemake's account above), or 0."""
+    study = read_study(study_path)
+    if not is_strategy_study(study):
+        raise InputFileError(f"study {study_path} is not a study of strategies (kind: strategies)")
+    checked = strategy_study(study, study_path)
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    configs = write_run_configs(checked)
+    for number, config in enumerate(configs, start=1):
+        print(f"search {number} of {len(configs)}: {config.stem}", flush=True)
+        code = run([snakemake, *snakemake_args, "--configfile", str(config)])
+        if code != 0:
+            print(f"search {config.stem} stopped (exit {code}); the same command resumes it")
+            return code
+    from random_nas.report.strategies import render_strategy_study
+
+    for path in render_strategy_study(study_path):
+        print(path)
+    return 0

@@ -1,0 +1,70 @@
+"""A live search's checkpoint and table, between the workflow and the strategies: the next
+batch asked from the history on disk, and where each training stands in the search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from random_nas.space import SearchSpace
+from random_nas.strategies.protocol import SearchContext
+from random_nas.strategies.registry import strategy_class
+from random_nas.strategies.search import (
+    batch_record,
+    cost,
+    next_batch,
+    observation,
+    read_batch,
+    rebuild,
+)
+
+
+def ask_next(
+    number: int,
+    batches: Sequence[Mapping[str, Any]],
+    metrics: Sequence[Mapping[str, Any]],
+    *,
+    search: Mapping[str, Any],
+    search_space: Mapping[str, Any],
+    seed: int,
+    epochs: int,
+    budget: float,
+) -> dict[str, Any]:
+    """Batch `number`'s record, from the earlier batches' records and their trainings'
+    metrics: the strategy of `search` rebuilt from `seed` and asked within `budget`."""
+    space = SearchSpace.from_config(search_space)
+    context = SearchContext(
+        space, seed, epochs, search.get("settings") or {}, ladder=(epochs,), eta=search["eta"]
+    )
+    strategy = strategy_class(search["strategy"])(context)
+    trained = {(item["arch_id"], int(item["epochs"])): item for item in metrics}
+    earlier = [read_batch(record) for record in batches]
+    rebuild(
+        strategy,
+        earlier,
+        lambda proposal: observation(
+            proposal.arch, trained[(proposal.arch.arch_id, proposal.epochs)]
+        ),
+    )
+    spent = sum(cost(batch.proposals, epochs) for batch in earlier)
+    batch = next_batch(strategy, number, search["batch_size"], budget, spent, epochs)
+    return batch_record(batch, spent)
+
+
+def search_placement(
+    batches: Sequence[Mapping[str, Any]], search_space: Mapping[str, Any]
+) -> dict[str, dict[str, int]]:
+    """Where each architecture stands in a search: `draw`, its place in the order the search
+    first asked for it; `batch`, the batch that did; `index`, its place in the space."""
+    space = SearchSpace.from_config(search_space)
+    placement: dict[str, dict[str, int]] = {}
+    for record in batches:
+        for item in record["proposals"]:
+            if item["arch_id"] not in placement:
+                arch = read_batch({**record, "proposals": [item]}).proposals[0].arch
+                placement[item["arch_id"]] = {
+                    "draw": len(placement),
+                    "batch": int(record["batch"]),
+                    "index": space.encode(arch),
+                }
+    return placement
