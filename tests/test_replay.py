@@ -24,7 +24,8 @@ from test_workflow import planned_jobs
 
 from random_nas.analysis.draws import expected_best
 from random_nas.analysis.fidelity import promote
-from random_nas.analysis.replay import dense_grid, replay, shared_permutations, simulate
+from random_nas.analysis.replay import dense_grid, planned_search, shared_orders, simulate
+from random_nas.analysis.replay_table import ReplaySettings, replay
 from random_nas.halving import hyperband_iteration, hyperband_within
 from random_nas.report.replay import render_replay
 from random_nas.results import read_table
@@ -72,8 +73,9 @@ def test_random_search_replay_converges_to_the_unbiased_expected_best():
     grid = dense_grid(trials, [3], train_images=100, classes=10)
     curve = expected_best(full)
     for draws in (1, 4, 16):
-        orders = shared_permutations(grid.size, 4000, draws)
-        outcomes = grid.outcome[simulate(grid, "random_search", 3 * draws, 3, 3, orders)]
+        orders = shared_orders(grid, 4000, draws)
+        search = planned_search(grid, "random_search", 3 * draws, 3, 3)
+        outcomes = grid.outcome[simulate(grid, search, orders)[:, 0]]
         error = outcomes.std() / np.sqrt(len(outcomes))
         assert abs(outcomes.mean() - curve["expected_best"].iloc[draws - 1]) < 4 * error + 1e-12
 
@@ -120,9 +122,10 @@ def test_halving_and_hyperband_replays_match_a_brute_force_enumeration(
             picks.append(_halving_by_promote(trials, list(order[start : start + plan[0][0]]), plan))
             start += plan[0][0]
         exact.append(max(full_of[pick] for pick in picks))
-    picks = simulate(grid, strategy, epochs, 3, 1, shared_permutations(grid.size, 20000, 5))
+    search = planned_search(grid, strategy, epochs, 3, 1)
+    picks = simulate(grid, search, shared_orders(grid, 20000, 5))
     assert picks is not None
-    outcomes = grid.outcome[picks]
+    outcomes = grid.outcome[picks[:, 0]]
     error = np.std(exact) / np.sqrt(len(outcomes))
     assert abs(outcomes.mean() - np.mean(exact)) < 4 * error + 1e-12
     assert set(np.unique(outcomes)) <= set(exact)
@@ -135,8 +138,9 @@ def test_replay_table_has_every_strategy_where_it_fits_and_is_reproducible():
         {f"a{i:02d}": [v - 0.05, v - 0.02, v] for i, v in enumerate(full)}, [1, 3, 9]
     )
     grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
-    table = replay(grid, eta=3, min_epochs=1, simulations=200, seed=0)
-    assert table.equals(replay(grid, eta=3, min_epochs=1, simulations=200, seed=0))
+    settings = ReplaySettings(simulations=200, resamples=20, orders_per_resample=10)
+    table = replay(grid, 3, 1, settings)
+    assert table.equals(replay(grid, 3, 1, settings))
     assert set(table["strategy"]) == {"random_search", "successive_halving", "hyperband"}
     assert set(table["evidence"]) == {"validation", "test"}
     assert (table["p05"] <= table["p50"]).all() and (table["p50"] <= table["p95"]).all()
@@ -171,13 +175,13 @@ def test_strategies_share_their_draws_and_a_pick_is_scored_on_held_out_evidence(
     )
     grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10, repeats=again)
     assert list(grid.scores) == ["validation", "test", "validation_seed_1"]
-    orders = shared_permutations(grid.size, 300, 0)
-    random_search = simulate(grid, "random_search", 18, 3, 1, orders)
-    halving = simulate(grid, "successive_halving", 18, 3, 1, orders)
+    orders = shared_orders(grid, 300, 0)
+    random_search = simulate(grid, planned_search(grid, "random_search", 18, 3, 1), orders)[:, 0]
+    halving = simulate(grid, planned_search(grid, "successive_halving", 18, 3, 1), orders)[:, 0]
     # Common random numbers: halving's 6 draws start with random search's 2.
-    for order, pick in zip(orders, random_search, strict=True):
+    for order, pick in zip(orders.permutations, random_search, strict=True):
         assert pick in order[:2] and set(order[:2]) <= set(order[:6])
-    table = replay(grid, eta=3, min_epochs=1, simulations=300, seed=0, points=[18])
+    table = replay(grid, 3, 1, ReplaySettings(simulations=300, resamples=0), points=[18])
     row = table[(table["strategy"] == "successive_halving")].set_index("evidence")
     wins = (grid.scores["test"][halving] > grid.scores["test"][random_search]) + 0.5 * (
         grid.scores["test"][halving] == grid.scores["test"][random_search]
@@ -438,3 +442,100 @@ def test_hyperband_refuses_a_ladder_that_is_not_a_power_of_eta_naming_the_neares
     with pytest.raises(ValueError, match=r"nearest: training\.epochs 9 or 27"):
         hyperband_iteration(1, 3, 10)
     assert len(hyperband_iteration(1, 3, 9)) == 3 and len(hyperband_iteration(2, 3, 6)) == 2
+
+
+def _noisy_grid(size: int = 27, seed: int = 1, step: float = 0.01):
+    """A grid whose validation accuracies sit on a coarse lattice (ties are common, as on
+    1,000 validation images), with architectures of the seed's space."""
+    from random_nas.space import SearchSpace
+
+    rng = np.random.default_rng(seed)
+    space = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
+    archs = space.sample(size, seed)
+    full = np.round(rng.uniform(0.90, 0.99, size=size) / step) * step
+    trials = grid_trials(
+        {arch.arch_id: [v - 0.04, v - 0.02, v] for arch, v in zip(archs, full, strict=True)},
+        [1, 3, 9],
+    )
+    layers = {a.arch_id: json.dumps({"layers": [layer.to_dict() for layer in a.layers],
+                                     "dense": []}) for a in archs}  # fmt: skip
+    return trials.assign(architecture=trials["arch_id"].map(layers)), space
+
+
+def test_the_interval_over_architectures_does_not_shrink_with_more_simulations():
+    """The ± over orders is Monte-Carlo error: more simulations shrink it to nothing. The
+    interval over resampled architectures stays, and the verdict follows it."""
+    trials, _ = _noisy_grid()
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
+    rows = {}
+    for simulations in (100, 1600):
+        settings = ReplaySettings(simulations=simulations, resamples=60, orders_per_resample=20)
+        table = replay(grid, 3, 1, settings, points=[36])
+        rows[simulations] = table[
+            (table["strategy"] == "successive_halving") & (table["evidence"] == "test")
+        ].iloc[0]
+    small, large = rows[100], rows[1600]
+    assert large["mean_difference_se"] < small["mean_difference_se"] / 3
+    width = large["difference_high"] - large["difference_low"]
+    assert width > 5 * large["mean_difference_se"]
+    assert large["resamples"] == 60 and large["simulations"] == 1600
+    expected = (
+        "a gain"
+        if large["difference_low"] > 0
+        else "a loss"
+        if large["difference_high"] < 0
+        else "no clear difference"
+    )
+    assert large["verdict"] == expected
+    assert 0 <= large["p_no_gain"] <= 1
+
+
+def test_ties_are_broken_at_random_and_the_runs_rule_is_stated_beside():
+    """Two draws tie at the top of the full budget; the fewer-FLOPs rule always takes the
+    same one, the replay takes each half the time."""
+    trials = grid_trials({"a": [0.90, 0.95], "b": [0.91, 0.95], "c": [0.80, 0.85]}, [1, 3])
+    trials.loc[trials["arch_id"] == "a", "test_accuracy"] = 0.99
+    trials.loc[trials["arch_id"] == "b", "test_accuracy"] = 0.90
+    grid = dense_grid(trials, [1, 3], train_images=100, classes=10)
+    search = planned_search(grid, "random_search", 9, 3, 1)
+    random_ties = simulate(grid, search, shared_orders(grid, 4000, 0))[:, 0]
+    flops_ties = simulate(grid, search, shared_orders(grid, 4000, 0, ties="flops"))[:, 0]
+    both = np.isin(random_ties, [0, 1])
+    share_a = (random_ties[both] == grid.arch_ids.index("a")).mean()
+    assert abs(share_a - 0.5) < 0.04
+    # Fewer FLOPs (the test grid gives a the fewer): a whenever both are drawn.
+    assert set(flops_ties[both]) == {grid.arch_ids.index("a")}
+
+
+def test_asha_replays_through_syne_tunes_scheduler_paired_with_random_search():
+    from random_nas.analysis.replay_search import asha_search
+    from random_nas.analysis.replay_table import planned
+
+    trials, _ = _noisy_grid(step=0.001)
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
+    orders = shared_orders(grid, 30, 0)
+    asha = simulate(grid, asha_search(grid, 36, 3), orders)
+    assert (asha[:, 1] <= 36).all() and (asha[:, 2] >= 3).all()
+    for order, (pick, _, met) in zip(orders.permutations, asha, strict=True):
+        assert pick in order[:met]  # its trials are the order's first draws
+    strategies = {**planned(3, 1), "asha": (lambda g, e: asha_search(g, e, 3), True)}
+    settings = ReplaySettings(simulations=200, resamples=20, orders_per_resample=10)
+    table = replay(grid, 3, 1, settings, points=[36], strategies=strategies)
+    row = table[(table["strategy"] == "asha") & (table["evidence"] == "test")].iloc[0]
+    assert row["simulations"] == 20 and not np.isnan(row["difference_low"])
+
+
+def test_a_model_based_strategy_replays_on_the_grid_and_mutation_is_refused(tmp_path):
+    from random_nas.analysis.replay_search import ask_tell_search
+    from random_nas.strategies.registry import StrategyError
+
+    trials, space = _noisy_grid(step=0.001)
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
+    orders = shared_orders(grid, 3, 0)
+    tpe = simulate(
+        grid, ask_tell_search(grid, "tpe", {"n_startup_trials": 3}, space, 9 * 8), orders
+    )
+    assert (tpe[:, 2] == 8).all()
+    assert set(tpe[:, 0]) <= set(range(grid.size))
+    with pytest.raises(StrategyError, match="cannot be replayed on a dense grid: it mutates"):
+        ask_tell_search(grid, "regularized_evolution", {}, space, 72)

@@ -206,7 +206,8 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     assert result.returncode != 0
     assert "torch sees no CUDA device" in result.stderr  # on the console, not only in a log
     entry = store_entry(workdir, config, arch_id)
-    assert "environment is broken" in receipt_of(entry, workdir).with_name("train.log").read_text()
+    log = receipt_of(entry, workdir).with_name("train.log").read_text()
+    assert "the environment is at fault (not the candidate)" in log
     assert not entry.parent.exists()  # nothing published
     assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 

@@ -15,7 +15,7 @@ from random_nas.datasets import missing_dataset, split_problem
 from random_nas.halving import Schedule, budget_ladder, hyperband_slices
 from random_nas.recipes import sampling_seed
 from random_nas.space import SearchSpace, sampled_records
-from random_nas.strategies.registry import is_live, strategy_problem
+from random_nas.strategies.registry import is_live, replay_problem, strategy_problem
 
 # Config keys renamed since a config of the older name may have been written: old: new.
 RENAMED_KEYS = {"report.top_k": "report.ranking_rows"}
@@ -101,6 +101,9 @@ def plan_run(
             f"config search.dense_grid trains every draw at every budget, which a search by "
             f"{search['strategy']!r} does not draw: replay strategies on a grid of its own run"
         )
+    for name in config["report"]["replay_strategies"] if search["dense_grid"] else ():
+        if (problem := replay_problem(name)) is not None:
+            raise ConfigError(problem)
     batch_size = search["batch_size"] or max(1, (cores or 1) // training["threads"])
     halving = search["strategy"] in ("successive_halving", "hyperband")
     hyperband = search["strategy"] == "hyperband"

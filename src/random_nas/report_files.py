@@ -23,6 +23,12 @@ STUDY_FILES = [
     "study.csv",
     *(f"{plot}.{fmt}" for plot in ("edf", "expected_max") for fmt in PLOT_FORMATS),
 ]
+# A study of strategies' report (random_nas.report.strategies), beside its study.yaml.
+STRATEGY_STUDY_FILES = [
+    "study.md",
+    "strategies.csv",
+    *(f"anytime.{fmt}" for fmt in PLOT_FORMATS),
+]
 # What only some runs have: the name of a table or plot, and which kind of run has it.
 _ONLY_WITH = {
     "seeds.csv": "repeats",

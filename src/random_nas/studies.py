@@ -87,14 +87,16 @@ def recipe_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> s
 
 def study_tables(study_path: str | Path) -> list[str]:
     """The tables a study renders from: each of its runs' candidates.parquet, and trials.parquet
-    where a run has one (so that the study re-renders when one of them changes)."""
+    (and, for a study of strategies, repeats.parquet) where a run has one, so that the study
+    re-renders when one of them changes."""
     path = Path(study_path)
     study = read_study(path)
     if is_strategy_study(study):
         return [
             f"{folder}/{table}"
             for _, _, folder in strategy_study(study, path).searches()
-            for table in ("trials.parquet", "candidates.parquet")
+            for table in ("candidates.parquet", "trials.parquet", "repeats.parquet")
+            if table == "candidates.parquet" or (folder / table).exists()
         ]
     tables = []
     for folder in study_runs(study, path).values():
@@ -242,3 +244,12 @@ def strategy_study(study: Any, path: Path) -> StrategyStudy:
         study["strategies"],
         baseline,
     )
+
+
+def study_kind(study_path: str | Path) -> str:
+    """`strategies` for a study of strategies, else `spaces` (a file that cannot be read is
+    left to the render, which names what is wrong)."""
+    try:
+        return "strategies" if is_strategy_study(read_study(study_path)) else "spaces"
+    except InputFileError:
+        return "spaces"

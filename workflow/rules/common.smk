@@ -22,13 +22,14 @@ from random_nas.recipes import (
 from random_nas.report_files import (
     PLOT_FORMATS,
     REPLAY_FILES,
+    STRATEGY_STUDY_FILES,
     STUDY_FILES,
     report_files,
     report_plots,
     report_tables,
 )
 from random_nas.space import Architecture
-from random_nas.studies import study_tables
+from random_nas.studies import study_kind, study_tables
 from random_nas.store import (
     DATA_KEY_PATTERN,
     RECIPE_KEY_PATTERN,
@@ -162,25 +163,32 @@ def published_entry(name, arch_id, epochs):
     return training_input(VERIFY_STORE, data, recipe, arch_id, published["seed"])
 
 
-# Every study.yaml under results/, one or two folders down (results/published/* among them).
+# Every study.yaml under results/, one or two folders down (results/published/* among them):
+# studies of search spaces, and studies of strategies.
 STUDIES = sorted(
     str(path.parent)
     for pattern in ("results/*/study.yaml", "results/*/*/study.yaml")
     for path in Path().glob(pattern)
 )
+STRATEGY_STUDIES = [
+    folder for folder in STUDIES if study_kind(f"{folder}/study.yaml") == "strategies"
+]
+SPACE_STUDIES = [folder for folder in STUDIES if folder not in STRATEGY_STUDIES]
 
 
 def study_inputs(wildcards):
     """The tables a study renders from, or the one line that says what is wrong with it."""
+    folder = getattr(wildcards, "study", None) or wildcards.strategy_study
     try:
-        return study_tables(f"{wildcards.study}/study.yaml")
+        return study_tables(f"{folder}/study.yaml")
     except ValueError as error:
         raise WorkflowError(str(error)) from None
 
 
 wildcard_constraints:
     # Only the folders that hold a study.yaml: a run's own report files are the report rule's.
-    study="|".join(map(re.escape, STUDIES)) or r"(?!)",
+    study="|".join(map(re.escape, SPACE_STUDIES)) or r"(?!)",
+    strategy_study="|".join(map(re.escape, STRATEGY_STUDIES)) or r"(?!)",
     arch_id=r"[0-9a-f]{12}",
     store=r"store-[0-9a-f]{8}",
     seed=r"[0-9]+",

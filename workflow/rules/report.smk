@@ -70,3 +70,18 @@ rule render_study:
         "../envs/random_nas.yaml"
     script:
         "../../scripts/study.py"
+
+
+rule render_strategy_study:
+    input:
+        study="{strategy_study}/study.yaml",
+        tables=study_inputs,
+    output:
+        [f"{{strategy_study}}/report/{name}" for name in STRATEGY_STUDY_FILES],
+    log:
+        "results/logs/studies/{strategy_study}.log",
+    localrule: True
+    conda:
+        "../envs/random_nas.yaml"
+    script:
+        "../../scripts/strategy_study.py"

@@ -383,3 +383,24 @@ def caption(plot: str) -> str:
     """The caption of `plot`, from captions/{plot}.rst, on one line."""
     text = files("random_nas.report").joinpath("captions", f"{plot}.rst").read_text("utf-8")
     return " ".join(text.split())
+
+
+def plot_anytime(curves: Mapping[str, Mapping[str, pd.DataFrame]], unit: str) -> plt.Figure:
+    """Each strategy's pick against compute spent, one panel per evidence (the validation
+    accuracy that chose it, then the test accuracy that did not): the mean over searches with
+    its 95 % t interval."""
+    figure, axes = plt.subplots(1, len(curves), figsize=(7 * len(curves), 4.5), sharex=True)
+    axes = np.atleast_1d(axes)
+    for axis, (title, by_strategy) in zip(axes, curves.items(), strict=True):
+        for number, (label, curve) in enumerate(by_strategy.items()):
+            color = f"C{number}"
+            axis.fill_between(curve["compute"], 100 * curve["low"], 100 * curve["high"],
+                              color=color, alpha=0.12, linewidth=0)  # fmt: skip
+            axis.plot(curve["compute"], 100 * curve["mean"], color=color, label=label)
+        axis.set_title(title)
+        axis.set_xlabel(f"compute spent ({unit})")
+        axis.set_ylabel("pick's accuracy (%)")
+    axes[0].legend(loc="lower right")
+    figure.suptitle("Best so far against compute (mean over searches; 95 % t interval)")
+    figure.tight_layout()
+    return figure

@@ -8,13 +8,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from random_nas.analysis.replay import TEST, dense_grid, replay, run_on_grid
+from random_nas.analysis.replay import TEST, Grid, dense_grid, run_on_grid
+from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, replay
 from random_nas.files import atomic_path, write_text
 from random_nas.findings import replay_findings
 from random_nas.halving import config_ladder
 from random_nas.report.plots import Figures, plot_replay, set_style
 from random_nas.report_files import REPLAY_FILES
 from random_nas.results import num_classes, read_table, train_images
+
+
+def replayed_strategies(grid: Grid, config: dict) -> dict[str, Replayed]:
+    """The planned strategies, and those report.replay_strategies names (ASHA, ask/tell)."""
+    from random_nas.analysis.replay_search import asha_search, ask_tell_search
+    from random_nas.space import SearchSpace
+
+    search, space = config["search"], SearchSpace.from_config(config["search_space"])
+    strategies = planned(search["eta"], search["min_epochs"])
+
+    def searched_by(name: str) -> Replayed:
+        if name == "asha":
+            return (lambda g, e: asha_search(g, e, search["eta"]), True)
+        return (lambda g, e: ask_tell_search(g, name, {}, space, e), True)
+
+    for name in config.get("report", {}).get("replay_strategies", []):
+        strategies[name] = searched_by(name)
+    return strategies
 
 
 def render_replay(
@@ -36,8 +55,14 @@ def render_replay(
     classes = num_classes(trials, config["dataset"]["name"])
     grid = dense_grid(trials, ladder, images, classes, repeats)
     search = config["search"]
-    simulations = int(config.get("report", {}).get("replay_simulations", 1000))
-    replayed = replay(grid, search["eta"], search["min_epochs"], simulations, int(config["seed"]))
+    report = config.get("report", {})
+    settings = ReplaySettings(
+        simulations=int(report.get("replay_simulations", 1000)),
+        resamples=int(report.get("replay_resamples", 200)),
+        seed=int(config["seed"]),
+    )
+    strategies = replayed_strategies(grid, config)
+    replayed = replay(grid, search["eta"], search["min_epochs"], settings, None, strategies)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "replay.csv") as temporary:

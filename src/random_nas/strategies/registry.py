@@ -91,3 +91,23 @@ def strategy_problem(name: str, settings: Mapping[str, Any]) -> str | None:
     except (StrategyError, SettingsError) as error:
         return str(error)
     return None
+
+
+def replay_problem(name: str) -> str | None:
+    """Why `name` cannot be replayed on a dense grid (report.replay_strategies), or None."""
+    if name == "asha":
+        if importlib.util.find_spec("syne_tune") is None:
+            return f"config report.replay_strategies: asha is Syne Tune's, not installed: {EXTRA}"
+        return None
+    if name in PLANNED or name == "random_search":
+        return f"config report.replay_strategies: {name!r} is replayed always; list others"
+    try:
+        kind = strategy_class(name)
+    except StrategyError as error:
+        return str(error).replace("search.strategy", "report.replay_strategies")
+    if not getattr(kind, "REPLAYABLE", True):
+        return (
+            f"config report.replay_strategies names {name!r}, which cannot be replayed on a "
+            f"dense grid: {kind.WHY_NOT_REPLAYABLE}"
+        )
+    return None

@@ -1,11 +1,7 @@
-"""The sentences of the reports: each states numbers that random_nas.analysis computed from
-the tables, and names the trainings (budget, draws, seeds) it stands on. The report pages lay
-them out; the docs quote them, and tests check the quotes against a fresh render."""
+"""The sentences of a run's report: its Findings, and halving's."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,27 +11,17 @@ from random_nas.analysis.draws import (
     Z95,
     architecture_features,
     binomial_difference_se,
-    expected_best,
     expected_pick_score,
     mcnemar_exact,
-    scored_draws,
 )
 from random_nas.analysis.fidelity import Fidelity
-from random_nas.analysis.replay import SELECTING, TEST, Grid, held_out
 from random_nas.analysis.seeds import pooled_seed_sd, seed_rank_correlations, seed_statistics
 from random_nas.correctness import unpack_correct
+from random_nas.findings.common import (
+    counting_note,
+    epochs_text,
+)
 from random_nas.results import test_images
-
-
-def epochs_text(count: int) -> str:
-    return f"{count} epoch" if count == 1 else f"{count} epochs"
-
-
-def counting_note(diverged: int, failed: int) -> str:
-    """How the one counting rule (analysis.draws.counted) took these trainings."""
-    if not diverged and not failed:
-        return "none diverged or failed"
-    return f"{diverged} diverged, counted as chance; {failed} failed, left out"
 
 
 def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
@@ -89,60 +75,6 @@ def single_seed_lead(
         f"scores {100 * tests[0]:.1f} % and {second['arch_id']} {100 * tests[1]:.1f} % "
         f"({100 * test_gap:+.2f} points, {verdict} the 95 % interval of a difference of two "
         f"independent accuracies, ± {100 * Z95 * error:.2f}){untested}"
-    )
-
-
-# A run whose median draw scores within this of chance learned (next to) nothing.
-NEAR_CHANCE = 0.05
-
-
-def chance_warning(frame: pd.DataFrame, classes: int) -> str | None:
-    """The warning for a run whose draws sit near chance, with the likely cause (too few
-    optimiser steps for the batch size), or None. Over the measured draws of `frame` (one
-    budget), diverged ones scored as chance."""
-    scores = scored_draws(frame, classes)["score"]
-    chance = 1 / classes
-    if scores.empty or scores.median() > chance + NEAR_CHANCE:
-        return None
-    recipe = next(
-        (json.loads(text) for text in frame.get("recipe", pd.Series(dtype=object)).dropna()), {}
-    )
-    training = recipe.get("training", {})
-    images = recipe.get("dataset", {}).get("sizes", {}).get("train")
-    cause = ""
-    if images and training.get("batch_size") and training.get("epochs"):
-        steps = -(-int(images) // int(training["batch_size"])) * int(training["epochs"])
-        cause = (
-            f" Likely cause: too few optimiser steps ({int(images):,} training images in "
-            f"batches of {training['batch_size']} for {training['epochs']} epochs is {steps:,} "
-            "steps); raise dataset.train_size or training.epochs, or lower training.batch_size."
-        )
-    return (
-        f"Near chance: half of the {len(scores)} measured draws score at most "
-        f"{100 * scores.median():.1f} % validation accuracy and the best "
-        f"{100 * scores.max():.1f} %, where chance is {100 * chance:.1f} %: these trainings "
-        f"barely learned, and their ranking says little about the architectures.{cause}"
-    )
-
-
-def mixed_hardware(frame: pd.DataFrame) -> str | None:
-    """The warning for a table whose trainings ran on several device types or precisions (a
-    store shared by a CPU and a GPU machine holds both under a recipe of `device: auto`), or
-    None where every row resolved alike."""
-    if frame.empty or not {"device", "precision"} <= set(frame.columns):
-        return None
-    kinds = (
-        frame["device"].fillna("unknown").astype(str).str.split(":").str[0]
-        + "/"
-        + frame["precision"].fillna("unknown").astype(str)
-    ).value_counts()
-    if len(kinds) < 2:
-        return None
-    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    return (
-        f"Mixed hardware: these trainings resolved to several devices or precisions ({counts}), "
-        "so differences between them are partly the hardware's; pin training.device and "
-        "training.precision to compare one recipe."
     )
 
 
@@ -422,249 +354,3 @@ def halving_findings(
                 )
             )
     return lines
-
-
-def study_findings(
-    runs: Mapping[str, pd.DataFrame],
-    epochs: int,
-    streams: Mapping[str, int],
-    failed: Mapping[str, int],
-    comparisons: Mapping[str, Mapping[str, float]],
-) -> list[str]:
-    """The verdicts of a study of runs (label: their scored draws at `epochs`, each drawn
-    with the sampling seed `streams` gives, one seed a run, `failed` of its draws left out):
-    each run's distribution, and each later run against the first, as independent samples
-    (`comparisons`: label: what analysis.draws.compare_distributions found against the first
-    run)."""
-    lines = []
-    for label, scored in runs.items():
-        score = scored["score"].to_numpy()
-        curve = expected_best(score)
-        at_ten = curve["expected_best"].iloc[min(10, len(curve)) - 1]
-        lines.append(
-            f"{label}: {len(score)} draws at {epochs_text(epochs)} (sampling seed "
-            f"{streams[label]}; "
-            f"{counting_note(int((scored['status'] == 'diverged').sum()), failed[label])}), "
-            "median validation error "
-            f"{100 * (1 - np.median(score)):.2f} %, nine in ten below "
-            f"{100 * (1 - np.quantile(score, 0.1)):.2f} %; expected best of "
-            f"{min(10, len(curve))} {100 * at_ten:.2f} %, best of all {100 * score.max():.2f} %; "
-            f"{scored['flops'].mean() / 1e6:.1f} MFLOPs per draw on average, median "
-            f"{scored['flops'].median() / 1e6:.1f}."
-        )
-    (base_label, base), *others = runs.items()
-    for label, scored in others:
-        c = comparisons[label]
-        lines.append(
-            f"{label} against {base_label}, independent samples (sampling seeds "
-            f"{streams[base_label]} and {streams[label]}): mean validation accuracy "
-            f"{100 * c['mean_difference']:+.2f} points (95 % bootstrap interval "
-            f"{100 * c['mean_low']:+.2f} to {100 * c['mean_high']:+.2f}), median "
-            f"{100 * c['median_difference']:+.2f} ({100 * c['median_low']:+.2f} to "
-            f"{100 * c['median_high']:+.2f}); two-sample Kolmogorov–Smirnov D = "
-            f"{c['ks_statistic']:.2f}, permutation p = {c['ks_p_value']:.3f}; "
-            f"{100 * scored['flops'].mean() / base['flops'].mean():.0f} % of the mean FLOPs "
-            f"per draw ({100 * scored['flops'].median() / base['flops'].median():.0f} % of the "
-            "median; training seconds are not compared: runs trained at other times share no "
-            "machine load). The EDF bands of the plot are pointwise (90 % at each error), not "
-            "simultaneous."
-        )
-    return lines
-
-
-def _slashed(values, form: str) -> str:
-    return " / ".join(form.format(value) for value in values)
-
-
-def evidence_name(evidence: str) -> str:
-    if evidence == SELECTING:
-        return "the full-budget validation accuracy that chose"
-    if evidence == TEST:
-        return "the test accuracy"
-    return f"the full-budget validation accuracy under training seed {evidence.split('_')[-1]}"
-
-
-def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list[str]:
-    """The replay's verdicts, judged on evidence that did not choose the picks: how often
-    halving and Hyperband pick better than random search at the same compute and by how much,
-    with standard errors, at the computes where no strategy draws more than half the grid;
-    and the same on the validation accuracy that chose, for comparison."""
-    simulations = int(table["simulations"].iloc[0]) if len(table) else 0
-    evidences = held_out(grid)
-    lines = [
-        f"Replayed {simulations:,} times per compute budget on the grid's {grid.size} draws "
-        f"(budgets {', '.join(map(str, grid.budgets))} epochs); every strategy draws a prefix of "
-        "one shared random order of the draws per simulation, so that outcomes are paired. A "
-        "pick is made on the full-budget validation accuracy and scored on evidence that did "
-        f"not choose it: {' and '.join(map(evidence_name, evidences))} (a diverged training "
-        "counts as chance on every evidence; a draw with a failed training is left out of the "
-        "grid). Compute is a cap in full-budget trainings' worth of epoch-images, beside what "
-        "each strategy spent; ± is one standard error over the simulations. Shown: the computes "
-        f"at which neither strategy compared draws more than half the grid's {grid.size}; "
-        "beyond, both see most of it (replay.csv has every compute)."
-    ]
-    rows = table[table["draws"] <= grid.size / 2]
-    random_search = rows[rows["strategy"] == "random_search"]
-    for strategy, name in (
-        ("successive_halving", "Successive halving"),
-        ("hyperband", "Hyperband"),
-    ):
-        ours = rows[rows["strategy"] == strategy]
-        ours = ours[ours["compute_epoch_images"].isin(random_search["compute_epoch_images"])]
-        if ours.empty:
-            continue
-        chosen = ours[ours["evidence"] == SELECTING]
-        base = (
-            random_search[random_search["evidence"] == SELECTING]
-            .set_index("compute_epoch_images")
-            .loc[chosen["compute_epoch_images"]]
-        )
-        brackets = (
-            f"; brackets run (by s, | ends an iteration): {_slashed(chosen['brackets'], '{}')}"
-            if strategy == "hyperband"
-            else ""
-        )
-        parts = [
-            f"{name} against random search at equal compute (cap "
-            f"{_slashed(chosen['compute_epoch_images'] / full_training, '{:g}')} full trainings, "
-            f"spent {_slashed(chosen['compute_spent_epoch_images'] / full_training, '{:.2g}')} "
-            f"against {_slashed(base['compute_spent_epoch_images'] / full_training, '{:.2g}')}; "
-            f"{_slashed(chosen['draws'], '{}')} draws against {_slashed(base['draws'], '{}')}"
-            f"{brackets})"
-        ]
-        for evidence in evidences:
-            judged = ours[ours["evidence"] == evidence]
-            against = (
-                random_search[random_search["evidence"] == evidence]
-                .set_index("compute_epoch_images")
-                .loc[judged["compute_epoch_images"]]
-            )
-            parts.append(
-                f"on {evidence_name(evidence)}, it picks better in "
-                + " / ".join(
-                    f"{100 * p:.0f} ± {100 * se:.0f} %"
-                    for p, se in zip(
-                        judged["p_beats_random_search"],
-                        judged["p_beats_random_search_se"],
-                        strict=True,
-                    )
-                )
-                + " of the paired simulations (ties half), mean best "
-                + _slashed(100 * judged["mean_best_accuracy"], "{:.2f}")
-                + " % against "
-                + _slashed(100 * against["mean_best_accuracy"], "{:.2f}")
-                + " % (difference "
-                + " / ".join(
-                    f"{100 * d:+.2f} ± {100 * se:.2f}"
-                    for d, se in zip(
-                        judged["mean_difference"], judged["mean_difference_se"], strict=True
-                    )
-                )
-                + " points)"
-            )
-        parts.append(
-            f"judged on {evidence_name(SELECTING)}, it would seem to pick better in "
-            + _slashed(100 * chosen["p_beats_random_search"], "{:.0f}")
-            + " %"
-        )
-        lines.append(": ".join(parts[:2]) + "; " + "; ".join(parts[2:]) + ".")
-    return lines
-
-
-def verification_basis(joint: Mapping[str, Any], selecting_seed: int, val_size: int) -> str:
-    """The evidence a verification judged its candidates on, and the noise it assumed."""
-    if joint["freedom"]:
-        return (
-            f"the mean of each candidate's seeds other than the selecting seed {selecting_seed} "
-            "(repeats.parquet; the selecting seed's values carry the winner's curse), with its "
-            "own seed-to-seed standard deviation combined with the run's pooled "
-            f"{100 * joint['pooled']:.2f} points by degrees of freedom ({joint['freedom']}; "
-            "t quantiles)"
-        )
-    return (
-        "each candidate's published value, with the binomial standard error of an "
-        f"accuracy on the run's {val_size:,} validation images as its seed noise (the run "
-        "measured none: that needs repeats with two or more seeds besides the selecting "
-        "one); the winner's values were selected, and its tolerance below allows for it"
-    )
-
-
-def verification_lines(
-    name: str,
-    table: pd.DataFrame,
-    joint: Mapping[str, Any],
-    basis: str,
-    found_in_store: int,
-) -> list[str]:
-    """The verdict of a verification (verification.md): how many agree and on what evidence,
-    its power, the joint test, where the retrainings came from, and the table."""
-    agreeing, exact = int(table["agrees"].sum()), int(table["exact"].sum())
-    verdict = (
-        "consistent with the published table"
-        if joint["holds"]
-        else "the published table does not hold here"
-    )
-    reasons = [
-        f"{joint['unmeasured']} retraining(s) failed, each a disagreement"
-        if joint["unmeasured"]
-        else "",
-        f"{joint['diverged']} retraining(s) diverged, each counted as chance"
-        if joint["diverged"]
-        else "",
-        f"{joint['implausible']} published value(s) sit above their evidence by more than "
-        "selection explains"
-        if joint["implausible"]
-        else "",
-    ]
-    test = (
-        f"F = {joint['statistic'] / joint['candidates']:.2f} on {joint['candidates']} and "
-        f"{joint['freedom']} degrees of freedom"
-        if joint["freedom"]
-        else f"chi-square {joint['statistic']:.2f} on {joint['candidates']} degrees of freedom"
-    )
-    return [
-        f"# Verification of the published run {name}\n",
-        f"{agreeing} of {len(table)} retrained candidates agree with the published table; "
-        f"{exact} of {len(table)} are identical trainings (the same validation images right and "
-        "wrong, the same losses), which confirm their rows.\n",
-        f"Evidence: {basis}. A candidate agrees when its retraining is within 1.96 standard "
-        "errors of its evidence (its tolerance) and its published value exceeds that evidence by "
-        "no more than the best of the run's draws could by seed noise alone (its selection "
-        "allowance).\n",
-        f"Power: a retraining off its evidence by {100 * table['detectable_shift'].min():.2f} "
-        f"points or more ({100 * table['detectable_shift'].max():.2f} for the noisiest of these "
-        "candidates) is found not to agree four times in five.\n",
-        (
-            f"Joint test over the {joint['candidates']} retrained candidates compared with "
-            f"unselected evidence: {test}, p = {joint['p_value']:.3f}"
-            if joint["candidates"]
-            else "No candidate is compared with unselected evidence"
-        )
-        + "; ".join(["", *filter(None, reasons)])
-        + f": {verdict}.\n",
-        f"Retrained entries of the store: {found_in_store} of {len(table)} were already in the "
-        "store when this verification selected them (trained by a run with the same recipe and "
-        "seed, or by an earlier verification), so they are only as independent as that "
-        "training.\n",
-        f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
-        f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
-        "| arch_id | published val acc % | evidence % (seeds) | here % | difference (points) | "
-        "tolerance | detectable shift | published above evidence | allowance | agrees |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        *(
-            f"| {row.arch_id} | {100 * row.published_val_accuracy:.2f} | "
-            f"{100 * row.reference_val_accuracy:.2f} "
-            f"({row.reference_seeds or 'published'}) | "
-            + (
-                f"{row.status} | —"
-                if row.status == "failed"
-                else f"{100 * row.val_accuracy:.2f}"
-                + (" (diverged: chance)" if row.status == "diverged" else "")
-                + f" | {100 * row.difference:+.2f}"
-            )
-            + f" | {100 * row.tolerance:.2f} | {100 * row.detectable_shift:.2f} | "
-            + (f"{100 * row.selection_gap:+.2f}" if pd.notna(row.selection_gap) else "—")
-            + f" | {100 * row.selection_allowance:.2f} | {'yes' if row.agrees else 'NO'} |"
-            for row in table.itertuples()
-        ),
-    ]

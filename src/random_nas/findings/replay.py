@@ -1,0 +1,129 @@
+"""The sentences of a dense grid's replay of strategies."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from random_nas.analysis.replay import SELECTING, Grid, held_out
+from random_nas.findings.common import _slashed, evidence_name
+
+# How the replay names what it simulates.
+NAMES = {
+    "successive_halving": "Synchronous successive halving (each rung waits for the whole "
+    "rung before it; sized to the compute)",
+    "hyperband": "Hyperband (synchronous halving in Li et al.'s brackets)",
+    "asha": "Asynchronous successive halving (Syne Tune's ASHA scheduler, one trial at a time, "
+    "a promoted trial retrained from scratch at its next budget)",
+}
+
+
+def replay_preamble(table: pd.DataFrame, grid: Grid) -> str:
+    simulations = int(table["simulations"].max()) if len(table) else 0
+    resamples = int(table["resamples"].max()) if len(table) else 0
+    return (
+        f"Replayed on the grid's {grid.size} draws (budgets {', '.join(map(str, grid.budgets))} "
+        f"epochs): {simulations:,} simulations per compute, each on one random order of the "
+        "draws shared by every strategy (outcomes are paired) with ties between equal "
+        "validation accuracies broken at random; then the grid's architectures resampled "
+        f"{resamples} times with replacement, 50 orders each. A pick is made on the full-budget "
+        "validation accuracy and scored on evidence that did not choose it: "
+        f"{' and '.join(map(evidence_name, held_out(grid)))} (a diverged training counts as "
+        "chance on every evidence; a draw with a failed training is left out of the grid). "
+        "Compute is a cap in full-budget trainings' worth of epoch-images, beside what each "
+        "strategy spent (a training at a lower budget costs its share). The verdict follows "
+        "the 95 % interval over resampled architectures, which says how much the answer would "
+        "move had other architectures of the space been drawn; ± is the Monte-Carlo error over "
+        "orders alone. Strategies run by others (ASHA, ask/tell) use a tenth of the simulations "
+        "and resamples (their rows say how many). Shown: "
+        "the computes at which neither strategy met more than half the grid's draws; beyond, "
+        "both see most of it (replay.csv has every compute)."
+    )
+
+
+def _points(row: pd.Series) -> str:
+    return (
+        f"{100 * row['mean_difference']:+.2f} ± {100 * row['mean_difference_se']:.2f} points "
+        f"({100 * row['difference_low']:+.2f} to {100 * row['difference_high']:+.2f} over "
+        f"architectures): {row['verdict']}"
+    )
+
+
+def _evidence_part(judged: pd.DataFrame, against: pd.DataFrame, evidence: str) -> str:
+    return (
+        f"on {evidence_name(evidence)}, it picks better in "
+        + " / ".join(
+            f"{100 * p:.0f} % ({100 * low:.0f} to {100 * high:.0f})"
+            for p, low, high in zip(
+                judged["p_beats_random_search"],
+                judged["p_beats_low"],
+                judged["p_beats_high"],
+                strict=True,
+            )
+        )
+        + " of the paired simulations (ties half), mean best "
+        + _slashed(100 * judged["mean_best_accuracy"], "{:.2f}")
+        + " % against "
+        + _slashed(100 * against["mean_best_accuracy"], "{:.2f}")
+        + " %, a difference of "
+        + " / ".join(_points(row) for _, row in judged.iterrows())
+    )
+
+
+def strategy_line(rows: pd.DataFrame, random_search: pd.DataFrame, strategy: str,
+                  evidences: list[str], full_training: int) -> str | None:  # fmt: skip
+    """One strategy against random search at the shown computes, on every evidence."""
+    ours = rows[rows["strategy"] == strategy]
+    ours = ours[ours["compute_epoch_images"].isin(random_search["compute_epoch_images"])]
+    if ours.empty:
+        return None
+    chosen = ours[ours["evidence"] == SELECTING]
+
+    def base(evidence: str) -> pd.DataFrame:
+        at = random_search[random_search["evidence"] == evidence]
+        return at.set_index("compute_epoch_images").loc[chosen["compute_epoch_images"]]
+
+    baseline_spent = base(SELECTING)["compute_spent_epoch_images"]
+    brackets = (
+        f"; brackets run (by s, | ends an iteration): {_slashed(chosen['brackets'], '{}')}"
+        if strategy == "hyperband"
+        else ""
+    )
+    head = (
+        f"{NAMES.get(strategy, strategy)} against random search at equal compute (cap "
+        f"{_slashed(chosen['compute_epoch_images'] / full_training, '{:g}')} full trainings, "
+        f"spent {_slashed(chosen['compute_spent_epoch_images'] / full_training, '{:.2g}')} "
+        f"against {_slashed(baseline_spent / full_training, '{:.2g}')}; "
+        f"{_slashed(chosen['draws'], '{:.3g}')} draws against "
+        f"{_slashed(base(SELECTING)['draws'], '{:.3g}')}{brackets})"
+    )
+    parts = [
+        _evidence_part(ours[ours["evidence"] == evidence].reset_index(), base(evidence), evidence)
+        for evidence in evidences
+    ]
+    ties = _slashed(100 * chosen["p_beats_flops_ties"], "{:.0f}")
+    parts.append(
+        f"judged on {evidence_name(SELECTING)}, it would seem to pick better in "
+        + _slashed(100 * chosen["p_beats_random_search"], "{:.0f}")
+        + f" % (with the run's tie rule, fewer FLOPs, {ties} %)"
+    )
+    return f"{head}: " + "; ".join(parts) + "."
+
+
+def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list[str]:
+    """The replay's verdicts, judged on evidence that did not choose the picks, each with its
+    interval over resampled architectures, at the computes where no strategy met more than
+    half the grid; a line saying so where no compute qualifies."""
+    lines = [replay_preamble(table, grid)]
+    rows = table[table["draws"] <= grid.size / 2]
+    random_search = rows[rows["strategy"] == "random_search"]
+    others = [name for name in dict.fromkeys(rows["strategy"]) if name != "random_search"]
+    for strategy in others:
+        line = strategy_line(rows, random_search, strategy, held_out(grid), full_training)
+        if line is not None:
+            lines.append(line)
+    if len(lines) == 1:
+        lines.append(
+            f"No compute qualifies: on a grid of {grid.size} draws no strategy but random "
+            "search fits within half of them (replay.csv has every compute)."
+        )
+    return lines

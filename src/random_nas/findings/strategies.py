@@ -1,0 +1,55 @@
+"""The sentences of a study of search strategies: each strategy's pick against the baseline's
+at equal compute, on evidence that did not choose it, with the verdict its interval gives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from random_nas.analysis.intervals import Interval
+from random_nas.analysis.strategies import SELECTING, TEST, Point
+from random_nas.findings.common import evidence_name
+
+
+def _percent(interval: Interval) -> str:
+    return f"{100 * interval.mean:.2f} % ({100 * interval.low:.2f} to {100 * interval.high:.2f})"
+
+
+def _points(interval: Interval) -> str:
+    return (
+        f"{100 * interval.mean:+.2f} points ({100 * interval.low:+.2f} to "
+        f"{100 * interval.high:+.2f})"
+    )
+
+
+def _trainings(compute: float) -> str:
+    return f"{compute:g} training{'s' * (compute != 1)}' worth"
+
+
+def strategy_sentence(point: Point, baseline: Point) -> str:
+    """One strategy against the baseline at one compute on one evidence."""
+    return (
+        f"{point.label} against {baseline.label} at {_trainings(point.compute)}, on "
+        f"{evidence_name(point.evidence)}: its pick scores {_percent(point.pick)} against "
+        f"{_percent(baseline.pick)} (means over {point.pick.n} searches with independent "
+        f"sampling seeds, 95 % t intervals), a difference of {_points(point.difference)} "
+        f"paired by sampling seed: {point.difference.verdict}."
+    )
+
+
+def strategy_findings(points: Sequence[Point], baseline: str) -> list[str]:
+    """At the largest compute every search reached: each strategy against the baseline on
+    the test accuracy and on every other seed's validation accuracy (evidence that did not
+    choose), then on the validation accuracy that chose, which cannot confirm a choice."""
+    final = max(point.compute for point in points)
+    at_final = [point for point in points if point.compute == final]
+    reference = {p.evidence: p for p in at_final if p.label == baseline}
+    evidences = [TEST, *sorted({p.evidence for p in at_final} - {TEST, SELECTING}), SELECTING]
+    lines = []
+    for evidence in evidences:
+        for point in at_final:
+            if point.evidence == evidence and point.difference is not None:
+                sentence = strategy_sentence(point, reference[evidence])
+                if evidence == SELECTING:
+                    sentence += " This evidence chose the picks, so it cannot confirm them."
+                lines.append(sentence)
+    return lines

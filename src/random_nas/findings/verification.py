@@ -1,0 +1,107 @@
+"""The sentences of a verification of a published run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+
+def verification_basis(joint: Mapping[str, Any], selecting_seed: int, val_size: int) -> str:
+    """The evidence a verification judged its candidates on, and the noise it assumed."""
+    if joint["freedom"]:
+        return (
+            f"the mean of each candidate's seeds other than the selecting seed {selecting_seed} "
+            "(repeats.parquet; the selecting seed's values carry the winner's curse), with its "
+            "own seed-to-seed standard deviation combined with the run's pooled "
+            f"{100 * joint['pooled']:.2f} points by degrees of freedom ({joint['freedom']}; "
+            "t quantiles)"
+        )
+    return (
+        "each candidate's published value, with the binomial standard error of an "
+        f"accuracy on the run's {val_size:,} validation images as its seed noise (the run "
+        "measured none: that needs repeats with two or more seeds besides the selecting "
+        "one); the winner's values were selected, and its tolerance below allows for it"
+    )
+
+
+def verification_lines(
+    name: str,
+    table: pd.DataFrame,
+    joint: Mapping[str, Any],
+    basis: str,
+    found_in_store: int,
+) -> list[str]:
+    """The verdict of a verification (verification.md): how many agree and on what evidence,
+    its power, the joint test, where the retrainings came from, and the table."""
+    agreeing, exact = int(table["agrees"].sum()), int(table["exact"].sum())
+    verdict = (
+        "consistent with the published table"
+        if joint["holds"]
+        else "the published table does not hold here"
+    )
+    reasons = [
+        f"{joint['unmeasured']} retraining(s) failed, each a disagreement"
+        if joint["unmeasured"]
+        else "",
+        f"{joint['diverged']} retraining(s) diverged, each counted as chance"
+        if joint["diverged"]
+        else "",
+        f"{joint['implausible']} published value(s) sit above their evidence by more than "
+        "selection explains"
+        if joint["implausible"]
+        else "",
+    ]
+    test = (
+        f"F = {joint['statistic'] / joint['candidates']:.2f} on {joint['candidates']} and "
+        f"{joint['freedom']} degrees of freedom"
+        if joint["freedom"]
+        else f"chi-square {joint['statistic']:.2f} on {joint['candidates']} degrees of freedom"
+    )
+    return [
+        f"# Verification of the published run {name}\n",
+        f"{agreeing} of {len(table)} retrained candidates agree with the published table; "
+        f"{exact} of {len(table)} are identical trainings (the same validation images right and "
+        "wrong, the same losses), which confirm their rows.\n",
+        f"Evidence: {basis}. A candidate agrees when its retraining is within 1.96 standard "
+        "errors of its evidence (its tolerance) and its published value exceeds that evidence by "
+        "no more than the best of the run's draws could by seed noise alone (its selection "
+        "allowance).\n",
+        f"Power: a retraining off its evidence by {100 * table['detectable_shift'].min():.2f} "
+        f"points or more ({100 * table['detectable_shift'].max():.2f} for the noisiest of these "
+        "candidates) is found not to agree four times in five.\n",
+        (
+            f"Joint test over the {joint['candidates']} retrained candidates compared with "
+            f"unselected evidence: {test}, p = {joint['p_value']:.3f}"
+            if joint["candidates"]
+            else "No candidate is compared with unselected evidence"
+        )
+        + "; ".join(["", *filter(None, reasons)])
+        + f": {verdict}.\n",
+        f"Retrained entries of the store: {found_in_store} of {len(table)} were already in the "
+        "store when this verification selected them (trained by a run with the same recipe and "
+        "seed, or by an earlier verification), so they are only as independent as that "
+        "training.\n",
+        f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
+        f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
+        "| arch_id | published val acc % | evidence % (seeds) | here % | difference (points) | "
+        "tolerance | detectable shift | published above evidence | allowance | agrees |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {row.arch_id} | {100 * row.published_val_accuracy:.2f} | "
+            f"{100 * row.reference_val_accuracy:.2f} "
+            f"({row.reference_seeds or 'published'}) | "
+            + (
+                f"{row.status} | —"
+                if row.status == "failed"
+                else f"{100 * row.val_accuracy:.2f}"
+                + (" (diverged: chance)" if row.status == "diverged" else "")
+                + f" | {100 * row.difference:+.2f}"
+            )
+            + f" | {100 * row.tolerance:.2f} | {100 * row.detectable_shift:.2f} | "
+            + (f"{100 * row.selection_gap:+.2f}" if pd.notna(row.selection_gap) else "—")
+            + f" | {100 * row.selection_allowance:.2f} | {'yes' if row.agrees else 'NO'} |"
+            for row in table.itertuples()
+        ),
+    ]

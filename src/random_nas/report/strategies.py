@@ -1,0 +1,134 @@
+"""A study of search strategies: report/ beside its study.yaml (study.md, strategies.csv, the
+anytime curves), from its searches' tables alone."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from random_nas.analysis.strategies import (
+    SELECTING,
+    TEST,
+    Search,
+    anytime,
+    compare_strategies,
+    points_frame,
+)
+from random_nas.files import InputFileError, atomic_path, write_text
+from random_nas.findings import strategy_findings
+from random_nas.findings.common import evidence_name
+from random_nas.recipes import sampling_seed
+from random_nas.report.plots import Figures, plot_anytime, set_style
+from random_nas.report_files import STRATEGY_STUDY_FILES
+from random_nas.results import num_classes, read_table, train_images
+from random_nas.studies import StrategyStudy, read_study, strategy_study
+
+
+def read_search(label: str, seed: int, folder: Path) -> tuple[Search, dict]:
+    """One search from its run's tables: its trainings in asking order and its repeats."""
+    trials = folder / "trials.parquet"
+    path = trials if trials.exists() else folder / "candidates.parquet"
+    if not path.exists():
+        raise InputFileError(f"search {label!r} with sampling seed {seed} has no table at {path}")
+    table, metadata = read_table(path)
+    config = metadata["config"]
+    if sampling_seed(config) != seed:
+        raise InputFileError(
+            f"{path}: the run drew with sampling seed {sampling_seed(config)}, not the "
+            f"study's {seed}"
+        )
+    trainings = table.to_pandas().sort_values("draw", kind="stable").reset_index(drop=True)
+    repeats_path = folder / "repeats.parquet"
+    repeats = read_table(repeats_path)[0].to_pandas() if repeats_path.exists() else None
+    search = Search(
+        label,
+        seed,
+        trainings,
+        repeats,
+        train_images(trainings),
+        int(config["training"]["epochs"]),
+    )
+    return search, config
+
+
+def _recipe(search: Search) -> dict:
+    recipe = json.loads(search.trainings["recipe"].dropna().iloc[0])
+    return {"training": recipe["training"], "data": recipe["dataset"]["sha256"]}
+
+
+def read_searches(study: StrategyStudy) -> tuple[list[Search], int]:
+    """Every search of the study, checked to be trained alike; and the classes."""
+    searches, classes = [], None
+    for label, seed, folder in study.searches():
+        search, config = read_search(label, seed, folder)
+        if searches and _recipe(search) != _recipe(searches[0]):
+            raise InputFileError(
+                f"study {study.path}: search {label!r} (seed {seed}) trained under another "
+                f"recipe or data than {searches[0].label!r} (seed {searches[0].seed}); a study "
+                "compares strategies on trainings made alike"
+            )
+        classes = classes or num_classes(search.trainings, config["dataset"]["name"])
+        searches.append(search)
+    return searches, classes
+
+
+def _final_table(frame: pd.DataFrame) -> str:
+    final = frame[frame["compute_trainings"] == frame["compute_trainings"].max()]
+    lines = [
+        "| strategy | evidence | mean pick % | 95 % interval | difference (points) | verdict |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in final.itertuples():
+        verdict = row.verdict if isinstance(getattr(row, "verdict", None), str) else ""
+        difference = (
+            f"{100 * row.mean_difference:+.2f} ({100 * row.difference_low:+.2f} to "
+            f"{100 * row.difference_high:+.2f})"
+            if pd.notna(getattr(row, "mean_difference", None))
+            else ""
+        )
+        lines.append(
+            f"| {row.strategy} | {evidence_name(row.evidence)} | "
+            f"{100 * row.mean_pick_accuracy:.2f} | {100 * row.pick_low:.2f} to "
+            f"{100 * row.pick_high:.2f} | {difference} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
+    """Render a study of strategies into `report/` beside its study.yaml; the paths written."""
+    study_path = Path(study_path)
+    study = strategy_study(read_study(study_path), study_path)
+    searches, classes = read_searches(study)
+    points = compare_strategies(searches, study.baseline, classes)
+    frame = points_frame(points, searches[0].train_images, searches[0].full_epochs)
+    out = study_path.parent / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "strategies.csv") as temporary:
+        frame.to_csv(temporary, index=False, float_format="%.6g")
+    set_style()
+    figures = Figures(out)
+    curves = {
+        "validation accuracy that chose": anytime(points, SELECTING),
+        "test accuracy (did not choose)": anytime(points, TEST),
+    }
+    figures.save(plot_anytime(curves, "full trainings' worth"), "anytime")
+    lines = strategy_findings(points, study.baseline)
+    seeds = ", ".join(map(str, study.sampling_seeds))
+    write_text(
+        out / "study.md",
+        f"# Study: {study.question or study.name}\n\n"
+        f"Each strategy searched {len(study.sampling_seeds)} times, with sampling seeds "
+        f"{seeds}; every search spent the same compute, counted in full trainings' worth of "
+        f"{searches[0].full_epochs} epochs on {searches[0].train_images:,} images. A "
+        "search's pick is its best validation accuracy so far (ties to fewer FLOPs, then "
+        "arch_id); intervals are over the searches, so they include which architectures "
+        "each drew and trained.\n\n## Findings\n\n"
+        + "".join(f"- {line}\n" for line in lines)
+        + "\n## At the full compute\n\n"
+        + _final_table(frame)
+        + "\n\n![Best so far against compute](anytime.svg)\n",
+    )
+    return [out / name for name in STRATEGY_STUDY_FILES]
