@@ -247,3 +247,41 @@ def test_one_other_seed_gives_a_mean_and_no_nan(tmp_path):
     is not defined; the sentence says so instead of printing `± nan` (_findings checks)."""
     lines = _findings(tmp_path, ACCURACIES, repeats={3: [0.95], 5: [0.94], 1: [0.93]})
     assert any(line.endswith("(3baec479bfb1: 95.00 % with 1 other seed).") for line in lines)
+
+
+def test_the_findings_never_call_the_spread_inflated_by_a_curse_they_deny(tmp_path):
+    """The selecting seed far from the others but below them: counting it widens the spread,
+    and no winner's curse shows (the other seeds score the top higher). The old wording called
+    the spread inflated by the curse, and the next line said there was none."""
+    others = {3: [0.99, 0.995], 5: [0.98, 0.985], 1: [0.97, 0.975]}
+    lines = _findings(tmp_path, ACCURACIES, repeats=others)
+    (noise,) = [line for line in lines if line.startswith("- Seed noise:")]
+    (curse,) = [line for line in lines if "winner's curse shows" in line.lower()]
+    without = float(noise.split("deviation of validation accuracy is ")[1].split(" points")[0])
+    with_selecting = float(noise.split("would read ")[1].split(" points")[0])
+    assert with_selecting > without and curse.startswith("- No winner's curse shows")
+    assert "inflated by the winner's curse" not in noise
+    assert "not from the winner's curse" in noise
+
+
+def test_a_lead_on_the_test_images_is_paired_where_their_correctness_is_recorded():
+    """Two models scored on the same 200 test images, right on the same 192 but 4 and 2
+    others: a paired test (McNemar on 4 against 2), not one of independent accuracies."""
+    import numpy as np
+    import pandas as pd
+
+    from random_nas.analysis.leads import lead_on
+    from random_nas.correctness import pack_correct
+
+    first, second = np.zeros(200, bool), np.zeros(200, bool)
+    first[:196], second[:192] = True, True
+    second[196:198] = True
+    rows = [
+        pd.Series({"test_accuracy": mask.mean(), "test_correct": pack_correct(mask)})
+        for mask in (first, second)
+    ]
+    lead = lead_on(*rows, "test", 200)
+    assert lead.paired and (lead.only_first, lead.only_second) == (4, 2)
+    assert lead.p_value == pytest.approx(0.6875) and not lead.beyond_noise
+    unpaired = lead_on(*(row.drop("test_correct") for row in rows), "test", 200)
+    assert not unpaired.paired and unpaired.half_width > 0

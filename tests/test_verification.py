@@ -126,3 +126,20 @@ def test_mnist5k_100_holds_as_retrained_on_an_avx2_cpu_and_not_with_its_winner_r
     table, joint = verification_table(published, retrained, repeats, 1000, 0, 10)
     assert joint["holds"] is not bool(raised)
     assert table.set_index("arch_id").loc[winner, "agrees"] is not bool(raised)
+
+
+def test_a_candidates_seed_noise_is_the_pool_its_deviations_are_already_in():
+    """One candidate's own seeds far apart: combining its own variance with the pool that
+    already holds it counted its deviations twice (the old noise for it was larger)."""
+    from random_nas.analysis.seeds import candidate_seed_sd, pooled_seed_sd
+
+    repeats = pd.DataFrame(
+        [
+            {"arch_id": arch, "seed": seed, "status": "ok", "val_accuracy": value}
+            for arch, values in {"a": [0.90, 0.95, 0.96], "b": [0.90, 0.93, 0.931]}.items()
+            for seed, value in enumerate(values)
+        ]
+    )
+    own, pooled, freedom = candidate_seed_sd(repeats, 0, 10)
+    assert (pooled, freedom) == pooled_seed_sd(repeats, 10, 0)
+    assert own.to_dict() == {"a": pytest.approx(pooled), "b": pytest.approx(pooled)}

@@ -756,3 +756,38 @@ def test_the_documented_tiny_config_learns(workdir):
     assert "Near chance: half of the 3 measured draws" in result.stderr
     findings = (workdir / "results/starved/report/ranking.md").read_text().split("## Findings")[1]
     assert findings.split("\n- ")[1].startswith("Near chance")
+
+
+def test_a_halving_report_reads_as_halving_and_repeats_its_own_pick(workdir):
+    """With the full-budget comparison every draw trains at the full budget too; halving's
+    report still names halving first, and its repeats retrain halving's pick (its top rung's
+    best), not the best full-budget training that halving never promoted."""
+    from random_nas.analysis.fidelity import strategy_picks
+    from random_nas.results import read_table
+
+    config = tiny(
+        num_architectures=9,
+        training__epochs=3,
+        search={"strategy": "successive_halving", "min_epochs": 1, "eta": 3,
+                "compare_full_budget": True},
+        repeats={"top_k": 1, "seeds": [1]},
+        dataset={"val_size": 200, "train_size": 600, "test_size": 200},
+    )  # fmt: skip
+    run_snakemake(workdir, write_config(workdir, config))
+    run = workdir / "results/tiny"
+    table, metadata = read_table(run / "trials.parquet")
+    pick = strategy_picks(table.to_pandas(), metadata["config"]).iloc[0]["arch_id"]
+    repeats = pd.read_parquet(run / "repeats.parquet")
+    assert set(repeats["arch_id"]) == {pick}
+    report = (run / "report/ranking.md").read_text()
+    assert report.startswith("# Successive halving report: tiny")
+    assert (
+        "| search strategy | Successive halving (eta 3, min_epochs 1, full budget 3 epochs) |"
+        in report
+    )
+    findings = report.split("## Findings\n")[1].splitlines()
+    first = next(line for line in findings if line.startswith("- ") and "Near chance" not in line)
+    assert first.startswith(f"- Successive halving picks {pick}, the best of its top rung's")
+    assert (
+        "<title>Successive halving report: tiny</title>" in (run / "report/index.html").read_text()
+    )

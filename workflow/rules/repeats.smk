@@ -5,7 +5,7 @@
 
 checkpoint select_repeats:
     input:
-        f"{RUN_DIR}/candidates.parquet",
+        f"{RUN_DIR}/trials.parquet" if HALVING else f"{RUN_DIR}/candidates.parquet",
     output:
         f"{RUN_DIR}/repeats/selected.json",
     log:

@@ -207,6 +207,8 @@ class Halving:
     table: pd.DataFrame
     correlations: pd.DataFrame
     comparison: dict[str, float | str | int] | None
+    # Its own picks, best first: the top rungs' trainings (strategy_picks).
+    picks: pd.DataFrame
 
 
 def brackets_as_promoted(
@@ -227,6 +229,14 @@ def brackets_as_promoted(
         ladder = [budget for _, budget in schedule]
         brackets.append(rungs_as_promoted(members, ladder, search["eta"]))
     return brackets
+
+
+def strategy_picks(trials: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
+    """What successive halving (or Hyperband) picks, best first: its top rung's trainings
+    (every bracket's), ranked by validation accuracy (ties: fewer FLOPs, then arch_id). A
+    run's full-budget comparison trains more at the full budget; those are not its picks."""
+    tops = [rungs[-1] for rungs in brackets_as_promoted(trials, config)]
+    return ranked(pd.concat(tops, ignore_index=True).drop_duplicates("arch_id"))
 
 
 def halving_analysis(trials: pd.DataFrame, config: Mapping[str, Any]) -> Halving:
@@ -256,4 +266,5 @@ def halving_analysis(trials: pd.DataFrame, config: Mapping[str, Any]) -> Halving
         table=table,
         correlations=correlations,
         comparison=halving_comparison(trials, brackets, ladder, images),
+        picks=strategy_picks(trials, config),
     )

@@ -5,10 +5,13 @@ a diverged seed as chance, a failed one left out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from random_nas.analysis.draws import counted, rank_correlation_interval
+from random_nas.analysis.leads import SeedLead
 
 
 def seed_statistics(repeats: pd.DataFrame, selecting_seed: int, classes: int) -> pd.DataFrame:
@@ -79,10 +82,13 @@ def seed_rank_correlations(
 def candidate_seed_sd(
     repeats: pd.DataFrame | None, selecting_seed: int, classes: int
 ) -> tuple[pd.Series, float, int]:
-    """Each repeated candidate's own seed-to-seed standard deviation of validation accuracy
-    over the seeds that did not select it, combined with the run's pooled one by degrees of
-    freedom (a candidate measured on two seeds has one degree of freedom, too few to stand
-    alone); and the pooled one with its degrees of freedom."""
+    """Each repeated candidate's seed-to-seed standard deviation of validation accuracy, and
+    the pooled one with its degrees of freedom (over the seeds that did not select them).
+
+    Each candidate gets the pooled one: its own deviations are already in the pool, and a
+    candidate measured on two or three seeds has too few degrees of freedom to stand alone
+    (combining its own variance with the pool, weighted by degrees of freedom, counted its
+    deviations twice)."""
     pooled, freedom = (
         pooled_seed_sd(repeats, classes, selecting_seed)
         if repeats is not None
@@ -91,9 +97,61 @@ def candidate_seed_sd(
     if not freedom or not pooled > 0:
         return pd.Series(dtype=float), float("nan"), 0
     ok = counted(repeats, classes)
-    ok = ok[ok["seed"] != selecting_seed]
-    grouped = ok.groupby("arch_id")["val_accuracy"]
-    own_freedom = (grouped.count() - 1).clip(lower=0)
-    own_variance = grouped.var(ddof=1).fillna(0)
-    variance = (own_freedom * own_variance + freedom * pooled**2) / (own_freedom + freedom)
-    return np.sqrt(variance), pooled, freedom
+    arch_ids = ok.loc[ok["seed"] != selecting_seed, "arch_id"].unique()
+    return pd.Series(pooled, index=arch_ids, dtype=float), pooled, freedom
+
+
+@dataclass(frozen=True)
+class SeedNoise:
+    """What a run's repeats say, each verdict decided once: the pooled seed noise over the
+    seeds that did not select (and what counting the selecting seed would read), whether the
+    selecting seed flattered the repeated candidates (the winner's curse: their mean over the
+    other seeds below their mean over the selecting seed), whether the single-seed winner is
+    still the winner by mean, and the top two's lead on test by mean."""
+
+    candidates: int
+    other_seeds: tuple[int, ...]
+    noise: float
+    freedom: int
+    noise_with_selecting: float
+    freedom_with_selecting: int
+    selected_mean: float
+    others_mean: float
+    winner_by_mean: str
+    winner_by_mean_accuracy: float
+    winner_by_mean_sd: float
+    winner_by_mean_seeds: int
+    lead: SeedLead | None
+
+    @property
+    def cursed(self) -> bool:
+        return bool(self.others_mean < self.selected_mean)
+
+    @property
+    def inflated(self) -> bool:
+        """Whether counting the selecting seed widens the spread because it flattered them."""
+        return self.cursed and self.noise_with_selecting > self.noise
+
+
+def seed_noise(repeats: pd.DataFrame, selecting_seed: int, classes: int) -> SeedNoise:
+    """The repeats' seed noise and verdicts (SeedNoise)."""
+    seeds = seed_statistics(repeats, selecting_seed, classes)
+    noise, freedom = pooled_seed_sd(repeats, classes, selecting_seed)
+    with_selecting, with_freedom = pooled_seed_sd(repeats, classes)
+    test_noise, test_freedom = pooled_seed_sd(repeats, classes, selecting_seed, "test_accuracy")
+    lead = None
+    if len(seeds) >= 2 and test_freedom:
+        first, second = seeds.iloc[0], seeds.iloc[1]
+        error = test_noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
+        lead = SeedLead(
+            first["arch_id"], second["arch_id"], float(first["val_mean"] - second["val_mean"]),
+            float(first["test_mean"] - second["test_mean"]), float(error), test_noise,
+            test_freedom,
+        )  # fmt: skip
+    best = seeds.iloc[0]
+    return SeedNoise(
+        len(seeds), tuple(sorted(set(repeats["seed"]) - {selecting_seed})), noise, freedom,
+        with_selecting, with_freedom, float(seeds["val_first_seed"].mean()),
+        float(seeds["val_mean"].mean()), best["arch_id"], float(best["val_mean"]),
+        float(best["val_sd"]), int(best["seeds"]), lead,
+    )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from random_nas.analysis.draws import counted, ranked
 from random_nas.analysis.seeds import candidate_seed_sd
@@ -16,6 +16,23 @@ VERIFY_LEVEL = 0.05
 
 # The power a stated detectable shift has.
 VERIFY_POWER = 0.80
+
+
+def verdict_detectable_shift(error: float, candidates: int, freedom: float) -> float:
+    """The shift of one candidate's retraining (standard error `error`) that the table's
+    verdict, the joint test over `candidates` (F on them and `freedom` degrees of freedom;
+    chi-square where the run measured no seed noise), finds with VERIFY_POWER: solved on the
+    noncentral distribution (scipy.stats.ncf, ncx2) for its noncentrality."""
+    if candidates < 1 or not error > 0:
+        return float("nan")
+    if freedom:
+        critical = stats.f.isf(VERIFY_LEVEL, candidates, freedom)
+        power = lambda shift: stats.ncf.sf(critical, candidates, freedom, shift**2)  # noqa: E731
+    else:
+        critical = stats.chi2.isf(VERIFY_LEVEL, candidates)
+        power = lambda shift: stats.ncx2.sf(critical, candidates, shift**2)  # noqa: E731
+    standardised = optimize.brentq(lambda shift: power(shift) - VERIFY_POWER, 0.0, 50.0)
+    return float(standardised * error)
 
 
 def selection_allowance(draws: int, noise: float, reference_seeds: int, freedom: float) -> float:
@@ -129,6 +146,7 @@ def verification_table(
         ~(gap > allowance),
     )
     measured = merged["status"] != "failed"
+    joined_count = (measured & ~selected_alone).sum()
     within = np.where(selected_alone, plausible, (difference.abs() <= tolerance) & plausible)
     table = pd.DataFrame(
         {
@@ -140,6 +158,9 @@ def verification_table(
             "difference": difference,
             "tolerance": tolerance,
             "detectable_shift": (quantile + power_quantile) * error,
+            "verdict_detectable_shift": [
+                verdict_detectable_shift(e, int(joined_count), freedom) for e in error
+            ],
             "selection_gap": gap,
             "selection_allowance": allowance,
             "agrees": measured & (exact | within),

@@ -12,7 +12,13 @@ from random_nas.findings.common import (
     mixed_hardware,
 )
 from random_nas.findings.replay import replay_findings
-from random_nas.findings.run import halving_findings, rank_sentence, run_findings, single_seed_lead
+from random_nas.findings.run import (
+    halving_findings,
+    rank_sentence,
+    run_findings,
+    single_seed_lead,
+    strategy_pick,
+)
 from random_nas.findings.strategies import strategy_findings
 from random_nas.findings.study import study_findings
 from random_nas.findings.verification import verification_basis, verification_lines
@@ -30,6 +36,7 @@ __all__ = [
     "run_findings",
     "single_seed_lead",
     "strategy_findings",
+    "strategy_pick",
     "study_findings",
     "verification_basis",
     "verification_lines",

@@ -10,13 +10,11 @@ import pandas as pd
 from random_nas.analysis.draws import (
     Z95,
     architecture_features,
-    binomial_difference_se,
     expected_pick_score,
-    mcnemar_exact,
 )
 from random_nas.analysis.fidelity import Fidelity
-from random_nas.analysis.seeds import pooled_seed_sd, seed_rank_correlations, seed_statistics
-from random_nas.correctness import unpack_correct
+from random_nas.analysis.leads import Lead, SeedLead, lead_on
+from random_nas.analysis.seeds import SeedNoise, seed_noise, seed_rank_correlations
 from random_nas.findings.common import (
     counting_note,
     epochs_text,
@@ -30,51 +28,221 @@ def _rank_of(ok: pd.DataFrame, arch_id: str, column: str) -> int:
     return int(ranks[ok["arch_id"] == arch_id].iloc[0])
 
 
+def _validation_lead(lead: Lead | None) -> str:
+    if lead is None:
+        return ""
+    if lead.paired:
+        return (
+            f" ({lead.only_first} of {lead.images:,} only the first classifies correctly, "
+            f"{lead.only_second} only the second; exact McNemar p = {lead.p_value:.3f}"
+        )
+    return (
+        f" (the 95 % interval of a difference of two independent accuracies on "
+        f"{lead.images:,} images is ± {100 * lead.half_width:.2f} points; this table records "
+        "no per-image correctness for a paired test"
+    )
+
+
+def _test_lead(lead: Lead, first: pd.Series, second: pd.Series) -> str:
+    scores = (
+        f"on the {lead.images:,} test images, which did not choose, {first['arch_id']} scores "
+        f"{100 * first['test_accuracy']:.1f} % and {second['arch_id']} "
+        f"{100 * second['test_accuracy']:.1f} % ({100 * lead.difference:+.2f} points"
+    )
+    verdict = "a lead beyond" if lead.beyond_noise else "no lead beyond"
+    if lead.paired:
+        return (
+            f"{scores}; {lead.only_first} images only the first classifies correctly, "
+            f"{lead.only_second} only the second, exact McNemar p = {lead.p_value:.3f}: "
+            f"{verdict} noise at 5 %)"
+        )
+    return (
+        f"{scores}, {verdict} the 95 % interval of a difference of two independent accuracies, "
+        f"± {100 * lead.half_width:.2f}; this table records no per-image test correctness)"
+    )
+
+
 def single_seed_lead(
     first: pd.Series, second: pd.Series, val_size: int | None, test_size: int | None = None
 ) -> str:
-    """How far the best leads the second, with one seed each. The validation images chose
-    them, so they can say the choice was close but confirm nothing: an exact McNemar test on
-    them where the table has each image's correctness (val_correct), else the interval of a
-    difference of two independent accuracies. The verdict is the test images', which did not
-    choose: the interval of the difference of the two test accuracies (`test_size` images)."""
+    """How far the best leads the second, with one seed each (analysis.leads decides). The
+    validation images chose them, so they can say the choice was close but confirm nothing;
+    the verdict is the test images', which did not choose."""
     gap = first["val_accuracy"] - second["val_accuracy"]
     lead = (
         f"One seed per candidate: {first['arch_id']} leads {second['arch_id']} by "
         f"{100 * gap:.2f} points on the validation images that chose them"
     )
     untested = "; seed noise is not measured (config repeats.top_k)."
-    if isinstance(first.get("val_correct"), str) and isinstance(second.get("val_correct"), str):
-        images = int(val_size or 0)
-        b, c, p_value = mcnemar_exact(
-            unpack_correct(first["val_correct"], images),
-            unpack_correct(second["val_correct"], images),
-        )
-        lead += (
-            f" ({b} of {images:,} only the first classifies correctly, {c} only the second; exact "
-            f"McNemar p = {p_value:.3f}"
-        )
-    elif val_size:
-        error = binomial_difference_se(first["val_accuracy"], second["val_accuracy"], val_size)
-        lead += (
-            f" (the 95 % interval of a difference of two independent accuracies on {val_size:,} "
-            f"images is ± {100 * Z95 * error:.2f} points; this table records no per-image "
-            "correctness for a paired test"
-        )
-    else:
+    on_validation = lead_on(first, second, "val", val_size)
+    if on_validation is None:
         return lead + untested
-    lead += ", evidence that chose and cannot confirm)"
-    tests = first.get("test_accuracy"), second.get("test_accuracy")
-    if not test_size or not all(isinstance(value, float) and np.isfinite(value) for value in tests):
+    lead += _validation_lead(on_validation) + ", evidence that chose and cannot confirm)"
+    on_test = lead_on(first, second, "test", test_size)
+    if on_test is None:
         return lead + untested
-    test_gap = tests[0] - tests[1]
-    error = binomial_difference_se(*tests, test_size)
-    verdict = "a lead beyond" if test_gap > Z95 * error else "no lead beyond"
+    return f"{lead}; {_test_lead(on_test, first, second)}{untested}"
+
+
+def _best_sentence(ok: pd.DataFrame, fidelity: Fidelity) -> str:
+    best = ok.iloc[0]
     return (
-        f"{lead}; on the {test_size:,} test images, which did not choose, {first['arch_id']} "
-        f"scores {100 * tests[0]:.1f} % and {second['arch_id']} {100 * tests[1]:.1f} % "
-        f"({100 * test_gap:+.2f} points, {verdict} the 95 % interval of a difference of two "
-        f"independent accuracies, ± {100 * Z95 * error:.2f}){untested}"
+        f"The best of the {len(ok)} ok architectures at {epochs_text(fidelity.ranked_epochs)}, "
+        f"{best['arch_id']}, reaches "
+        f"{100 * best['val_accuracy']:.1f} % validation and {100 * best['test_accuracy']:.1f} % "
+        f"test accuracy; it ranks {_rank_of(ok, best['arch_id'], 'train_seconds')} of "
+        f"{len(ok)} by training time and {_rank_of(ok, best['arch_id'], 'flops')} of {len(ok)} "
+        "by FLOPs (1 = cheapest)."
+    )
+
+
+def _draws_sentence(scored: pd.DataFrame, fidelity: Fidelity) -> str:
+    failed = int((fidelity.draw_trainings["status"] == "failed").sum())
+    diverged = int((fidelity.draw_trainings["status"] == "diverged").sum())
+    reached = int(fidelity.draw_trainings["arch_id"].nunique())
+    of_all = (
+        f" of the run's {fidelity.draw_count} (no budget has every draw; this one has the most)"
+        if reached < fidelity.draw_count
+        else ""
+    )
+    counted = (
+        f"{len(scored)} draws{of_all} are measured at {epochs_text(fidelity.draw_epochs)} "
+        f"({diverged} diverged, scored as chance); {failed} failed and are left out."
+    )
+    if scored["score"].nunique() == 1:
+        return (
+            f"{counted} Every measured draw has the same validation error, "
+            f"{100 * (1 - scored['score'].iloc[0]):.1f} %."
+        )
+    return (
+        f"{counted} Half of the measured draws have a validation error of at most "
+        f"{100 * (1 - scored['score'].median()):.1f} %, nine in ten of at most "
+        f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
+    )
+
+
+def _expected_sentence(scored: pd.DataFrame, curve: pd.DataFrame, fidelity: Fidelity) -> str:
+    at = [n for n in (10, len(curve)) if n <= len(curve)]
+    unbiased = " and ".join(
+        f"{100 * curve['expected_best'].iloc[n - 1]:.2f} % at n = {n}" for n in at
+    )
+    replaced = " and ".join(f"{100 * curve['with_replacement'].iloc[n - 1]:.2f} %" for n in at)
+    held_out = " and ".join(
+        f"{100 * expected_pick_score(scored, 'test_accuracy', n):.2f} %" for n in at
+    )
+    return (
+        f"Expected best of n random draws at {epochs_text(fidelity.draw_epochs)} (unbiased, "
+        f"without replacement, over those draws), on the validation accuracy that picks: "
+        f"{unbiased} (Dodge et al.'s with-replacement estimate reads {replaced}); the pick's "
+        f"expected test accuracy, which did not pick it: {held_out}."
+    )
+
+
+def _noise_sentence(
+    noise: SeedNoise, ok: pd.DataFrame, repeats: pd.DataFrame, selecting_seed: int,
+    epochs: int,
+) -> str:  # fmt: skip
+    if not noise.freedom:
+        return (
+            f"Seed noise is not measured: the top {noise.candidates} candidates were retrained "
+            f"with {len(noise.other_seeds)} seed besides the selecting seed {selecting_seed}, "
+            "and the selecting seed's values estimate nothing; list two or more in repeats.seeds."
+        )
+    retrainings = repeats[repeats["seed"] != selecting_seed]["status"]
+    counting = counting_note(
+        int((retrainings == "diverged").sum()), int((retrainings == "failed").sum())
+    )
+    if noise.inflated:
+        reading = "inflated by the winner's curse (below)."
+    elif noise.noise_with_selecting > noise.noise:
+        reading = "larger, though not from the winner's curse (below): the seeds simply differ."
+    else:
+        reading = "no larger: the selecting seed's values show no inflation here."
+    return (
+        f"Seed noise: over the top {noise.candidates} candidates at {epochs_text(epochs)}, "
+        f"retrained with seeds {', '.join(map(str, noise.other_seeds))} ({counting}), the pooled "
+        "seed-to-seed standard deviation of validation accuracy is "
+        f"{100 * noise.noise:.2f} points ({noise.freedom} degrees of freedom), against "
+        f"{100 * ok['val_accuracy'].std(ddof=1):.2f} points across the {len(ok)} architectures; "
+        f"counting the selecting seed {selecting_seed} too would read "
+        f"{100 * noise.noise_with_selecting:.2f} points ({noise.freedom_with_selecting} degrees "
+        f"of freedom), {reading}"
+    )
+
+
+def _seed_sentences(noise: SeedNoise, winner: str) -> list[str]:
+    means = (
+        f"the top {noise.candidates} averaged {100 * noise.selected_mean:.2f} % with the seed "
+        f"that selected them and {100 * noise.others_mean:.2f} % with the other seeds "
+        f"({100 * (noise.others_mean - noise.selected_mean):+.2f} points)"
+    )
+    lines = [
+        f"Winner's curse: {means}: the selecting seed flattered them."
+        if noise.cursed
+        else f"No winner's curse shows: {means}; the other seeds score them no lower."
+    ]
+    held = "is still" if noise.winner_by_mean == winner else "is not"
+    spread = (
+        f" ± {100 * noise.winner_by_mean_sd:.2f}"
+        if np.isfinite(noise.winner_by_mean_sd)
+        else f" with {noise.winner_by_mean_seeds} other seed"
+    )
+    lines.append(
+        f"The single-seed winner {winner} {held} the winner by mean over the other seeds "
+        f"({noise.winner_by_mean}: {100 * noise.winner_by_mean_accuracy:.2f} %{spread})."
+    )
+    return lines
+
+
+def _seed_lead_sentence(lead: SeedLead) -> str:
+    verdict = "larger than seed noise" if lead.beyond_noise else "within seed noise"
+    return (
+        f"By mean over the other seeds, {lead.first} leads {lead.second} by "
+        f"{100 * lead.validation_gap:.2f} points of validation accuracy, the evidence that "
+        f"ranked them; on their test accuracy, which did not, by {100 * lead.test_gap:+.2f} "
+        f"points, with a standard error of {100 * lead.error:.2f} from the seeds' noise on test "
+        f"({100 * lead.test_noise:.2f} points pooled, {lead.freedom} degrees of freedom; 95 % "
+        f"interval ± {100 * Z95 * lead.error:.2f}): {verdict}."
+    )
+
+
+def _repeats_sentences(
+    ok: pd.DataFrame, repeats: pd.DataFrame, selecting_seed: int, classes: int, epochs: int
+) -> list[str]:
+    noise = seed_noise(repeats, selecting_seed, classes)
+    lines = [_noise_sentence(noise, ok, repeats, selecting_seed, epochs)]
+    if np.isfinite(noise.others_mean) and np.isfinite(noise.selected_mean):
+        lines += _seed_sentences(noise, ok.iloc[0]["arch_id"])
+    pairs = seed_rank_correlations(repeats, classes, selecting_seed)
+    if not pairs.empty:
+        lines.append(
+            f"Spearman rank correlation of the top {noise.candidates} between the other seeds: "
+            + ", ".join(
+                f"seeds {a} and {b}: {rho:.2f} (95 % bootstrap interval {low:.2f} to {high:.2f})"
+                for a, b, rho, low, high in pairs.itertuples(index=False)
+            )
+            + "."
+        )
+    if noise.lead is not None:
+        lines.append(_seed_lead_sentence(noise.lead))
+    return lines
+
+
+def _strides_sentence(ok: pd.DataFrame) -> str:
+    strides = (
+        pd.DataFrame(
+            {"stride2": architecture_features(ok)["stride-2 layers"], "val": ok["val_accuracy"]}
+        )
+        .groupby("stride2")["val"]
+        .agg(["median", "size"])
+    )
+    return (
+        "Median validation accuracy by number of stride-2 layers: "
+        + ", ".join(
+            f"{count}: {100 * row['median']:.1f} % ({int(row['size'])})"
+            for count, row in strides.iterrows()
+        )
+        + "."
     )
 
 
@@ -89,162 +257,22 @@ def run_findings(
     fidelity: Fidelity,
     classes: int,
 ) -> list[str]:
-    """The report's statements about the run, each computed here from its tables: the README
-    quotes them, and a test checks the quotes against a fresh render. `ok` is the ranked
-    trainings at one budget, `scored` the draws at one budget; each statement says which."""
-    lines: list[str] = []
+    """The report's statements about the run, each worded from numbers and verdicts that
+    random_nas.analysis computed from its tables: the README quotes them, and a test checks
+    the quotes against a fresh render. `ok` is the ranked trainings at one budget, `scored`
+    the draws at one budget; each statement says which."""
     if ok.empty:
         return ["No candidate finished with status ok."]
-    best = ok.iloc[0]
-    lines.append(
-        f"The best of the {len(ok)} ok architectures at {epochs_text(fidelity.ranked_epochs)}, "
-        f"{best['arch_id']}, reaches "
-        f"{100 * best['val_accuracy']:.1f} % validation and {100 * best['test_accuracy']:.1f} % "
-        f"test accuracy; it ranks {_rank_of(ok, best['arch_id'], 'train_seconds')} of "
-        f"{len(ok)} by training time and {_rank_of(ok, best['arch_id'], 'flops')} of {len(ok)} "
-        "by FLOPs (1 = cheapest)."
-    )
-    failed = int((fidelity.draw_trainings["status"] == "failed").sum())
-    diverged = int((fidelity.draw_trainings["status"] == "diverged").sum())
-    reached = int(fidelity.draw_trainings["arch_id"].nunique())
-    of_all = (
-        f" of the run's {fidelity.draw_count} (no budget has every draw; this one has the most)"
-        if reached < fidelity.draw_count
-        else ""
-    )
-    counted = (
-        f"{len(scored)} draws{of_all} are measured at {epochs_text(fidelity.draw_epochs)} "
-        f"({diverged} diverged, scored as chance); {failed} failed and are left out."
-    )
-    if scored["score"].nunique() == 1:
-        lines.append(
-            f"{counted} Every measured draw has the same validation error, "
-            f"{100 * (1 - scored['score'].iloc[0]):.1f} %."
-        )
-    else:
-        lines.append(
-            f"{counted} Half of the measured draws have a validation error of at most "
-            f"{100 * (1 - scored['score'].median()):.1f} %, nine in ten of at most "
-            f"{100 * (1 - scored['score'].quantile(0.1)):.1f} %."
-        )
-    at = [n for n in (10, len(curve)) if n <= len(curve)]
-    unbiased = " and ".join(
-        f"{100 * curve['expected_best'].iloc[n - 1]:.2f} % at n = {n}" for n in at
-    )
-    replaced = " and ".join(f"{100 * curve['with_replacement'].iloc[n - 1]:.2f} %" for n in at)
-    held_out = " and ".join(
-        f"{100 * expected_pick_score(scored, 'test_accuracy', n):.2f} %" for n in at
-    )
-    lines.append(
-        f"Expected best of n random draws at {epochs_text(fidelity.draw_epochs)} (unbiased, "
-        f"without replacement, over those draws), on the validation accuracy that picks: "
-        f"{unbiased} (Dodge et al.'s with-replacement estimate reads {replaced}); the pick's "
-        f"expected test accuracy, which did not pick it: {held_out}."
-    )
+    lines = [
+        _best_sentence(ok, fidelity),
+        _draws_sentence(scored, fidelity),
+        _expected_sentence(scored, curve, fidelity),
+    ]
     if repeats is not None and (repeats["status"] == "ok").any():
-        seeds = seed_statistics(repeats, selecting_seed, classes)
-        noise, freedom = pooled_seed_sd(repeats, classes, selecting_seed)
-        with_selecting, with_freedom = pooled_seed_sd(repeats, classes)
-        spread = ok["val_accuracy"].std(ddof=1)
-        others = sorted(set(repeats["seed"]) - {selecting_seed})
-        retrainings = repeats[repeats["seed"] != selecting_seed]["status"]
-        counting = counting_note(
-            int((retrainings == "diverged").sum()), int((retrainings == "failed").sum())
-        )
-        if freedom:
-            lines.append(
-                f"Seed noise: over the top {len(seeds)} candidates at "
-                f"{epochs_text(fidelity.ranked_epochs)}, retrained with seeds "
-                f"{', '.join(map(str, others))} ({counting}), the pooled seed-to-seed "
-                "standard deviation of "
-                f"validation accuracy is {100 * noise:.2f} points ({freedom} degrees of "
-                f"freedom), against {100 * spread:.2f} points across the {len(ok)} "
-                f"architectures; counting the selecting seed {selecting_seed} too would read "
-                f"{100 * with_selecting:.2f} points ({with_freedom} degrees of freedom), "
-                + (
-                    "inflated by the winner's curse."
-                    if with_selecting > noise
-                    else "no larger: the selecting seed's values show no inflation here."
-                )
-            )
-        else:
-            lines.append(
-                f"Seed noise is not measured: the top {len(seeds)} candidates were retrained "
-                f"with {len(others)} seed besides the selecting seed {selecting_seed}, and the "
-                "selecting seed's values estimate nothing; list two or more in repeats.seeds."
-            )
-        selected = seeds["val_first_seed"].mean()
-        retrained = seeds["val_mean"].mean()
-        if pd.notna(retrained) and pd.notna(selected):
-            means = (
-                f"the top {len(seeds)} averaged {100 * selected:.2f} % with the seed that "
-                f"selected them and {100 * retrained:.2f} % with the other seeds "
-                f"({100 * (retrained - selected):+.2f} points)"
-            )
-            lines.append(
-                f"Winner's curse: {means}: the selecting seed flattered them."
-                if retrained < selected
-                else f"No winner's curse shows: {means}; the other seeds score them no lower."
-            )
-        winner = best["arch_id"]
-        by_mean = seeds.iloc[0]
-        held = "is still" if by_mean["arch_id"] == winner else "is not"
-        spread = (
-            f" ± {100 * by_mean['val_sd']:.2f}"
-            if pd.notna(by_mean["val_sd"])
-            else f" with {int(by_mean['seeds'])} other seed"
-        )
-        lines.append(
-            f"The single-seed winner {winner} {held} the winner by mean over the other seeds "
-            f"({by_mean['arch_id']}: {100 * by_mean['val_mean']:.2f} %{spread})."
-        )
-        pairs = seed_rank_correlations(repeats, classes, selecting_seed)
-        if not pairs.empty:
-            lines.append(
-                f"Spearman rank correlation of the top {len(seeds)} between the other seeds: "
-                + ", ".join(
-                    f"seeds {a} and {b}: {rho:.2f} (95 % bootstrap interval {low:.2f} to "
-                    f"{high:.2f})"
-                    for a, b, rho, low, high in pairs.itertuples(index=False)
-                )
-                + "."
-            )
-        test_noise, test_freedom = pooled_seed_sd(repeats, classes, selecting_seed, "test_accuracy")
-        if len(seeds) >= 2 and test_freedom:
-            # The other seeds' validation means ranked these two first: their test accuracy,
-            # which ranked nothing, judges the lead.
-            first, second = seeds.iloc[0], seeds.iloc[1]
-            gap = first["test_mean"] - second["test_mean"]
-            error = test_noise * np.sqrt(1 / first["seeds"] + 1 / second["seeds"])
-            verdict = "larger than seed noise" if gap > Z95 * error else "within seed noise"
-            lines.append(
-                f"By mean over the other seeds, {first['arch_id']} leads {second['arch_id']} by "
-                f"{100 * (first['val_mean'] - second['val_mean']):.2f} points of validation "
-                "accuracy, the evidence that ranked them; on their test accuracy, which did not, "
-                f"by {100 * gap:+.2f} points, with a standard error of {100 * error:.2f} from the "
-                f"seeds' noise on test ({100 * test_noise:.2f} points pooled, {test_freedom} "
-                f"degrees of freedom; 95 % interval ± {100 * Z95 * error:.2f}): {verdict}."
-            )
+        lines += _repeats_sentences(ok, repeats, selecting_seed, classes, fidelity.ranked_epochs)
     elif len(ok) >= 2:
         lines.append(single_seed_lead(ok.iloc[0], ok.iloc[1], val_size, test_images(ok)))
-    strides = (
-        pd.DataFrame(
-            {
-                "stride2": architecture_features(ok)["stride-2 layers"],
-                "val": ok["val_accuracy"],
-            }
-        )
-        .groupby("stride2")["val"]
-        .agg(["median", "size"])
-    )
-    lines.append(
-        "Median validation accuracy by number of stride-2 layers: "
-        + ", ".join(
-            f"{count}: {100 * row['median']:.1f} % ({int(row['size'])})"
-            for count, row in strides.iterrows()
-        )
-        + "."
-    )
+    lines.append(_strides_sentence(ok))
     if correlation is not None:
         lines.append(
             rank_sentence(
@@ -252,6 +280,18 @@ def run_findings(
             )
         )
     return lines
+
+
+def strategy_pick(strategy: str, picks: pd.DataFrame, epochs: int) -> str:
+    """What a strategy that picks otherwise than the best full-budget training picked."""
+    if picks.empty:
+        return f"{strategy} picks nothing: no training of its top rung finished ok."
+    pick = picks.iloc[0]
+    return (
+        f"{strategy} picks {pick['arch_id']}, the best of its top rung's {len(picks)} at "
+        f"{epochs_text(epochs)}: {100 * pick['val_accuracy']:.1f} % validation and "
+        f"{100 * pick['test_accuracy']:.1f} % test accuracy."
+    )
 
 
 def rank_sentence(correlation: tuple[float, float, float], subject: str, tied: str) -> str:

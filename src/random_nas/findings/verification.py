@@ -13,10 +13,9 @@ def verification_basis(joint: Mapping[str, Any], selecting_seed: int, val_size: 
     if joint["freedom"]:
         return (
             f"the mean of each candidate's seeds other than the selecting seed {selecting_seed} "
-            "(repeats.parquet; the selecting seed's values carry the winner's curse), with its "
-            "own seed-to-seed standard deviation combined with the run's pooled "
-            f"{100 * joint['pooled']:.2f} points by degrees of freedom ({joint['freedom']}; "
-            "t quantiles)"
+            "(repeats.parquet; the selecting seed's values carry the winner's curse), with the "
+            f"run's pooled seed-to-seed standard deviation, {100 * joint['pooled']:.2f} points "
+            f"({joint['freedom']} degrees of freedom; t quantiles)"
         )
     return (
         "each candidate's published value, with the binomial standard error of an "
@@ -68,9 +67,11 @@ def verification_lines(
         "errors of its evidence (its tolerance) and its published value exceeds that evidence by "
         "no more than the best of the run's draws could by seed noise alone (its selection "
         "allowance).\n",
-        f"Power: a retraining off its evidence by {100 * table['detectable_shift'].min():.2f} "
-        f"points or more ({100 * table['detectable_shift'].max():.2f} for the noisiest of these "
-        "candidates) is found not to agree four times in five.\n",
+        f"Power: the verdict (the joint test) finds one retraining off its evidence by "
+        f"{100 * table['verdict_detectable_shift'].min():.2f} points or more "
+        f"({100 * table['verdict_detectable_shift'].max():.2f} for the noisiest of these "
+        "candidates) four times in five; a candidate's own check finds "
+        f"{100 * table['detectable_shift'].min():.2f} (its detectable shift) as often.\n",
         (
             f"Joint test over the {joint['candidates']} retrained candidates compared with "
             f"unselected evidence: {test}, p = {joint['p_value']:.3f}"

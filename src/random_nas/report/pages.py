@@ -82,14 +82,14 @@ def html_table(frame: pd.DataFrame) -> str:
 
 
 def html_page(
-    name: str,
+    heading: str,
     statements: list[str],
     upper: list[tuple[str, pd.DataFrame]],
     lower: list[tuple[str, pd.DataFrame]],
     svgs: Mapping[str, str],
     replay: bool = False,
 ) -> str:
-    body = [f"<h1>Random search report: {html.escape(name)}</h1>", "<h2>Findings</h2><ul>"]
+    body = [f"<h1>{html.escape(heading)}</h1>", "<h2>Findings</h2><ul>"]
     body += [f"<li>{html.escape(line)}</li>" for line in statements] + ["</ul>"]
     if replay:
         body.append(
@@ -114,6 +114,6 @@ def html_page(
     )
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-        f"<title>Random search report: {html.escape(name)}</title><style>{style}</style></head>"
+        f"<title>{html.escape(heading)}</title><style>{style}</style></head>"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )

@@ -32,6 +32,7 @@ from random_nas.findings import (
     halving_findings,
     mixed_hardware,
     run_findings,
+    strategy_pick,
 )
 from random_nas.report.pages import (
     REPLAY_LINK,
@@ -154,7 +155,11 @@ def analyse(tables: RunTables, table_path: str | os.PathLike[str]) -> RunAnalysi
         classes,
     )
     if halving is not None:
-        statements += halving_findings(halving.table, halving.correlations, halving.comparison)
+        statements = [
+            strategy_pick(strategy_name(config), halving.picks, halving.ladder[-1]),
+            *statements,
+            *halving_findings(halving.table, halving.correlations, halving.comparison),
+        ]
     warnings = [
         chance_warning(fidelity.draw_trainings, classes),
         mixed_hardware(pd.concat([frame, trials, repeats])),
@@ -214,6 +219,39 @@ def _draw_plots(out: Path, tables: RunTables, analysis: RunAnalysis) -> dict[str
     return figures.svg
 
 
+STRATEGY_NAMES = {
+    "random": "Random search",
+    "random_search": "Random search",
+    "successive_halving": "Successive halving",
+    "hyperband": "Hyperband",
+    "regularized_evolution": "Regularized evolution",
+    "local_search": "Local search",
+    "tpe": "TPE",
+}
+
+
+def strategy_name(config: Mapping[str, Any]) -> str:
+    """How the report names the run's search strategy (a user's own by its class)."""
+    strategy = config.get("search", {}).get("strategy", "random")
+    return STRATEGY_NAMES.get(strategy, strategy.rpartition(":")[2])
+
+
+def strategy_settings(config: Mapping[str, Any]) -> str:
+    """The strategy with the settings that shaped what it trained."""
+    search, epochs = config.get("search", {}), config.get("training", {}).get("epochs")
+    strategy = search.get("strategy", "random")
+    if strategy in ("successive_halving", "hyperband"):
+        details = [f"eta {search.get('eta')}", f"min_epochs {search.get('min_epochs')}",
+                   f"full budget {epochs} epochs"]  # fmt: skip
+    elif strategy == "random":
+        details = [f"{epochs} epochs each"]
+    else:
+        settings = (search.get("settings") or {}).items()
+        details = [f"batches of {search.get('batch_size')}", f"{epochs} epochs each",
+                   *(f"{key} {value}" for key, value in settings)]  # fmt: skip
+    return f"{strategy_name(config)} ({', '.join(details)})"
+
+
 def _summary(name: str, tables: RunTables, analysis: RunAnalysis) -> dict[str, str]:
     frame, metadata, fidelity = tables.frame, tables.metadata, analysis.fidelity
     config = tables.config
@@ -222,6 +260,7 @@ def _summary(name: str, tables: RunTables, analysis: RunAnalysis) -> dict[str, s
     machines = metadata.get("machines") or []
     summary = {
         "run": name,
+        "search strategy": strategy_settings(config),
         "dataset": config.get("dataset", {}).get("name", "?"),
         "search space size": f"{metadata.get('space_size', 0):,}",
         "architectures sampled": str(len(frame)),
@@ -360,7 +399,7 @@ def render_report(
     _write_tables(out, analysis, tables.sections)
     svgs = _draw_plots(out, tables, analysis)
     upper, lower = _sections(name, tables, analysis, ranking_rows)
-    markdown = [f"# Random search report: {name}\n", "## Findings\n"]
+    markdown = [f"# {strategy_name(tables.config)} report: {name}\n", "## Findings\n"]
     markdown += [f"- {line}" for line in analysis.statements] + [""]
     for title, section in upper + lower:
         markdown += [f"## {title}\n", markdown_table(section)]
@@ -370,6 +409,7 @@ def render_report(
             f"{REPLAY_LINK} [replay.md](replay.md) ([plot](replay.svg), [table](replay.csv)).\n"
         ]
     write_text(out / "ranking.md", "\n".join(markdown))
-    page = html_page(name, analysis.statements, upper, lower, svgs, replay)
+    title = f"{strategy_name(tables.config)} report: {name}"
+    page = html_page(title, analysis.statements, upper, lower, svgs, replay)
     write_text(out / "index.html", page)
     return [out / file for file in report_files(**tables.sections)]

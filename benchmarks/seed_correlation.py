@@ -1,0 +1,117 @@
+"""How much of a published training's seed noise a retraining on another CPU kind shares: the
+same architecture, recipe, data and training seed, trained where the kernels round otherwise.
+
+    .venv/bin/python benchmarks/seed_correlation.py [PER_RUN]
+
+Retrains PER_RUN (default 16) candidates of each of two published runs, spread over their
+ranking: mnist5k-100 (trained on this AVX-512 AMD EPYC) with the kernels limited to AVX2, and
+mnist5k-k35-100 (trained on an Intel Xeon with AMX) natively here. With seed noise sigma (the
+pooled seed-to-seed standard deviation of mnist5k-100's repeats) and d the retraining's
+difference from the published value, var(d) = 2 sigma^2 (1 - rho): rho is the correlation of
+the two trainings' noise, which verification's simulation includes. Writes
+benchmarks/results/seed_correlation.{json,md}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from random_nas.analysis.seeds import candidate_seed_sd  # noqa: E402
+from random_nas.results import read_table  # noqa: E402
+from random_nas.versions import hardware  # noqa: E402
+
+AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+RUNS = {"mnist5k-100": AVX2, "mnist5k-k35-100": {}}
+
+RETRAIN = """
+import json, sys
+import torch
+from random_nas.data import prepare_splits
+from random_nas.space import Architecture
+from random_nas.train import TrainingConfig, train_candidate
+config, rows = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+torch.set_num_threads(1)
+splits = prepare_splits(config["dataset"], config["seed"])
+for row in rows:
+    arch = Architecture.from_dict(json.loads(row["architecture"]))
+    training = TrainingConfig.from_config(config["training"], config["seed"])
+    result = train_candidate(arch, splits, training)
+    print(json.dumps({"arch_id": row["arch_id"], "val_accuracy": result.metrics["val_accuracy"],
+                      "hardware": result.metrics["hardware"]}), flush=True)
+"""
+
+
+def retrain(name: str, per_run: int, environment: dict[str, str]) -> pd.DataFrame:
+    folder = REPO / "results/published" / name
+    table = read_table(folder / "candidates.parquet")[0].to_pandas()
+    ranked = table[table["status"] == "ok"].sort_values("val_accuracy", ascending=False)
+    rows = ranked.iloc[np.linspace(0, len(ranked) - 1, per_run).round().astype(int)]
+    import yaml
+
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    command = [sys.executable, "-c", RETRAIN, json.dumps(config),
+               json.dumps(rows[["arch_id", "architecture"]].to_dict("records"))]  # fmt: skip
+    output = subprocess.run(
+        command, env={**os.environ, **environment, "PYTHONPATH": str(REPO / "src")},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    again = pd.DataFrame([json.loads(line) for line in output.splitlines() if line.startswith("{")])
+    merged = again.merge(rows[["arch_id", "val_accuracy", "hardware"]], on="arch_id",
+                         suffixes=("", "_published"))  # fmt: skip
+    return merged.assign(run=name, difference=merged["val_accuracy"] - merged["val_accuracy_published"])
+
+
+def main(per_run: int) -> dict:
+    repeats = read_table(REPO / "results/published/mnist5k-100/repeats.parquet")[0].to_pandas()
+    _, sigma, freedom = candidate_seed_sd(repeats, 0, 10)
+    pairs = pd.concat([retrain(name, per_run, environment) for name, environment in RUNS.items()])
+    results = {}
+    for name, rows in [*pairs.groupby("run"), ("both", pairs)]:
+        d = rows["difference"].to_numpy()
+        var = float(np.mean(d**2))  # the mean difference is zero for a correct table
+        # 95 % interval of var(d) (chi-square on n), carried to rho.
+        low, high = (len(d) * var / stats.chi2.ppf([0.975, 0.025], len(d))).tolist()
+        results[name] = {
+            "pairs": len(d),
+            "identical": int((d == 0).sum()),
+            "mean_square_difference": var,
+            "rho": 1 - var / (2 * sigma**2),
+            "rho_low": 1 - high / (2 * sigma**2),
+            "rho_high": 1 - low / (2 * sigma**2),
+        }
+    result = {"sigma": sigma, "sigma_freedom": freedom, "machine": hardware("cpu"), "runs": results}
+    out = REPO / "benchmarks/results"
+    (out / "seed_correlation.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [
+        "# A retraining's noise shared with the published training (same seed, another CPU kind)\n",
+        f"Retrained on {result['machine']} (`.venv/bin/python benchmarks/seed_correlation.py "
+        f"{per_run}`): mnist5k-100, trained on this CPU kind, with its kernels limited to AVX2; "
+        "mnist5k-k35-100, trained on an Intel Xeon with AMX, natively. rho = 1 - mean(d^2) / "
+        f"(2 sigma^2), sigma = {100 * sigma:.3f} points (mnist5k-100's pooled seed noise, "
+        f"{freedom} degrees of freedom); interval 95 % from the chi-square of mean(d^2).\n",
+        "| published run | pairs | identical | mean d^2 (points^2) | rho | 95 % interval |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {name} | {r['pairs']} | {r['identical']} | {1e4 * r['mean_square_difference']:.4f} "
+            f"| {r['rho']:.2f} | {r['rho_low']:.2f} to {r['rho_high']:.2f} |"
+            for name, r in results.items()
+        ),
+    ]
+    (out / "seed_correlation.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return result
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 16)
