@@ -18,3 +18,4 @@ for record in records:
 logger.info(
     "sampled %d of %d architectures with seed %d", len(records), space.size, snakemake.params.seed
 )
+write_json(snakemake.output.record, snakemake.params.identity)

@@ -364,3 +364,26 @@ def test_a_table_of_trainings_on_several_devices_or_precisions_says_so():
     )
     warning = mixed_hardware(mixed)
     assert warning.startswith("Mixed hardware") and "1 cpu/fp32, 2 cuda/bf16" in warning
+
+
+def test_the_dry_run_states_the_whole_plan_and_which_jobs_only_copy(tmp_path):
+    """Snakemake's own dry run lists only the jobs known before any checkpoint, and lists a
+    receipt's copy as a training; the plan statement says what trains now, what only copies,
+    and at most how many each checkpoint may add; the run then trains within it."""
+    store = tmp_path / "store"
+    first, second = (copy_repository(tmp_path / name) for name in ("alice", "bob"))
+    config = tiny(store, num_architectures=3, repeats={"top_k": 2, "seeds": [1]})
+    environment, counter = counting_trainings(tmp_path / "hook")
+    plan = run_snakemake(first, write_config(first, config), "-n").stdout
+    plan += run_snakemake(first, write_config(first, config), "-n").stderr
+    assert (
+        "Plan of run 'tiny': 3 trainings named now: 3 the store lacks (they train), 0 it holds"
+        in plan
+    )
+    assert "then select_repeats: at most 2 more trainings (the best 2 again with seed 1" in plan
+    run_snakemake(first, write_config(first, config), env=environment)
+    assert len(trained(counter)) == 3 + 2
+    # Bob, sharing the store: every training is there, his jobs only copy receipts.
+    result = run_snakemake(second, write_config(second, config), "-n")
+    bob = result.stdout + result.stderr
+    assert "3 trainings named now: 0 the store lacks (they train), 3 it holds" in bob

@@ -791,3 +791,20 @@ def test_a_halving_report_reads_as_halving_and_repeats_its_own_pick(workdir):
     assert (
         "<title>Successive halving report: tiny</title>" in (run / "report/index.html").read_text()
     )
+
+
+def test_a_run_name_reused_with_another_recipe_is_refused_naming_the_keys(workdir):
+    config = tiny(num_architectures=2)
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile)
+    other = write_config(workdir, tiny(num_architectures=2, training__batch_size=32), "other.yaml")
+    result = run_snakemake(workdir, other, "-n", check=False)
+    assert result.returncode != 0
+    assert "config run 'tiny': results/tiny/ holds that run made with another recipe" in (
+        result.stdout + result.stderr
+    )
+    assert "training.batch_size (64 against 32)" in result.stdout + result.stderr
+    # More draws of the same recipe extend the run; its own config plans nothing.
+    more = write_config(workdir, tiny(num_architectures=3), "more.yaml")
+    assert planned_jobs(workdir, more)["train"] == 1
+    assert "Nothing to be done" in run_snakemake(workdir, configfile, "-n").stdout

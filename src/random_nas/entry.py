@@ -43,15 +43,13 @@ from filelock import SoftFileLease, Timeout
 
 from random_nas.faults import TrainingStopped
 from random_nas.files import atomic_path, read_json, write_json
-from random_nas.store import RETIRED, lock_file, private_dir
+from random_nas.store import ENTRY_FILES, RETIRED, is_published, lock_file, private_dir
 
 # The store-wide settings every machine reads from the store itself, so that all agree.
 SETTINGS_FILE = "store.json"
 DEFAULT_LEASE_SECONDS = 120.0
 # How often a waiting job looks at the lock again.
 POLL_SECONDS = 2.0
-# The files that make an entry whole: present in its folder once it is published.
-ENTRY_FILES = ("metrics.json", "history.csv")
 # A claim's own bookkeeping in its folder, left out of the entry it publishes.
 CLAIM_RECORD = "claim.json"
 PROGRESS_RECORD = "progress.json"
@@ -87,11 +85,6 @@ def who() -> str:
     except (KeyError, OSError):
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
-
-
-def is_published(entry: str | os.PathLike[str]) -> bool:
-    """Whether the entry is in the store (its folder appears whole, by one rename)."""
-    return all((Path(entry) / name).is_file() for name in ENTRY_FILES)
 
 
 def _read_only(path: Path) -> None:

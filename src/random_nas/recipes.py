@@ -233,3 +233,62 @@ class RecipeRegistry:
         one sample job would make Snakemake re-plan them all whenever N grows."""
         record = self._lookup(self.architectures, arch_id, "architecture")
         return {key: record[key] for key in ("arch_id", "layers", "dense")}
+
+
+# Beside a run's tables: what its trainings are (run_identity), so that a later config of
+# the same run name but another recipe is refused rather than written over them.
+RUN_RECORD = "run.json"
+
+
+def flat_keys(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested keys as dotted ones: {"training": {"lr": 0.1}} -> {"training.lr": 0.1}."""
+    items: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            items |= flat_keys(value, f"{prefix}{key}.")
+        else:
+            items[f"{prefix}{key}"] = value
+    return items
+
+
+def differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
+    """The keys two nested mappings differ in, with both values ('' where none)."""
+    a, b = flat_keys(first), flat_keys(second)
+    return ", ".join(
+        f"{key} ({a.get(key)!r} against {b.get(key)!r})"
+        for key in sorted(set(a) | set(b))
+        if a.get(key) != b.get(key)
+    )
+
+
+def run_identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run's tables are the results of: its recipes, space, search and draw (not how
+    many it drew, which a run may raise, nor how it reports)."""
+    table = table_config(config)
+    return canonical(
+        {
+            "training": table["training"],
+            "dataset": data_recipe(config),
+            "search_space": config["search_space"],
+            "search": table["search"],
+            "sampling_seed": sampling_seed(config),
+        }
+    )
+
+
+def run_record_problem(run_dir: str, config: Mapping[str, Any]) -> str | None:
+    """The one line that refuses a config whose run name holds a run of another recipe (its
+    run.json), or None."""
+    path = Path(run_dir) / RUN_RECORD
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    changed = differences(recorded, run_identity(config))
+    if not changed:
+        return None
+    return (
+        f"config run {config['run']!r}: {run_dir}/ holds that run made with another recipe "
+        f"(recorded against now: {changed}); give this config its own `run` name, or delete "
+        f"{run_dir}/ to replace it (the trainings stay in the store either way)"
+    )

@@ -94,3 +94,12 @@ def taken_out(store: str | os.PathLike[str]) -> dict[str, list[str]]:
             trace = json.loads(record.read_text(encoding="utf-8"))
             found.setdefault(trace["entry"], []).append(trace["date"])
     return found
+
+
+# The files that make an entry whole: present in its folder once it is published.
+ENTRY_FILES = ("metrics.json", "history.csv")
+
+
+def is_published(entry: str | os.PathLike[str]) -> bool:
+    """Whether the entry is in the store (its folder appears whole, by one rename)."""
+    return all((Path(entry) / name).is_file() for name in ENTRY_FILES)

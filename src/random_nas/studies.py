@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from random_nas.files import InputFileError
+from random_nas.recipes import differences
 
 # What a study.yaml holds: its question, and the runs it compares, as label: folder or as a
 # list of folders (labelled by their names).
@@ -67,22 +68,7 @@ def study_runs(study: Any, path: Path) -> dict[str, str]:
 
 def recipe_differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
     """The recipe keys two runs' trainings differ in, with their values ('' where none)."""
-
-    def flat(recipe: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-        items: dict[str, Any] = {}
-        for key, value in recipe.items():
-            if isinstance(value, Mapping):
-                items |= flat(value, f"{prefix}{key}.")
-            else:
-                items[f"{prefix}{key}"] = value
-        return items
-
-    a, b = flat(first), flat(second)
-    return ", ".join(
-        f"{key} ({a.get(key)!r} against {b.get(key)!r})"
-        for key in sorted(set(a) | set(b))
-        if a.get(key) != b.get(key)
-    )
+    return differences(first, second)
 
 
 def study_tables(study_path: str | Path) -> list[str]:

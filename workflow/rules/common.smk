@@ -4,17 +4,28 @@
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 from snakemake.logging import logger
 
 from random_nas.cluster import read_submission, submission_problem
 from random_nas.plan import ConfigError, plan_run
+from random_nas.plan_statement import (
+    Statement,
+    halving_later,
+    hyperband_later,
+    repeats_later,
+    search_later,
+    verification_estimate,
+)
 from random_nas.recipes import (
     RecipeRegistry,
     UnknownRecipe,
     canonical,
     data_recipe,
+    run_identity,
+    run_record_problem,
     sampling_seed,
     table_config,
     training_recipe,
@@ -44,6 +55,11 @@ try:
     PLAN = plan_run(config, cores=workflow.resource_settings.cores)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+if PLAN.live:
+    # What a live search asks depends on its batches: the resolved size is part of its table.
+    config["search"]["batch_size"] = PLAN.batch_size
+if (refused := run_record_problem(PLAN.run_dir, config)) is not None:
+    raise WorkflowError(refused)
 for warning in PLAN.warnings:
     logger.warning(warning)
 SCHEMA = workflow.current_basedir.join("../schemas/config.schema.yaml").get_path_or_uri(
@@ -63,9 +79,6 @@ REPEAT_SEEDS = PLAN.repeat_seeds
 HALVING = PLAN.halving
 HYPERBAND = PLAN.hyperband
 LIVE = PLAN.live
-if LIVE:
-    # What a live search asks depends on its batches: the resolved size is part of its table.
-    config["search"]["batch_size"] = PLAN.batch_size
 DENSE_GRID = PLAN.dense_grid
 LADDER = PLAN.ladder
 BUDGETS = PLAN.budgets
@@ -403,3 +416,78 @@ def searched(wildcards):
             entry(item["arch_id"], item["epochs"]) for item in record["proposals"]
         ]
         number += 1
+
+
+def store_entry_of(receipt):
+    """The store entry a receipt (results/receipts/{store}/.../metrics.json) is a copy of."""
+    tag, _, key = receipt.removeprefix("results/receipts/").partition("/")
+    return os.path.join(STORES[tag], os.path.dirname(key))
+
+
+def trainings_named_now():
+    """Every training the plan names before any checkpoint runs (receipt paths)."""
+    if DENSE_GRID:
+        named = list(GRID_TRIALS)
+    elif HYPERBAND:
+        named = [
+            entry(arch_id, rungs[0][1])
+            for start, rungs in BRACKETS
+            for arch_id in ARCH_IDS[start : start + rungs[0][0]]
+        ]
+    elif HALVING:
+        named = [entry(arch_id, BUDGETS[0]) for arch_id in ARCH_IDS]
+    elif LIVE:
+        named = []
+    else:
+        named = [entry(arch_id) for arch_id in ARCH_IDS]
+    return list(dict.fromkeys(named + FULL_BUDGET_TRIALS))
+
+
+def trainings_later():
+    """What each checkpoint may add, at most."""
+    later = []
+    if HYPERBAND:
+        later += hyperband_later(BRACKETS)
+    elif HALVING:
+        later += halving_later(len(ARCH_IDS), BUDGETS, config["search"]["eta"])
+    elif LIVE:
+        later += search_later(
+            config["num_architectures"],
+            searched_so_far(),
+            PLAN.batch_size,
+            config["training"]["epochs"],
+        )
+    return later + repeats_later(
+        config["repeats"]["top_k"] if REPEAT_SEEDS else 0,
+        REPEAT_SEEDS,
+        config["training"]["epochs"],
+    )
+
+
+def searched_so_far():
+    """Trainings' worth a live search has asked for, by its batch files on disk."""
+    spent = 0.0
+    for path in sorted(Path(RUN_DIR).glob("search/batch_*.json")):
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+        spent = max(spent, record["spent_before"] + len(record["proposals"]))
+    return spent
+
+
+def plan_lines():
+    """The run's plan, stated (random_nas.plan_statement)."""
+    statement = Statement(
+        config["run"],
+        [(receipt, store_entry_of(receipt)) for receipt in trainings_named_now()],
+        trainings_later(),
+    )
+    return statement.lines()
+
+
+if workflow.output_settings.dryrun:
+    for line in plan_lines():
+        logger.info(line)
+    # The targets are not known to the workflow when it is parsed; the command line is.
+    if "verify_published" in sys.argv[1:]:
+        for line in verification_estimate(Path("results/published"), config["verify"]["k"]):
+            logger.info(line)

@@ -3,6 +3,9 @@ rule sample:
     # linear in their number for every job that depends on it, so planning was quadratic in N.
     output:
         directory(f"{RUN_DIR}/architectures"),
+        # What the run's tables are the results of: a later config of the same run name and
+        # another recipe is refused when the workflow is parsed, not written over them.
+        record=f"{RUN_DIR}/run.json",
     log:
         f"{RUN_DIR}/logs/sample.log",
     localrule: True
@@ -12,6 +15,7 @@ rule sample:
         search_space=canonical(config["search_space"]),
         num_architectures=config["num_architectures"],
         seed=sampling_seed(config),
+        identity=run_identity(config),
     script:
         "../../scripts/sample.py"
 

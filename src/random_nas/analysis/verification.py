@@ -18,6 +18,22 @@ VERIFY_LEVEL = 0.05
 VERIFY_POWER = 0.80
 
 
+def verification_picks(
+    published: pd.DataFrame, repeated: set[str] | None, seed: int, k: int
+) -> pd.DataFrame:
+    """The candidates of a published run that a verification retrains: its winner, and a draw
+    seeded by the run's seed from its other candidates (its repeated ones where it repeated
+    seeds: their tolerance is measured seed noise, which weak, unstable architectures can
+    exceed), k in all, each with its published row."""
+    import random
+
+    ok = ranked(published)
+    winner = ok["arch_id"].iloc[0]
+    others = sorted((repeated if repeated is not None else set(ok["arch_id"])) - {winner})
+    drawn = random.Random(seed).sample(others, min(k - 1, len(others)))
+    return ok.set_index("arch_id").loc[[winner, *drawn]].reset_index()
+
+
 def verdict_detectable_shift(error: float, candidates: int, freedom: float) -> float:
     """The shift of one candidate's retraining (standard error `error`) that the table's
     verdict, the joint test over `candidates` (F on them and `freedom` degrees of freedom;
