@@ -605,10 +605,14 @@ def test_successive_halving_on_the_store_of_a_plain_run(workdir, tmp_path):
 BAD_SEARCHES = [
     (
         {"strategy": "bohb"},
-        "search.strategy is 'bohb'; allowed: random, successive_halving, hyperband",
+        "config search.strategy is 'bohb'; known: random, successive_halving, hyperband, "
+        "random_search, regularized_evolution, local_search, tpe, or a file of your own",
     ),
     # The tiny run's 3 draws: the brackets of 1 and 3 epochs take 3 + 2 per iteration.
-    ({"strategy": "hyperband"}, "Hyperband's brackets take 3 + 2 = 5 draws per iteration"),
+    (
+        {"strategy": "hyperband"},
+        "config num_architectures is 3, but Hyperband's brackets take 3 + 2 = 5 draws",
+    ),
     ({"strategy": "successive_halving", "eta": 1}, "search.eta"),
     ({"strategy": "successive_halving", "min_epochs": 5}, "search.min_epochs is 5"),
 ]

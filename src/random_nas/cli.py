@@ -5,6 +5,7 @@
     random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
     random-nas migrate RUN [RUN ...]           old run folders into the store
     random-nas compare STUDY.yaml              every search of a study of strategies, rendered
+    random-nas run [SNAKEMAKE ARGS]            snakemake, its --configfile files checked first
 
 Exit codes: 0 done, 1 the files at fault are named on stderr (a check found problems, an input
 is missing or malformed), 2 the command line is wrong.
@@ -91,6 +92,22 @@ def _compare(args: argparse.Namespace) -> int:
     return compare(args.study, extra if given else ["--cores", "all", *extra])
 
 
+def _run(args: argparse.Namespace) -> int:
+    import os
+
+    from random_nas.config_files import run_command
+
+    command, problems = run_command(
+        args.snakemake, str(Path(sys.executable).with_name("snakemake"))
+    )
+    for problem in problems:
+        print(f"random-nas run: {problem}", file=sys.stderr)
+    if command is None:
+        return 1
+    os.execv(command[0], command)
+    return 0  # unreachable: the process is Snakemake's now
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from random_nas.migrate import import_run
 
@@ -115,12 +132,26 @@ def _add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def version_line() -> str:
+    """`random-nas --version`: this package, the store's format, the Python it runs on."""
+    import platform
+
+    import random_nas
+    from random_nas.store import STORE_FORMAT
+
+    return (
+        f"random-nas {random_nas.__version__} (store format {STORE_FORMAT}; Python "
+        f"{platform.python_version()})"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="random-nas",
         description="Random-search NAS benchmark: the commands that are not Snakemake targets.",
         epilog="A run, halving, Hyperband, a verification: `snakemake --cores all ...`.",
     )
+    top.add_argument("--version", action="version", version=version_line())
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     store = commands.add_parser("store", help="a look at a store of trainings")
@@ -178,6 +209,14 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path, help="folder to write the exports into")
     export.set_defaults(handler=_export)
 
+    run = commands.add_parser(
+        "run",
+        help="snakemake, its config files checked first (missing, not YAML, a key given twice: "
+        "one line naming the file and line; an empty file is no override)",
+    )
+    run.add_argument("snakemake", nargs=argparse.REMAINDER, help="Snakemake's arguments")
+    run.set_defaults(handler=_run)
+
     compare = commands.add_parser(
         "compare", help="run every search of a study of strategies, then render the study"
     )
@@ -197,6 +236,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"] and not {"-h", "--help"} & set(argv[1:2]):
+        # Snakemake's own options follow, which argparse would take for ours.
+        return _run(argparse.Namespace(snakemake=argv[1:]))
     args = parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:

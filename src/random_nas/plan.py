@@ -122,7 +122,7 @@ def plan_run(
             else []
         )
     except ValueError as error:
-        raise ConfigError(f"config search.strategy is 'hyperband': {error}") from None
+        raise ConfigError(f"config {error}") from None
     repeat_seeds = config["repeats"]["seeds"] if config["repeats"]["top_k"] > 0 else []
     if config["seed"] in repeat_seeds:
         raise ConfigError(

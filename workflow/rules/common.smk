@@ -10,6 +10,7 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from random_nas.cluster import read_submission, submission_problem
+from random_nas.config_files import config_file_problem
 from random_nas.plan import ConfigError, plan_run
 from random_nas.plan_statement import (
     Statement,
@@ -51,6 +52,10 @@ from random_nas.store import (
     taken_out as store_traces,
 )
 
+# Snakemake read them already; YAML keeps the last of a key given twice without a word.
+for configfile_path in workflow.config_settings.configfiles or ():
+    if (problem := config_file_problem(configfile_path)) is not None:
+        raise WorkflowError(problem)
 try:
     PLAN = plan_run(config, cores=workflow.resource_settings.cores)
 except ConfigError as error:
