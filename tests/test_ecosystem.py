@@ -116,6 +116,8 @@ def test_the_slurm_profile_composes_with_the_workflow_profile(workdir):
             "--profile",
             "profiles/slurm",
             "-n",
+            "--quiet",  # the job blocks, which the workflow profile leaves out of the console
+            "host",
             # The README's site override, which must keep the train rule's own resources.
             "--default-resources",
             "slurm_partition=gpu",

@@ -387,3 +387,25 @@ def test_the_dry_run_states_the_whole_plan_and_which_jobs_only_copy(tmp_path):
     result = run_snakemake(second, write_config(second, config), "-n")
     bob = result.stdout + result.stderr
     assert "3 trainings named now: 0 the store lacks (they train), 3 it holds" in bob
+
+
+def test_an_interrupt_sent_to_snakemake_alone_stops_the_trainings_it_runs(tmp_path):
+    """`kill -INT` to Snakemake (not to its process group, as Ctrl-C in a terminal does):
+    Snakemake's local executor waited for every running training to finish; the workflow
+    passes the interrupt on, and the interrupted training keeps its checkpoint."""
+    workdir = copy_repository(tmp_path / "work")
+    store = tmp_path / "store"
+    config = tiny(store, num_architectures=1, training={"epochs": 40},
+                  dataset={"val_size": 200, "train_size": 1600, "test_size": 200})  # fmt: skip
+    process = _start(workdir, write_config(workdir, config), {})
+    deadline = time.monotonic() + 300
+    while not list(store.glob("*/*/*/.seed_0.training/*/checkpoint.pt")):
+        assert time.monotonic() < deadline, "the training never reached its first checkpoint"
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=120)
+    assert time.monotonic() - started < 30, "Snakemake waited for the training to finish"
+    assert process.returncode != 0 and "The run was interrupted" in stderr
+    assert not list(store.glob("*/*/*/seed_0/metrics.json"))  # nothing published
+    assert list(store.glob("*/*/*/.seed_0.training/*/checkpoint.pt"))  # kept for the next run

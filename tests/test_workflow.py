@@ -3,10 +3,12 @@
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -812,3 +814,21 @@ def test_a_run_name_reused_with_another_recipe_is_refused_naming_the_keys(workdi
     more = write_config(workdir, tiny(num_architectures=3), "more.yaml")
     assert planned_jobs(workdir, more)["train"] == 1
     assert "Nothing to be done" in run_snakemake(workdir, configfile, "-n").stdout
+
+
+def test_the_console_shows_the_trainings_lines_not_every_jobs_block(workdir):
+    """By the workflow profile: no job blocks of inputs and outputs, each training named with
+    its seed and budget, its epochs visible."""
+    config = tiny(num_architectures=2, repeats={"top_k": 1, "seeds": [1]})
+    configfile = write_config(workdir, config)
+    command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2",
+               "--configfile", str(configfile)]  # fmt: skip
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+    console = result.stdout + result.stderr
+    assert result.returncode == 0, console[-3000:]
+    assert "rule train:" not in console and "    output:" not in console
+    arch_ids = tiny_arch_ids(config)
+    for arch_id in arch_ids:
+        assert f"training {arch_id} seed 0 at 1 epochs" in console
+    assert re.search(r"training [0-9a-f]{12} seed 1 at 1 epochs", console)  # the repeat
+    assert "epoch 1/1  train loss" in console

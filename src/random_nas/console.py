@@ -52,3 +52,47 @@ def written_reports(run: str, run_dir: str, since: float) -> list[str]:
         for what, path in candidates
         if path.exists() and path.stat().st_mtime >= since
     ]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc), children first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop(0)
+        found.append(child)
+        queue += children.get(child, [])
+    return found
+
+
+def forward_interrupts() -> None:
+    """Pass an interrupt sent to Snakemake alone (`kill -INT`, a scheduler's) on to the jobs
+    it runs, as Ctrl-C does to the whole terminal's process group: Snakemake's local executor
+    otherwise waits for every running training to finish. An interrupted training keeps its
+    epoch checkpoint and publishes nothing; the next run resumes it."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def forward(number: int, frame: object) -> None:
+        for pid in _descendants(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGINT)
+            except (ProcessLookupError, PermissionError):
+                continue
+        if callable(previous):
+            previous(number, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, forward)

@@ -40,7 +40,9 @@ def log_to(path: str) -> logging.Logger:
     ) -> None:
         # An input the message explains is one line; anything else keeps its traceback (in
         # the log file; the console shows its last line).
-        if issubclass(kind, InputFileError):
+        if issubclass(kind, KeyboardInterrupt):
+            root.warning("interrupted: nothing of this job is published; the next run resumes it")
+        elif issubclass(kind, InputFileError):
             root.error("%s", error)
         else:
             root.error("%s: %s", kind.__name__, error, exc_info=(kind, error, trace))

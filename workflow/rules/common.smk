@@ -494,5 +494,7 @@ if workflow.output_settings.dryrun:
         logger.info(line)
     # The targets are not known to the workflow when it is parsed; the command line is.
     if "verify_published" in sys.argv[1:]:
-        for line in verification_estimate(Path("results/published"), config["verify"]["k"]):
+        for line in verification_estimate(
+            Path("results/published"), config["verify"]["k"]
+        ):
             logger.info(line)
