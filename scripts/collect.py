@@ -4,7 +4,14 @@ import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.findings import chance_warning, mixed_hardware
 from random_nas.logs import log_to
-from random_nas.results import STATUSES, build_table, num_classes, run_draws, write_table
+from random_nas.results import (
+    STATUSES,
+    build_curves,
+    build_table,
+    num_classes,
+    run_draws,
+    write_table,
+)
 from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
@@ -15,12 +22,14 @@ table = build_table(
     package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
     run_draws(snakemake.params.config),
 )
-write_table(table, snakemake.output[0])
+write_table(table, snakemake.output.table)
+if hasattr(snakemake.output, "curves"):
+    write_table(build_curves(snakemake.input), snakemake.output.curves)
 statuses = table.column("status").to_pylist()
 logger.info(
     "collected %d candidates into %s: %s",
     table.num_rows,
-    snakemake.output[0],
+    snakemake.output.table,
     ", ".join(f"{statuses.count(status)} {status}" for status in STATUSES),
 )
 frame = table.to_pandas()

@@ -8,7 +8,7 @@ from pathlib import Path
 import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.logs import log_to
-from random_nas.results import build_table, highest_budget, write_table
+from random_nas.results import build_curves, build_table, highest_budget, write_table
 from random_nas.search_run import search_placement
 from random_nas.versions import package_versions
 
@@ -23,4 +23,5 @@ trials = build_table(
 )
 write_table(trials, snakemake.output.trials)
 write_table(highest_budget(trials), snakemake.output.candidates)
+write_table(build_curves(sorted(set(snakemake.input.metrics))), snakemake.output.curves)
 logger.info("collected %d trainings of a search of %d batches", trials.num_rows, len(batches) - 1)

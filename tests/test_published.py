@@ -38,6 +38,7 @@ def published_files(folder: Path) -> list[str]:
         *report_files(
             repeats=(folder / "repeats.parquet").exists(),
             halving=(folder / "trials.parquet").exists(),
+            curves=(folder / "curves.parquet").exists(),
         ),
         *replay,
     ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 from conftest import (
@@ -291,6 +293,25 @@ def test_the_exported_grid_loads_in_syne_tune_and_its_random_search_runs(grid_ru
     )
     tuner.run()
     assert tuner.tuning_status.num_trials_finished >= 4
+
+
+def test_the_export_has_a_row_per_seed_the_grids_repeats_trained(grid_run, tmp_path):
+    pytest.importorskip("syne_tune", reason="syne-tune is a test extra: pip install -e '.[test]'")
+    from random_nas.export import export_grid
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(grid_run / "results/tiny/grid.parquet", folder / "grid.parquet")
+    table = pq.read_table(folder / "grid.parquet")
+    full = table.filter(pa.compute.equal(table["epochs"], 3))
+    again = full.set_column(
+        full.schema.get_field_index("seed"), "seed", pa.array([1] * full.num_rows, pa.int64())
+    )
+    pq.write_table(again, folder / "repeats.parquet")
+    long = pd.read_parquet(export_grid(folder / "grid.parquet", tmp_path / "out") / "table.parquet")
+    assert len(long) == 12 + 6 and sorted(set(long["seed"])) == [0, 1]
+    metadata = json.loads((tmp_path / "out/metadata.json").read_text())
+    assert metadata["seeds"] == [0, 1]
 
 
 def test_a_tiny_hyperband_run_trains_its_brackets_and_reports_each(workdir):

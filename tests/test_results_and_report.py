@@ -20,7 +20,6 @@ from random_nas.analysis.draws import (
 )
 from random_nas.analysis.fidelity import halving_comparison, rungs_as_promoted
 from random_nas.analysis.seeds import (
-    candidate_seed_sd,
     pooled_seed_sd,
     seed_rank_correlations,
     seed_statistics,
@@ -229,9 +228,9 @@ def test_report_is_complete_and_byte_identical_when_rendered_twice(tmp_path, tab
     render_report(table_path, first)
     render_report(table_path, second)
     assert sorted(path.name for path in first.iterdir()) == sorted(
-        report_files(repeats=False, halving=False)
-    )  # no seeds or rungs sections in a run that has none
-    for name in report_files(repeats=False, halving=False):
+        report_files(repeats=False, halving=False, curves=False)
+    )  # no seeds, rungs or curves sections in a run that has none
+    for name in report_files(repeats=False, halving=False, curves=False):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     markdown = (first / "ranking.md").read_text()
     assert "Repeated seeds" not in markdown and "Successive halving" not in markdown
@@ -339,23 +338,6 @@ def test_halving_comparison_counts_as_the_report_does_and_never_raises():
     ] = "failed"
     rungs = rungs_as_promoted(failed_top, [1, 3], 2)
     assert len(rungs[-1]) == 2 and halving_comparison(failed_top, [rungs], [1, 3], 100) is None
-
-
-def test_a_candidates_own_noise_leans_on_the_pool_by_degrees_of_freedom():
-    repeats = pd.DataFrame(
-        {
-            "arch_id": ["a"] * 3 + ["b"] * 3,
-            "seed": [0, 1, 2] * 2,
-            "status": ["ok"] * 6,
-            "val_accuracy": [0.99, 0.90, 0.94, 0.99, 0.95, 0.95],
-            "test_accuracy": [0.9] * 6,
-        }
-    )
-    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed=0, classes=10)
-    assert freedom == 2 and pooled == pytest.approx(np.sqrt((0.0008 + 0) / 2))
-    # a: its own variance 0.0008 on 1 degree of freedom, the pool's 0.0004 on 2.
-    assert own["a"] == pytest.approx(np.sqrt((1 * 0.0008 + 2 * 0.0004) / 3))
-    assert own["b"] == pytest.approx(np.sqrt((1 * 0.0 + 2 * 0.0004) / 3))
 
 
 def test_a_single_seed_lead_is_judged_on_the_test_images_that_did_not_choose():

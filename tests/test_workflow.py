@@ -107,8 +107,10 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     assert len(metrics["recipe"]["dataset"]["sha256"]) == 64
     assert metrics["precision"] in ("fp32", "bf16") and metrics["hardware"]
     assert frame["hardware"].notna().all()
-    for name in report_files(repeats=False, halving=False):
+    for name in report_files(repeats=False, halving=False):  # curves of every training
         assert (run / "report" / name).stat().st_size > 0, name
+    curves = pd.read_parquet(run / "curves.parquet")
+    assert set(curves["arch_id"]) == set(frame["arch_id"]) and (curves["epoch"] == 1).all()
     entry = store_entry(workdir, TINY_CONFIG, frame["arch_id"][0]).parent
     assert (entry / "history.csv").read_text().startswith("epoch,")
     assert "epoch 1/1" in (entry / "train.log").read_text()

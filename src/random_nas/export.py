@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from random_nas.analysis.draws import counted
 from random_nas.files import atomic_path
@@ -62,6 +63,12 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
             "tabulates conv-only spaces"
         )
     grid = table.to_pandas()
+    repeats = Path(grid_path).with_name("repeats.parquet")
+    if repeats.exists():
+        # The grid's draws trained again with other seeds: one row per seed and budget.
+        again = read_table(repeats)[0].to_pandas()
+        again = again[~again["seed"].isin(grid["seed"].unique())]
+        grid = pd.concat([grid, again], ignore_index=True)
     budgets = config_ladder(config)
     layers = [
         f"layer_{number:02d}_{choice}"

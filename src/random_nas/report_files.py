@@ -34,28 +34,34 @@ _ONLY_WITH = {
     "seeds.csv": "repeats",
     "seeds": "repeats",
     "rungs.csv": "halving",
-    "curves": "halving",
+    # Every run collects its learning curves; tables collected before that have none.
+    "curves": "curves",
 }
 
 
-def _kept(names: tuple[str, ...], repeats: bool, halving: bool) -> list[str]:
-    has = {"repeats": repeats, "halving": halving}
+def _kept(names: tuple[str, ...], repeats: bool, halving: bool, curves: bool) -> list[str]:
+    has = {"repeats": repeats, "halving": halving, "curves": curves}
     return [name for name in names if has.get(_ONLY_WITH.get(name, ""), True)]
 
 
-def report_tables(repeats: bool, halving: bool) -> list[str]:
+def report_tables(repeats: bool, halving: bool, curves: bool = True) -> list[str]:
     """The tables of a report of a run with (or without) repeats and successive halving."""
-    return _kept(REPORT_TABLES, repeats, halving)
+    return _kept(REPORT_TABLES, repeats, halving, curves)
 
 
-def report_plots(repeats: bool, halving: bool) -> list[str]:
-    """The plots of a report of a run with (or without) repeats and successive halving."""
-    return _kept(PLOTS, repeats, halving)
+def report_plots(repeats: bool, halving: bool, curves: bool = True) -> list[str]:
+    """The plots of a report of a run with (or without) repeats, successive halving and
+    learning curves."""
+    return _kept(PLOTS, repeats, halving, curves)
 
 
-def report_files(repeats: bool, halving: bool) -> list[str]:
+def report_files(repeats: bool, halving: bool, curves: bool = True) -> list[str]:
     """Every file such a report folder holds, relative to it."""
     return [
-        *report_tables(repeats, halving),
-        *(f"{plot}.{fmt}" for plot in report_plots(repeats, halving) for fmt in PLOT_FORMATS),
+        *report_tables(repeats, halving, curves),
+        *(
+            f"{plot}.{fmt}"
+            for plot in report_plots(repeats, halving, curves)
+            for fmt in PLOT_FORMATS
+        ),
     ]

@@ -5,7 +5,9 @@ rule collect:
     input:
         [entry(arch_id) for arch_id in ARCH_IDS],
     output:
-        f"{RUN_DIR}/candidates.parquet",
+        table=f"{RUN_DIR}/candidates.parquet",
+        # Every epoch of every training: the report's learning curves.
+        curves=f"{RUN_DIR}/curves.parquet",
     log:
         f"{RUN_DIR}/logs/collect.log",
     localrule: True

@@ -280,12 +280,14 @@ def repeated_metrics(wildcards):
 
 def report_inputs(run_dir):
     """The tables a report renders from: the run's, and its repeats' when it has them."""
-    tables = {"table": f"{run_dir}/candidates.parquet"}
+    tables = {
+        "table": f"{run_dir}/candidates.parquet",
+        "curves": f"{run_dir}/curves.parquet",
+    }
     if REPEAT_SEEDS:
         tables["repeats"] = f"{run_dir}/repeats.parquet"
     if HALVING:
         tables["trials"] = f"{run_dir}/trials.parquet"
-        tables["curves"] = f"{run_dir}/curves.parquet"
     if DENSE_GRID:
         tables["grid"] = f"{run_dir}/grid.parquet"
     return tables

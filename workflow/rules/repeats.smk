@@ -24,7 +24,7 @@ use rule collect as collect_repeats with:
     input:
         repeated_metrics,
     output:
-        f"{RUN_DIR}/repeats.parquet",
+        table=f"{RUN_DIR}/repeats.parquet",
     log:
         f"{RUN_DIR}/logs/collect_repeats.log",
     # Not inherited through `use rule`: a table is collected where snakemake runs.

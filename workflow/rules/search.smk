@@ -30,6 +30,7 @@ rule collect_search:
     output:
         trials=f"{RUN_DIR}/trials.parquet",
         candidates=f"{RUN_DIR}/candidates.parquet",
+        curves=f"{RUN_DIR}/curves.parquet",
     log:
         f"{RUN_DIR}/logs/collect_search.log",
     localrule: True

@@ -141,7 +141,8 @@ def plot_edf(scored: pd.DataFrame) -> plt.Figure:
     else:
         edf = empirical_distribution(100 * (1 - scored["score"].to_numpy()))
         axis.step(edf["value"], edf["fraction"], where="post", color="C0")
-        axis.set_xlim(0, min(100, edf["value"].max() + 5))
+        spread = edf["value"].max() - edf["value"].min()
+        axis.set_xlim(0, min(100, edf["value"].max() + max(0.05 * spread, 0.2)))
     axis.set_ylim(0, 1.02)
     axis.set_xlabel("validation error (%)")
     axis.set_ylabel("fraction of architectures")
@@ -185,7 +186,9 @@ def plot_expected_max(curve: pd.DataFrame, best: float) -> plt.Figure:
     return figure
 
 
-def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
+def plot_seeds(
+    seeds: pd.DataFrame, repeats: pd.DataFrame | None, selecting_seed: int = 0
+) -> plt.Figure:
     figure, axis = plt.subplots(figsize=(7, 4.5))
     if repeats is None or seeds.empty:
         _empty_note(axis, "no repeated seeds in this run (config repeats.top_k)")
@@ -193,8 +196,13 @@ def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
     else:
         order = list(seeds["arch_id"])
         ok = repeats[repeats["status"] == "ok"]
-        positions = ok["arch_id"].map({arch_id: i for i, arch_id in enumerate(order)})
-        axis.scatter(positions, 100 * ok["val_accuracy"], color="0.5", s=16, label="one seed")
+        place = {arch_id: i for i, arch_id in enumerate(order)}
+        chose = ok["seed"] == selecting_seed
+        axis.scatter(ok.loc[~chose, "arch_id"].map(place), 100 * ok.loc[~chose, "val_accuracy"],
+                     color="0.5", s=16, label="another seed")  # fmt: skip
+        axis.scatter(ok.loc[chose, "arch_id"].map(place), 100 * ok.loc[chose, "val_accuracy"],
+                     color="C3", marker="x", s=28, zorder=3,
+                     label=f"seed {selecting_seed}, which selected them")  # fmt: skip
         axis.errorbar(
             range(len(order)),
             100 * seeds["val_mean"],
@@ -202,7 +210,7 @@ def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
             fmt="o",
             color="C0",
             capsize=3,
-            label="mean ± 1 s.d.",
+            label="mean ± 1 s.d. of the other seeds",
         )
         axis.set_xticks(range(len(order)), order, rotation=60, ha="right", fontsize="x-small")
         axis.legend(loc="lower left", fontsize="small")
@@ -212,10 +220,12 @@ def plot_seeds(seeds: pd.DataFrame, repeats: pd.DataFrame | None) -> plt.Figure:
     return figure
 
 
-def plot_curves(curves: pd.DataFrame | None, promoted: set[str]) -> plt.Figure:
+def plot_curves(
+    curves: pd.DataFrame | None, promoted: set[str], what: str = "the promoted candidates"
+) -> plt.Figure:
     figure, axis = plt.subplots(figsize=(7, 4.5))
     if curves is None or not promoted:
-        _empty_note(axis, "not a successive-halving run (config search.strategy)")
+        _empty_note(axis, "no learning curves to show")
     else:
         shown = curves[curves["arch_id"].isin(promoted)]
         for color, (arch_id, trainings) in enumerate(shown.groupby("arch_id", sort=True)):
@@ -233,9 +243,13 @@ def plot_curves(curves: pd.DataFrame | None, promoted: set[str]) -> plt.Figure:
         axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axis.set_xlabel("epoch")
     axis.set_ylabel("validation accuracy (%)")
-    axis.set_title("Learning curves of the promoted candidates (one line per budget)")
+    axis.set_title(f"Learning curves of {what} (one line per budget)")
     figure.tight_layout()
     return figure
+
+
+# The fewest candidates a box of the architecture-property plot stands on.
+BOXED = 3
 
 
 def plot_choices(ok: pd.DataFrame) -> plt.Figure:
@@ -251,7 +265,14 @@ def plot_choices(ok: pd.DataFrame) -> plt.Figure:
             data = pd.DataFrame({name: features[name], accuracy: 100 * ok["val_accuracy"]})
             axes_of = {"data": data, "x": name, "y": accuracy, "ax": axis}
             if data[name].nunique() <= 12:
-                sns.boxplot(**axes_of, color="C0", fliersize=0)
+                # A box of one or two points says nothing a point does not: boxes where a
+                # value holds three or more, every point shown.
+                order = sorted(data[name].unique())
+                counts = data[name].value_counts()
+                boxed = data[data[name].map(counts) >= BOXED]
+                sns.boxplot(data=boxed, x=name, y=accuracy, ax=axis, order=order, color="C0",
+                            fliersize=0)  # fmt: skip
+                axes_of["order"] = order
                 np.random.seed(0)  # seaborn jitters with numpy's global generator
                 sns.stripplot(**axes_of, color="0.2", size=2.5, jitter=0.2)
             else:
@@ -293,9 +314,14 @@ def _labelled(figure: plt.Figure, axis: plt.Axes, x: str, y: str, title: str) ->
 
 STRATEGY_LABELS = {
     "random_search": "random search",
-    "successive_halving": "successive halving",
+    "successive_halving": "synchronous halving",
     "hyperband": "Hyperband",
+    "asha": "ASHA (Syne Tune)",
 }
+# Each strategy its own marker, and its points nudged apart on the log axis, so that two that
+# score alike at one compute do not hide one another.
+MARKERS = "osD^vP*"
+NUDGE = 1.04
 
 
 def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> plt.Figure:
@@ -303,19 +329,20 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
     5th–95th percentile of the paired searches) and, dashed, on the validation accuracy that
     chose the pick; with the real runs' points on test accuracy."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    for number, (strategy, label) in enumerate(STRATEGY_LABELS.items()):
+    strategies = list(dict.fromkeys(table["strategy"]))
+    for number, strategy in enumerate(strategies):
         rows = table[table["strategy"] == strategy]
-        if rows.empty:
-            continue
-        color = f"C{number}"
+        label, color = STRATEGY_LABELS.get(strategy, strategy), f"C{number}"
+        nudge = NUDGE ** (number - (len(strategies) - 1) / 2)
         held_out = rows[rows["evidence"] == TEST]
-        trainings = held_out["compute_epoch_images"] / full_training
+        trainings = held_out["compute_epoch_images"] / full_training * nudge
         axis.fill_between(trainings, 100 * held_out["p05"], 100 * held_out["p95"], color=color,
-                          alpha=0.15, linewidth=0)  # fmt: skip
-        axis.plot(trainings, 100 * held_out["mean_best_accuracy"], color=color, marker="o",
-                  markersize=3, label=f"{label}: test (mean, 5th–95th pct.)")  # fmt: skip
+                          alpha=0.12, linewidth=0)  # fmt: skip
+        axis.plot(trainings, 100 * held_out["mean_best_accuracy"], color=color,
+                  marker=MARKERS[number % len(MARKERS)], markersize=4,
+                  label=f"{label}: test (mean, 5th–95th pct.)")  # fmt: skip
         chose = rows[rows["evidence"] == SELECTING]
-        axis.plot(chose["compute_epoch_images"] / full_training,
+        axis.plot(chose["compute_epoch_images"] / full_training * nudge,
                   100 * chose["mean_best_accuracy"], color=color, linestyle="--",
                   linewidth=1, label=f"{label}: validation that chose")  # fmt: skip
     for marker, run in zip("XP", runs.itertuples(), strict=False):

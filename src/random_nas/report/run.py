@@ -62,6 +62,8 @@ COST_COLUMNS = ["params", "flops", "train_seconds", "peak_memory_bytes"]
 RANKING_COLUMNS = ["rank", "arch_id", "val_accuracy", "test_accuracy", *COST_COLUMNS]
 # The sizes of random search at which the report's table gives the expected best.
 MILESTONES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+# Learning curves drawn for a run that promotes nothing: its best few.
+CURVES_SHOWN = 8
 
 Section = tuple[str, pd.DataFrame]
 
@@ -104,7 +106,16 @@ class RunTables:
     @property
     def sections(self) -> dict[str, bool]:
         """Which of the report's optional sections the run has."""
-        return {"repeats": self.repeats is not None, "halving": self.trials is not None}
+        return {
+            "repeats": self.repeats is not None,
+            "halving": self.halving_run,
+            "curves": self.curves is not None,
+        }
+
+    @property
+    def halving_run(self) -> bool:
+        strategy = self.config.get("search", {}).get("strategy", "random")
+        return self.trials is not None and strategy in ("successive_halving", "hyperband")
 
 
 @dataclass(frozen=True)
@@ -210,9 +221,15 @@ def _draw_plots(out: Path, tables: RunTables, analysis: RunAnalysis) -> dict[str
     figures.save(plot_edf(scored), "edf")
     figures.save(plot_expected_max(analysis.curve, best), "expected_max")
     if tables.repeats is not None:
-        figures.save(plot_seeds(analysis.seeds, tables.repeats), "seeds")
-    if analysis.halving is not None:
-        figures.save(plot_curves(tables.curves, analysis.halving.promoted), "curves")
+        selecting = int(tables.config.get("seed", 0))
+        figures.save(plot_seeds(analysis.seeds, tables.repeats, selecting), "seeds")
+    if tables.curves is not None:
+        if analysis.halving is not None:
+            shown, what = analysis.halving.promoted, "the promoted candidates"
+        else:
+            shown = set(ok["arch_id"].head(CURVES_SHOWN))
+            what = f"the top {min(CURVES_SHOWN, len(ok))} candidates"
+        figures.save(plot_curves(tables.curves, shown, what), "curves")
     figures.save(plot_choices(ok), "choices")
     correlation = analysis.correlation[0] if analysis.correlation else float("nan")
     figures.save(plot_val_vs_test(ok, correlation), "val_vs_test")
@@ -308,7 +325,7 @@ def _seeds_table(seeds: pd.DataFrame) -> pd.DataFrame:
             "other seeds": seeds["seeds"].map(as_count),
             "val acc % mean (other seeds)": seeds["val_mean"].map(as_percent),
             "val s.d.": seeds["val_sd"].map(as_percent),
-            "test acc % mean": seeds["test_mean"].map(as_percent),
+            "test acc % mean (other seeds)": seeds["test_mean"].map(as_percent),
         }
     )
 
