@@ -209,19 +209,27 @@ def receipt_of(entry_metrics: Path, folder: Path) -> Path:
     return folder / "results/receipts" / store_tag(str(store)) / entry_metrics.relative_to(store)
 
 
-def counting_trainings(folder: Path, broken: bool = False) -> tuple[dict[str, str], Path]:
+def counting_trainings(
+    folder: Path, broken: bool = False, when: str = "start"
+) -> tuple[dict[str, str], Path]:
     """The environment under which every training is written down, one architecture a line
-    in the file returned (from any working directory), or, `broken`, every training fails
-    before it starts, as in a broken environment."""
+    in the file returned (from any working directory), as it starts or (`when="end"`) once it
+    finished; or, `broken`, every training fails before it starts, as in a broken
+    environment."""
     counter = folder / "trainings.txt"
     fault = """    if os.environ.get("RANDOM_NAS_TEST_BROKEN"):
         raise OSError("injected: the environment is broken")
+    if os.environ.get("RANDOM_NAS_TEST_COUNT_AT") == "end":
+        result = original(*args, **kwargs)
     with open(os.environ["RANDOM_NAS_TEST_TRAININGS"], "a") as handle:
         handle.write(args[0].arch_id + "\\n")
+    if os.environ.get("RANDOM_NAS_TEST_COUNT_AT") == "end":
+        return result
     return original(*args, **kwargs)"""
     environment = _with_fault(folder, "random_nas.train", "train_candidate", fault)
     counter.touch()
     environment["RANDOM_NAS_TEST_TRAININGS"] = str(counter)
+    environment["RANDOM_NAS_TEST_COUNT_AT"] = when
     if broken:
         environment["RANDOM_NAS_TEST_BROKEN"] = "1"
     return environment, counter

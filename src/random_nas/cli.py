@@ -1,5 +1,6 @@
 """`random-nas`: what is not a Snakemake target, as one command line.
 
+    random-nas status                          runs here, and the trainings held now
     random-nas store list|check|clean|retire|remove   a look at a store of trainings
     random-nas study STUDY.yaml                render a study from its runs' tables
     random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
@@ -45,6 +46,13 @@ def _store_check(args: argparse.Namespace) -> int:
     checked = sum(1 for _ in published_entries(store))
     print(f"checked {checked} entries of {store}: {len(found) or 'no'} problems")
     return 1 if found else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from random_nas.store_admin import status
+
+    print("\n".join(status(Path("results"), args.store)))
+    return 0
 
 
 def _store_clean(args: argparse.Namespace) -> int:
@@ -199,6 +207,12 @@ def parser() -> argparse.ArgumentParser:
                 metavar="PATTERN",
                 help="also every failed entry whose error matches this regular expression",
             )
+
+    state = commands.add_parser(
+        "status", help="the runs of this working directory and the trainings held now"
+    )
+    _add_store_option(state)
+    state.set_defaults(handler=_status)
 
     study = commands.add_parser("study", help="render a study (study.yaml naming runs)")
     study.add_argument("study", type=Path, help="the study.yaml")

@@ -271,3 +271,33 @@ def take_out(store: Path, entries: list[Path], reason: str, keep: bool) -> list[
         where = f" (kept in {trace.relative_to(store)})" if keep else ""
         done.append(f"{'retired' if keep else 'removed'} {name}{where}: {reason}")
     return done
+
+
+def status(results: Path, store: Path) -> list[str]:
+    """`random-nas status`: the runs of this working directory (what each has collected and
+    rendered, and when) and the trainings held in the store now."""
+    import datetime
+
+    def when(path: Path) -> str:
+        if not path.exists():
+            return "not yet"
+        stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC)
+        return stamp.isoformat(timespec="seconds")
+
+    lines = []
+    for record in sorted(results.glob("*/run.json")):
+        folder = record.parent
+        batches = sorted(folder.glob("search/batch_*.json"))
+        asked = f"; {len(batches)} search batches asked" if batches else ""
+        lines.append(
+            f"run {folder.name}: drawn {when(record)}; table collected "
+            f"{when(folder / 'candidates.parquet')}; report "
+            f"{when(folder / 'report/index.html')}{asked}"
+        )
+    held = claims_listing(store) if store.is_dir() else []
+    lines += held or [f"no training is held in {store} now"]
+    lines.append(
+        "what a run still needs: `snakemake -n --configfile ...` states it (what trains, what "
+        "only copies, what each checkpoint may add)"
+    )
+    return lines

@@ -491,8 +491,43 @@ def plan_lines():
     return statement.lines()
 
 
+def next_batch_lines():
+    """A live search's next step, for a dry run: the batch still training, or the next batch
+    as the strategy would ask it now (asked here, as the checkpoint will ask it)."""
+    from random_nas.results import read_metrics
+    from random_nas.search_run import ask_next
+
+    records = []
+    for path in sorted(Path(RUN_DIR).glob("search/batch_*.json")):
+        with open(path, encoding="utf-8") as handle:
+            records.append(json.load(handle))
+    records.sort(key=lambda record: record["batch"])
+    if records and records[-1]["done"]:
+        return [f"  the search ended after batch {len(records) - 2}"]
+    receipts = [
+        entry(item["arch_id"], item["epochs"])
+        for record in records
+        for item in record["proposals"]
+    ]
+    missing = [receipt for receipt in receipts if not Path(receipt).exists()]
+    if missing:
+        return [
+            f"  batch {len(records) - 1} still trains {len(missing)} of its trainings"
+        ]
+    record = ask_next(
+        len(records), records, [read_metrics(receipt) for receipt in receipts],
+        search=config["search"], search_space=config["search_space"],
+        seed=sampling_seed(config), epochs=config["training"]["epochs"],
+        budget=config["num_architectures"],
+    )  # fmt: skip
+    asked = (
+        ", ".join(item["arch_id"] for item in record["proposals"]) or "nothing: it ends"
+    )
+    return [f"  next: batch {len(records)} asks for {asked}"]
+
+
 if workflow.output_settings.dryrun:
-    for line in plan_lines():
+    for line in plan_lines() + (next_batch_lines() if LIVE else []):
         logger.info(line)
     # The targets are not known to the workflow when it is parsed; the command line is.
     if "verify_published" in sys.argv[1:]:

@@ -1,0 +1,185 @@
+"""Search strategies through one protocol: deterministic given their seed and history, checked
+before any job, searched live through the store batch by batch, replayed where they can act,
+and a strategy of one's own from the docs alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+from conftest import (
+    REPO,
+    TINY_CONFIG,
+    copy_repository,
+    counting_trainings,
+    run_snakemake,
+    snakemake_command,
+    write_config,
+)
+
+from random_nas.space import SearchSpace
+from random_nas.strategies.encoding import distance
+from random_nas.strategies.protocol import Observation, SearchContext
+from random_nas.strategies.registry import strategy_class, strategy_problem
+from random_nas.strategies.search import NotDeterministic, read_batch, rebuild
+
+SEED_SPACE = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
+SHIPPED = ("random_search", "regularized_evolution", "local_search", "tpe")
+
+
+def _score(arch) -> float:
+    """A deterministic stand-in for a validation accuracy (unit tests train nothing)."""
+    return (
+        0.9
+        + sum(layer.filters for layer in arch.layers) / 64e3
+        - 0.002 * sum(layer.stride == 2 for layer in arch.layers)
+    )
+
+
+def _search(name: str, batches: int = 8, size: int = 3, settings=None) -> list[list[str]]:
+    strategy = strategy_class(name)(SearchContext(SEED_SPACE, 7, 3, settings or {}))
+    asked = []
+    for _ in range(batches):
+        proposals = strategy.ask(size)
+        asked.append([proposal.arch.arch_id for proposal in proposals])
+        strategy.tell([Observation(p.arch, p.epochs, _score(p.arch), "ok") for p in proposals])
+    return asked
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_strategy_asks_the_same_given_its_seed_and_history(name):
+    assert _search(name) == _search(name)
+    assert sum(map(len, _search(name))) >= 20
+
+
+def test_strategies_start_from_random_searchs_draws_and_move_one_setting():
+    draws = [arch.arch_id for arch in SEED_SPACE.sample(10, 7)]
+    for name in ("regularized_evolution", "local_search", "tpe"):
+        asked = [arch_id for batch in _search(name) for arch_id in batch]
+        assert asked[:10] == draws, name  # trained once, paired with random search's
+    # Local search's first move: every proposal after the initial ten is one setting from
+    # the best of them.
+    strategy = strategy_class("local_search")(SearchContext(SEED_SPACE, 7, 3, {"num_init": 4}))
+    initial = strategy.ask(4)
+    strategy.tell([Observation(p.arch, 3, _score(p.arch), "ok") for p in initial])
+    best = max(initial, key=lambda p: _score(p.arch)).arch
+    assert all(distance(SEED_SPACE, p.arch, best) == 1 for p in strategy.ask(5))
+
+
+def test_a_bad_strategy_or_setting_is_one_line_before_any_job(monkeypatch):
+    assert "known: random, successive_halving" in strategy_problem("bohb", {})
+    assert "search.settings.population is not a setting of RegularizedEvolution" in (
+        strategy_problem("regularized_evolution", {"population": 10})
+    )
+    assert "search.settings.population_size is 'ten'; RegularizedEvolution expects int" in (
+        strategy_problem("regularized_evolution", {"population_size": "ten"})
+    )
+    assert "is not a file" in strategy_problem("missing.py:Strategy", {})
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert "drives the package optuna, which is not installed: pip install -e" in (
+        strategy_problem("tpe", {})
+    )
+
+
+def test_a_strategy_that_asks_otherwise_is_stopped_naming_the_batch():
+    class Unseeded:
+        def __init__(self, context):
+            import random
+
+            self.context, self.rng = context, random.Random()
+
+        def ask(self, count):
+            from random_nas.strategies.protocol import Proposal
+
+            indices = [self.rng.randrange(self.context.space.size) for _ in range(count)]
+            return [Proposal(self.context.space.decode(i), 3) for i in indices]
+
+        def tell(self, observations):
+            pass
+
+    context = SearchContext(SEED_SPACE, 0, 3)
+    first = Unseeded(context).ask(2)
+    batch = read_batch(
+        {"batch": 0, "done": False, "proposals": [
+            {**p.arch.to_dict(), "arch_id": p.arch.arch_id, "epochs": 3} for p in first]}
+    )  # fmt: skip
+    with pytest.raises(NotDeterministic, match="for batch 0 where it asked"):
+        rebuild(Unseeded(context), [batch], lambda p: Observation(p.arch, 3, 0.9, "ok"))
+
+
+SEARCH = {
+    **TINY_CONFIG,
+    "run": "rea",
+    "num_architectures": 8,
+    "dataset": {"val_size": 200, "train_size": 600, "test_size": 200},
+    "training": {**TINY_CONFIG["training"], "epochs": 2},
+    "search": {"strategy": "regularized_evolution", "batch_size": 2,
+               "settings": {"population_size": 4, "sample_size": 2}},
+}  # fmt: skip
+SAME = ["arch_id", "draw", "batch", "status", "val_accuracy", "test_accuracy"]
+
+
+def test_a_live_search_killed_mid_way_trains_nothing_twice_and_ends_as_an_uninterrupted_one(
+    tmp_path,
+):
+    whole, killed = (copy_repository(tmp_path / name) for name in ("whole", "killed"))
+    run_snakemake(whole, write_config(whole, SEARCH))
+    expected = pd.read_parquet(whole / "results/rea/trials.parquet")[SAME]
+    assert len(expected) == 8 and sorted(set(expected["batch"])) == [0, 1, 2, 3]
+
+    environment, counter = counting_trainings(tmp_path / "hook", when="end")
+    configfile = write_config(killed, SEARCH)
+    process = subprocess.Popen(
+        snakemake_command(configfile), cwd=killed, env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not (killed / "results/rea/search/batch_2.json").exists():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=120)
+    plan = run_snakemake(killed, configfile, "-n")
+    assert "then ask (up to" in plan.stdout + plan.stderr
+    run_snakemake(killed, configfile, env=environment)
+    finished = counter.read_text().split()
+    assert len(finished) == len(set(finished)) == 8  # each training finished once
+    table = pd.read_parquet(killed / "results/rea/trials.parquet")[SAME]
+    pd.testing.assert_frame_equal(table, expected)
+    assert (
+        (killed / "results/rea/report/ranking.md")
+        .read_text()
+        .startswith("# Regularized evolution report: rea")
+    )
+
+
+def test_a_strategy_of_ones_own_from_the_docs_runs_live_and_in_replay(tmp_path):
+    workdir = copy_repository(tmp_path / "work")
+    shutil.copytree(REPO / "docs/examples", workdir / "docs/examples")
+    own = "docs/examples/nearest_to_best.py:NearestToBest"
+    live = {**SEARCH, "run": "own", "num_architectures": 4,
+            "search": {"strategy": own, "batch_size": 2, "settings": {"pool": 20}}}  # fmt: skip
+    run_snakemake(workdir, write_config(workdir, live))
+    trials = pd.read_parquet(workdir / "results/own/trials.parquet")
+    assert len(trials) == 4 and set(trials["batch"]) == {0, 1}
+    grid = {**TINY_CONFIG, "run": "grid", "num_architectures": 6,
+            "training": {**TINY_CONFIG["training"], "epochs": 3},
+            "search": {"min_epochs": 1, "eta": 3, "dense_grid": True},
+            "report": {"replay_simulations": 40, "replay_resamples": 0,
+                       "replay_strategies": [own]}}  # fmt: skip
+    run_snakemake(workdir, write_config(workdir, grid, "grid.yaml"))
+    replay = pd.read_csv(workdir / "results/grid/report/replay.csv")
+    assert own in set(replay["strategy"])
+    refused = {**grid, "report": {**grid["report"], "replay_strategies": ["local_search"]}}
+    result = run_snakemake(workdir, write_config(workdir, refused, "r.yaml"), "-n", check=False)
+    assert result.returncode != 0
+    assert "cannot be replayed on a dense grid: it walks to neighbouring" in (
+        result.stdout + result.stderr
+    )
