@@ -6,33 +6,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from random_nas.analysis.verification import verification_table
 
-DRAWS, REPEATED, SEEDS = 100, 10, (1, 2)
-# mnist5k-100's own: its spread of architectures and its seed noise (0.24 points).
-SPREAD, NOISE = 0.015, 0.0024
-SIMULATIONS = 1000
+REPEATED, SEEDS = 10, (1, 2)
+# mnist5k-100's seed noise (0.24 points); its own accuracies are the truth the simulation draws
+# from, so that selection from them is as strong as the run's (the winner's curse it shows).
+NOISE = 0.0024
+SIMULATIONS = 600
 
 
-def _simulated_run(rng: np.random.Generator, published_shift: float = 0.0):
-    """A correct published run: seed 0 picks the winner of DRAWS draws, its top REPEATED are
-    trained again with SEEDS; the verification retrains the winner and one drawn other of
-    them elsewhere (a fresh draw of the seed noise). The published winner is raised by
-    `published_shift`."""
-    truth = 0.93 + SPREAD * rng.standard_normal(DRAWS)
-    first = truth + NOISE * rng.standard_normal(DRAWS)
-    arch_ids = [f"a{index:03d}" for index in range(DRAWS)]
+def run_accuracies() -> np.ndarray:
+    from random_nas.results import read_table
+
+    table = read_table(REPO / "results/published/mnist5k-100/candidates.parquet")[0].to_pandas()
+    return table.loc[table["status"] == "ok", "val_accuracy"].to_numpy()
+
+
+def _simulated_run(rng, truth_values, published_shift=0.0, rho=0.0):
+    """A correct published run: its architectures' true accuracies are the run's own, in a
+    random order; seed 0 picks the winner, the top REPEATED are trained again with SEEDS; the
+    verification retrains the winner and two drawn others of them elsewhere, under the
+    published rows' own seed, so that a retraining shares the part `rho` of its published
+    row's noise. The published winner is raised by `published_shift`."""
+    truth = rng.permutation(truth_values)
+    draws = len(truth)
+    shared = rng.standard_normal(draws)
+    first = truth + NOISE * shared
+    arch_ids = [f"a{index:03d}" for index in range(draws)]
     order = np.argsort(-first)
     published = pd.DataFrame(
-        {
-            "arch_id": arch_ids,
-            "val_accuracy": first,
-            "flops": 1,
-            "status": "ok",
-            "hardware": "CPU of one kind",
-        }
-    )
+        {"arch_id": arch_ids, "val_accuracy": first, "flops": 1, "status": "ok",
+         "hardware": "CPU of one kind"}
+    )  # fmt: skip
     published.loc[order[0], "val_accuracy"] += published_shift
     top = order[:REPEATED]
     repeats = pd.DataFrame(
@@ -44,60 +51,78 @@ def _simulated_run(rng: np.random.Generator, published_shift: float = 0.0):
             for seed in (0, *SEEDS)
         ]
     )  # fmt: skip
-    verified = [order[0], rng.choice(top[1:])]
+    verified = [order[0], *rng.choice(top[1:], 2, replace=False)]
+    fresh = rng.standard_normal(len(verified))
+    again = truth[verified] + NOISE * (rho * shared[verified] + np.sqrt(1 - rho**2) * fresh)
     retrained = pd.DataFrame(
-        {
-            "arch_id": [arch_ids[index] for index in verified],
-            "val_accuracy": truth[verified] + NOISE * rng.standard_normal(len(verified)),
-            "status": "ok",
-            "hardware": "CPU of another kind",
-        }
-    )
+        {"arch_id": [arch_ids[index] for index in verified], "val_accuracy": again,
+         "status": "ok", "hardware": "CPU of another kind"}
+    )  # fmt: skip
     return published, repeats, retrained, arch_ids[order[0]]
+
+
+def error_rates(simulations: int, rho: float, seed: int) -> dict[str, float]:
+    """Over simulated correct tables: how often the verdict calls one off, how often a
+    correct winner is found not to agree, how often the verdict finds the winner's retraining
+    short by the verdict's stated detectable shift, how often the winner's own check finds its
+    stated detectable shift, and how often a winner published 2 points high is called off."""
+    rng, truth = np.random.default_rng(seed), run_accuracies()
+    counts = dict.fromkeys(("called_off", "winner_off", "verdict_power", "own_power", "raised"), 0)
+    for _ in range(simulations):
+        published, repeats, retrained, winner = _simulated_run(rng, truth, rho=rho)
+        table, joint = verification_table(published, retrained, repeats, 1000, 0, 10)
+        row = table.set_index("arch_id").loc[winner]
+        counts["called_off"] += not joint["holds"]
+        counts["winner_off"] += not row["agrees"]
+        for shift, name in (("verdict_detectable_shift", "verdict_power"),
+                            ("detectable_shift", "own_power")):  # fmt: skip
+            short = retrained.copy()
+            short.loc[short["arch_id"] == winner, "val_accuracy"] -= row[shift]
+            shorted, shorted_joint = verification_table(published, short, repeats, 1000, 0, 10)
+            found = (
+                not shorted_joint["holds"]
+                if name == "verdict_power"
+                else not (shorted.set_index("arch_id").loc[winner, "agrees"])
+            )
+            counts[name] += found
+        high, again, redone, _ = _simulated_run(rng, truth, published_shift=0.02, rho=rho)
+        counts["raised"] += not verification_table(high, redone, again, 1000, 0, 10)[1]["holds"]
+    return {name: count / simulations for name, count in counts.items()}
 
 
 def _monte_carlo_bound(rate: float) -> float:
     return 3 * np.sqrt(rate * (1 - rate) / SIMULATIONS)
 
 
-def test_a_correct_table_is_called_off_at_the_nominal_rate_and_a_shift_is_found():
-    rng = np.random.default_rng(0)
-    false_alarms = winner_false_alarms = found = 0
-    for _ in range(SIMULATIONS):
-        published, repeats, retrained, winner = _simulated_run(rng)
-        table, joint = verification_table(published, retrained, repeats, 1000, 0, 10)
-        false_alarms += not joint["holds"]
-        winner_false_alarms += not table.set_index("arch_id").loc[winner, "agrees"]
-        # The same run, the winner's retraining its stated detectable shift below its evidence.
-        shift = table.set_index("arch_id").loc[winner, "detectable_shift"]
-        retrained.loc[retrained["arch_id"] == winner, "val_accuracy"] -= shift
-        table = verification_table(published, retrained, repeats, 1000, 0, 10)[0]
-        found += not table.set_index("arch_id").loc[winner, "agrees"]
-    # The comparison with the selected value called a correct winner off 12 % of the time.
-    assert abs(false_alarms / SIMULATIONS - 0.05) <= _monte_carlo_bound(0.05)
-    assert abs(winner_false_alarms / SIMULATIONS - 0.05) <= _monte_carlo_bound(0.05)
-    assert abs(found / SIMULATIONS - 0.80) <= _monte_carlo_bound(0.80)
+@pytest.mark.parametrize("rho", [0.0, 0.8])
+def test_a_correct_table_is_called_off_at_most_at_the_level_and_the_stated_power_holds(rho):
+    """With selection as strong as the run's own and a retraining sharing part of its
+    published row's noise (as one under the same seed on another CPU kind does): a correct
+    table is called off at most at the level (at it where nothing is shared), and the verdict
+    finds its stated detectable shift four times in five."""
+    rates = error_rates(SIMULATIONS, rho, seed=0)
+    assert rates["called_off"] <= 0.05 + _monte_carlo_bound(0.05)
+    assert rates["winner_off"] <= 0.05 + _monte_carlo_bound(0.05)
+    if rho == 0.0:
+        assert abs(rates["called_off"] - 0.05) <= _monte_carlo_bound(0.05)
+        assert abs(rates["verdict_power"] - 0.80) <= 0.02 + _monte_carlo_bound(0.80)
+        assert abs(rates["own_power"] - 0.80) <= 0.02 + _monte_carlo_bound(0.80)
+    assert rates["raised"] >= 0.9
 
 
-def test_a_winner_published_two_points_high_is_flagged_and_a_failed_retraining_disagrees():
-    rng = np.random.default_rng(1)
-    flagged = 0
-    for _ in range(200):
-        published, repeats, retrained, winner = _simulated_run(rng, published_shift=0.02)
-        table, joint = verification_table(published, retrained, repeats, 1000, 0, 10)
-        flagged += not joint["holds"] and not table.set_index("arch_id").loc[winner, "agrees"]
-    assert flagged / 200 >= 0.95
+def test_a_failed_or_diverged_retraining_disagrees():
+    rng, truth = np.random.default_rng(1), run_accuracies()
     # A diverged retraining counts as chance, as everywhere; a failed one measured nothing.
     # Either disagrees, and neither is dropped.
     for status, counted_as in (("diverged", 0.1), ("failed", None)):
-        published, repeats, retrained, winner = _simulated_run(rng)
+        published, repeats, retrained, winner = _simulated_run(rng, truth)
         retrained.loc[retrained["arch_id"] == winner, ["status", "val_accuracy"]] = [status, 0.5]
         table, joint = verification_table(published, retrained, repeats, 1000, 0, 10)
         row = table.set_index("arch_id").loc[winner]
         assert not row["agrees"] and not joint["holds"]
         assert joint["diverged" if status == "diverged" else "unmeasured"] == 1
         if counted_as is not None:
-            assert row["val_accuracy"] == counted_as and joint["candidates"] == 2
+            assert row["val_accuracy"] == counted_as and joint["candidates"] == 3
 
 
 # What an AVX2-only AMD EPYC retrained of mnist5k-100 (verify.k 2): 0.80 points below the

@@ -3,6 +3,9 @@ select them."""
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
@@ -34,21 +37,72 @@ def verification_picks(
     return ok.set_index("arch_id").loc[[winner, *drawn]].reset_index()
 
 
-def verdict_detectable_shift(error: float, candidates: int, freedom: float) -> float:
-    """The shift of one candidate's retraining (standard error `error`) that the table's
-    verdict, the joint test over `candidates` (F on them and `freedom` degrees of freedom;
-    chi-square where the run measured no seed noise), finds with VERIFY_POWER: solved on the
-    noncentral distribution (scipy.stats.ncf, ncx2) for its noncentrality."""
+def shortfall_sf(statistic: float, candidates: int, freedom: float) -> float:
+    """P(T >= statistic) for T, the sum over `candidates` of each standardised shortfall
+    squared (min(z, 0)^2), where no candidate falls short in truth: the chi-bar-square
+    distribution, each of the 2^k orthants of signs its chi-square (F on the pooled degrees of
+    freedom where the noise was measured)."""
+    if statistic <= 0:
+        return 1.0
+    total = 0.0
+    for short in range(1, candidates + 1):
+        weight = math.comb(candidates, short) / 2**candidates
+        if freedom:
+            total += weight * stats.f.sf(statistic / short, short, freedom)
+        else:
+            total += weight * stats.chi2.sf(statistic, short)
+    return float(total)
+
+
+def _normal_shortfall_sf(statistic: np.ndarray, candidates: int) -> np.ndarray:
+    """shortfall_sf with known noise, over an array of statistics (1 where <= 0)."""
+    total = np.zeros_like(statistic, dtype=float)
+    for short in range(1, candidates + 1):
+        total += math.comb(candidates, short) / 2**candidates * stats.chi2.sf(statistic, short)
+    return np.where(statistic <= 0, 1.0, total)
+
+
+def verdict_power(shift: float, candidates: int, freedom: float = 0) -> float:
+    """How often the verdict (the joint shortfall test at VERIFY_LEVEL) finds one candidate's
+    retraining `shift` of its stated standard errors short of its evidence, the others right.
+    Where the noise was estimated on `freedom` degrees of freedom, the stated error is that
+    estimate, s times the true one with s^2 ~ chi-square / freedom: the power is averaged over
+    s (400 quantiles), the shortfall being shift * s true errors and the test's threshold
+    scaled by s^2. The shifted candidate's z is normal around -shift * s: short, or not."""
+    critical = optimize.brentq(
+        lambda t: shortfall_sf(t, candidates, freedom) - VERIFY_LEVEL, 1e-9, 1e4
+    )
+    squares = (
+        stats.chi2.ppf((np.arange(400) + 0.5) / 400, freedom) / freedom if freedom else np.ones(1)
+    )
+    power, rest = 0.0, candidates - 1
+    for square in squares:
+        true_shift = shift * np.sqrt(square)
+        z = np.linspace(-true_shift - 10.0, 0.0, 1001)
+        weights = stats.norm.pdf(z + true_shift) * (z[1] - z[0])
+        weights[[0, -1]] /= 2
+        threshold = critical * square
+        short = (_normal_shortfall_sf(threshold - z**2, rest) * weights).sum()
+        not_short = stats.norm.sf(true_shift) * _normal_shortfall_sf(np.array([threshold]), rest)
+        power += float(short + not_short[0])
+    return power / len(squares)
+
+
+@functools.cache
+def _verdict_shift(candidates: int, freedom: float) -> float:
+    return float(
+        optimize.brentq(
+            lambda shift: verdict_power(shift, candidates, freedom) - VERIFY_POWER, 0.0, 50.0
+        )
+    )
+
+
+def verdict_detectable_shift(error: float, candidates: int, freedom: float = 0) -> float:
+    """The shortfall of one candidate's retraining (standard error `error`) that the table's
+    verdict, the joint shortfall test over `candidates`, finds with VERIFY_POWER."""
     if candidates < 1 or not error > 0:
         return float("nan")
-    if freedom:
-        critical = stats.f.isf(VERIFY_LEVEL, candidates, freedom)
-        power = lambda shift: stats.ncf.sf(critical, candidates, freedom, shift**2)  # noqa: E731
-    else:
-        critical = stats.chi2.isf(VERIFY_LEVEL, candidates)
-        power = lambda shift: stats.ncx2.sf(critical, candidates, shift**2)  # noqa: E731
-    standardised = optimize.brentq(lambda shift: power(shift) - VERIFY_POWER, 0.0, 50.0)
-    return float(standardised * error)
+    return _verdict_shift(candidates, float(freedom or 0)) * error
 
 
 def selection_allowance(draws: int, noise: float, reference_seeds: int, freedom: float) -> float:
@@ -65,37 +119,11 @@ def selection_allowance(draws: int, noise: float, reference_seeds: int, freedom:
     return float(selected + mean)
 
 
-def verification_table(
-    published: pd.DataFrame,
-    retrained: pd.DataFrame,
-    repeats: pd.DataFrame | None,
-    val_size: int,
-    selecting_seed: int,
-    classes: int,
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Compare retrained candidates with what their architectures score where nothing selected
-    them: the table, and a joint test with the noise it rests on (`pooled`, the run's pooled
-    seed-to-seed standard deviation, and its degrees of freedom `freedom`; 0 where the run
-    measured none).
-
-    The selecting seed's published values chose the candidates as the best of many and are
-    biased upwards (the winner's curse): a retraining elsewhere, a fresh draw of the seed noise
-    (another CPU rounds differently, and a training amplifies rounding as a change of seed
-    does), falls short of them even when the table is right. So a repeated candidate's
-    retraining is compared with the mean of its m seeds that did not select it (the reference),
-    the difference having variance sigma^2 (1 + 1/m), sigma its own seed noise leaning on the
-    run's pooled one, and t quantiles on the pooled degrees of freedom. Its published value is
-    checked apart: it may exceed the reference by what selection from the run's draws explains
-    (`selection_allowance`), no more. A candidate without other seeds is compared with its
-    published value, with binomial noise on the validation images where the run measured none,
-    and the winner's tolerance below widened by the selection allowance; a candidate drawn
-    uniformly was not selected. A retraining identical to its published row (the same images
-    right and wrong, the same losses) confirms it. Trainings count by the one rule
-    (analysis.draws.counted): a diverged retraining scores as chance, and is judged so (a
-    disagreement unless its evidence sits at chance too); a failed one measured nothing and is
-    a disagreement. The joint test sums the squared standardised differences (F on k and the
-    pooled degrees of freedom; chi-square on k without measured noise)."""
-    own, pooled, freedom = candidate_seed_sd(repeats, selecting_seed, classes)
+def _merged(
+    published: pd.DataFrame, retrained: pd.DataFrame, classes: int
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The retrainings beside their published rows (a diverged retraining counted as chance),
+    and which are the same training (every computed value identical)."""
     computed = [
         column
         for column in ("val_correct", "val_loss", "test_accuracy", "test_loss", "train_loss")
@@ -120,32 +148,87 @@ def verification_table(
     )
     for column in computed:
         exact &= merged[column] == merged[f"published_{column}"]
-    winner = ranked(published)["arch_id"].iloc[0]
-    others = counted(repeats, classes) if freedom else None
-    unselected = (
-        others[others["seed"] != selecting_seed]
-        .groupby("arch_id")["val_accuracy"]
-        .agg(["mean", "count"])
-        if freedom
-        else pd.DataFrame({"mean": [], "count": []})
-    )
+    return merged, exact
+
+
+def _evidence(
+    merged: pd.DataFrame, repeats: pd.DataFrame | None, selecting_seed: int, classes: int,
+    freedom: int,
+) -> tuple[pd.Series, pd.Series]:  # fmt: skip
+    """Each candidate's unselected evidence (the mean of its seeds other than the selecting
+    one, else its published value) and how many seeds it rests on."""
+    if freedom:
+        others = counted(repeats, classes)
+        unselected = (
+            others[others["seed"] != selecting_seed]
+            .groupby("arch_id")["val_accuracy"]
+            .agg(["mean", "count"])
+        )
+    else:
+        unselected = pd.DataFrame({"mean": [], "count": []})
     seeds = merged["arch_id"].map(unselected["count"]).fillna(0).astype(int)
     reference = (
         merged["arch_id"].map(unselected["mean"]).where(seeds > 0, merged["published_val_accuracy"])
     )
+    return reference, seeds
+
+
+def _joint(
+    difference: pd.Series, error: np.ndarray, exact: pd.Series, joined: np.ndarray,
+    freedom: int,
+) -> tuple[float, int, float]:  # fmt: skip
+    """The joint shortfall test over the joined candidates: statistic, count, p-value."""
+    standardised = np.where(error > 0, difference / np.where(error > 0, error, 1), -np.inf)
+    standardised = np.where(exact | (difference == 0), 0.0, standardised)
+    statistic = float((np.minimum(standardised[joined], 0.0) ** 2).sum())
+    count = int(joined.sum())
+    p_value = shortfall_sf(statistic, count, freedom) if count else float("nan")
+    return statistic, count, p_value
+
+
+def verification_table(
+    published: pd.DataFrame,
+    retrained: pd.DataFrame,
+    repeats: pd.DataFrame | None,
+    val_size: int,
+    selecting_seed: int,
+    classes: int,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Compare retrained candidates with what their architectures score where nothing selected
+    them: the table, and a joint test with the noise it rests on (`pooled`, the run's pooled
+    seed-to-seed standard deviation, and its degrees of freedom `freedom`; 0 where the run
+    measured none).
+
+    The question is whether the candidates do as well here as the table says, so every test is
+    one-sided: a retraining falls short of its evidence, or it does not. (A retraining under
+    the published row's own seed shares part of that row's noise, which selection pushed up:
+    on a correct table it sits above its unselected evidence as often as not, which is no
+    evidence against the table; a two-sided test called such tables off more often than its
+    level.) A repeated candidate's retraining is compared with the mean of its m seeds that
+    did not select it, the difference having variance sigma^2 (1 + 1/m), sigma the run's
+    pooled seed noise, t quantiles on its degrees of freedom; its published value may exceed
+    that mean by what selection from the run's draws explains (`selection_allowance`), no
+    more. A candidate without other seeds is compared with its published value, with binomial
+    noise on the validation images where the run measured none, the winner's allowance widening
+    its tolerance below. A retraining identical to its published row confirms it. Trainings
+    count by the one rule (analysis.draws.counted): a diverged retraining scores as chance; a
+    failed one measured nothing and is a disagreement. The joint test sums each candidate's
+    standardised shortfall squared: the chi-bar-square distribution (shortfall_sf)."""
+    merged, exact = _merged(published, retrained, classes)
+    _, pooled, freedom = candidate_seed_sd(repeats, selecting_seed, classes)
+    reference, seeds = _evidence(merged, repeats, selecting_seed, classes, freedom)
     if freedom:
-        noise = merged["arch_id"].map(own).fillna(pooled)
-        quantile = stats.t.ppf(1 - VERIFY_LEVEL / 2, freedom)
-        power_quantile = stats.t.ppf(VERIFY_POWER, freedom)
+        noise = pd.Series(pooled, index=merged.index)
+        quantile, power_quantile = stats.t.ppf([1 - VERIFY_LEVEL, VERIFY_POWER], freedom)
     else:
         noise = merged["published_val_accuracy"].map(
             lambda accuracy: np.sqrt(accuracy * (1 - accuracy) / val_size)
         )
-        quantile, power_quantile = stats.norm.ppf([1 - VERIFY_LEVEL / 2, VERIFY_POWER])
-    reference_error = np.where(seeds > 0, 1 / seeds.clip(lower=1), 1.0)
-    error = noise * np.sqrt(1 + reference_error)
+        quantile, power_quantile = stats.norm.ppf([1 - VERIFY_LEVEL, VERIFY_POWER])
+    error = (noise * np.sqrt(1 + np.where(seeds > 0, 1 / seeds.clip(lower=1), 1.0))).to_numpy()
     difference = merged["val_accuracy"] - reference
     tolerance = quantile * error
+    winner = ranked(published)["arch_id"].iloc[0]
     allowance = pd.Series(
         [
             selection_allowance(len(published), sigma, count, freedom or np.inf)
@@ -156,14 +239,13 @@ def verification_table(
     )
     gap = (merged["published_val_accuracy"] - reference).where(seeds > 0)
     selected_alone = (seeds == 0) & (merged["arch_id"] == winner)
-    plausible = np.where(
-        selected_alone,
-        (difference <= tolerance) & (difference >= -tolerance - allowance),
-        ~(gap > allowance),
-    )
+    plausible = np.where(selected_alone, difference >= -tolerance - allowance, ~(gap > allowance))
     measured = merged["status"] != "failed"
-    joined_count = (measured & ~selected_alone).sum()
-    within = np.where(selected_alone, plausible, (difference.abs() <= tolerance) & plausible)
+    within = np.where(selected_alone, plausible, (difference >= -tolerance) & plausible)
+    # The winner's value without other seeds is biased by its selection: its own check alone
+    # judges it. A zero standard error (an accuracy of exactly 0 or 1) admits only exactness.
+    joined = (measured & ~selected_alone).to_numpy()
+    statistic, count, p_value = _joint(difference, error, exact, joined, freedom)
     table = pd.DataFrame(
         {
             "arch_id": merged["arch_id"],
@@ -175,7 +257,7 @@ def verification_table(
             "tolerance": tolerance,
             "detectable_shift": (quantile + power_quantile) * error,
             "verdict_detectable_shift": [
-                verdict_detectable_shift(e, int(joined_count), freedom) for e in error
+                verdict_detectable_shift(e, max(count, 1), freedom) for e in error
             ],
             "selection_gap": gap,
             "selection_allowance": allowance,
@@ -186,19 +268,6 @@ def verification_table(
             "hardware": merged["hardware"],
         }
     )
-    # The winner's value without other seeds is biased by its selection: its own check alone
-    # judges it. A zero standard error (an accuracy of exactly 0 or 1) admits only exactness.
-    joined = (measured & ~selected_alone).to_numpy()
-    standardised = np.where(error > 0, difference / np.where(error > 0, error, 1), np.inf)
-    standardised = np.where(exact | (difference == 0), 0.0, standardised)
-    statistic = float((standardised[joined] ** 2).sum())
-    count = int(joined.sum())
-    if not count:
-        p_value = float("nan")
-    elif freedom:
-        p_value = float(stats.f.sf(statistic / count, count, freedom))
-    else:
-        p_value = float(stats.chi2.sf(statistic, count))
     unmeasured = int((~measured).sum())
     joint = {
         "candidates": count,

@@ -53,20 +53,23 @@ def verification_lines(
         else "",
     ]
     test = (
-        f"F = {joint['statistic'] / joint['candidates']:.2f} on {joint['candidates']} and "
-        f"{joint['freedom']} degrees of freedom"
+        f"the sum of the standardised shortfalls squared, {joint['statistic']:.2f}, against its "
+        f"chi-bar-square distribution (F per orthant on {joint['freedom']} degrees of freedom)"
         if joint["freedom"]
-        else f"chi-square {joint['statistic']:.2f} on {joint['candidates']} degrees of freedom"
+        else f"the sum of the standardised shortfalls squared, {joint['statistic']:.2f}, against "
+        "its chi-bar-square distribution"
     )
     return [
         f"# Verification of the published run {name}\n",
         f"{agreeing} of {len(table)} retrained candidates agree with the published table; "
         f"{exact} of {len(table)} are identical trainings (the same validation images right and "
         "wrong, the same losses), which confirm their rows.\n",
-        f"Evidence: {basis}. A candidate agrees when its retraining is within 1.96 standard "
-        "errors of its evidence (its tolerance) and its published value exceeds that evidence by "
-        "no more than the best of the run's draws could by seed noise alone (its selection "
-        "allowance).\n",
+        f"Evidence: {basis}. A candidate agrees when its retraining falls short of its evidence "
+        "by no more than its tolerance (one-sided, 5 %: the question is whether it does as well "
+        "here as the table says; a retraining under the published row's own seed shares part "
+        "of that row's selected noise, and may sit above its evidence) and its published value "
+        "exceeds that evidence by no more than the best of the run's draws could by seed noise "
+        "alone (its selection allowance).\n",
         f"Power: the verdict (the joint test) finds one retraining off its evidence by "
         f"{100 * table['verdict_detectable_shift'].min():.2f} points or more "
         f"({100 * table['verdict_detectable_shift'].max():.2f} for the noisiest of these "
