@@ -8,7 +8,9 @@ import _library  # noqa: F401  (src/ first on the path)
 from random_nas.logs import log_to
 from random_nas.report.replay import render_replay
 from random_nas.report.run import render_report
+from random_nas.report.strategies import render_strategy_study
 from random_nas.report.study import render_study
+from random_nas.studies import study_kind
 
 logger = log_to(snakemake.log[0])
 for table_path in map(Path, snakemake.input):
@@ -23,5 +25,5 @@ for table_path in map(Path, snakemake.input):
         render_replay(grid, table_path.parent / "report", beside.get("repeats_path"))
     logger.info("re-rendered %s", table_path.parent / "report")
 for study in sorted(Path("results/published").glob("*/study.yaml")):
-    render_study(study)
+    (render_strategy_study if study_kind(study) == "strategies" else render_study)(study)
     logger.info("re-rendered the study %s", study.parent / "report")
