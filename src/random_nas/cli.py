@@ -153,16 +153,8 @@ def version_line() -> str:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="random-nas",
-        description="Random-search NAS benchmark: the commands that are not Snakemake targets.",
-        epilog="A run, halving, Hyperband, a verification: `snakemake --cores all ...`.",
-    )
-    top.add_argument("--version", action="version", version=version_line())
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    store = commands.add_parser("store", help="a look at a store of trainings")
+def _store_parser(store: argparse.ArgumentParser) -> None:
+    """`random-nas store` and its actions."""
     actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, handler, text in (
         (
@@ -207,6 +199,18 @@ def parser() -> argparse.ArgumentParser:
                 metavar="PATTERN",
                 help="also every failed entry whose error matches this regular expression",
             )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="random-nas",
+        description="Random-search NAS benchmark: the commands that are not Snakemake targets.",
+        epilog="A run, halving, Hyperband, a verification: `snakemake --cores all ...`.",
+    )
+    top.add_argument("--version", action="version", version=version_line())
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _store_parser(commands.add_parser("store", help="a look at a store of trainings"))
 
     state = commands.add_parser(
         "status", help="the runs of this working directory and the trainings held now"

@@ -43,6 +43,29 @@ COUNTING = (
 CHOICES = {"filters": "filters", "kernel_size": "kernel_sizes", "stride": "strides"}
 
 
+def _with_repeats(grid: pd.DataFrame, repeats: Path) -> pd.DataFrame:
+    """The grid's rows and, where the run has them, its draws trained again with other seeds:
+    one row per seed and budget."""
+    if not repeats.exists():
+        return grid
+    again = read_table(repeats)[0].to_pandas()
+    again = again[~again["seed"].isin(grid["seed"].unique())]
+    return pd.concat([grid, again], ignore_index=True)
+
+
+def _evaluations(
+    measured: pd.DataFrame, arch_ids: list[str], seeds: list[int], budgets: list[int]
+) -> np.ndarray:
+    """The blackbox's values: architecture x seed x budget x objective (NaN where unmeasured)."""
+    values = np.full((len(arch_ids), len(seeds), len(budgets), len(OBJECTIVES)), np.nan)
+    for a, arch_id in enumerate(arch_ids):
+        for s, seed in enumerate(seeds):
+            for b, budget in enumerate(budgets):
+                if (arch_id, seed, budget) in measured.index:
+                    values[a, s, b] = measured.loc[(arch_id, seed, budget), OBJECTIVES]
+    return values
+
+
 def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:
     """Write the exports of the dense grid at `grid_path` into `out_dir`; returns it. The
     blackbox is written by Syne Tune's own serializer (the `export` extra)."""
@@ -62,13 +85,7 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
             f"{grid_path}: its space has dense layers (search_space.dense_layers); the export "
             "tabulates conv-only spaces"
         )
-    grid = table.to_pandas()
-    repeats = Path(grid_path).with_name("repeats.parquet")
-    if repeats.exists():
-        # The grid's draws trained again with other seeds: one row per seed and budget.
-        again = read_table(repeats)[0].to_pandas()
-        again = again[~again["seed"].isin(grid["seed"].unique())]
-        grid = pd.concat([grid, again], ignore_index=True)
+    grid = _with_repeats(table.to_pandas(), Path(grid_path).with_name("repeats.parquet"))
     budgets = config_ladder(config)
     layers = [
         f"layer_{number:02d}_{choice}"
@@ -90,12 +107,7 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     measured = counted(long, num_classes(grid, config["dataset"]["name"])).set_index(
         ["arch_id", "seed", "epochs"]
     )
-    values = np.full((len(architectures), len(seeds), len(budgets), len(OBJECTIVES)), np.nan)
-    for a, arch_id in enumerate(architectures["arch_id"]):
-        for s, seed in enumerate(seeds):
-            for b, budget in enumerate(budgets):
-                if (arch_id, seed, budget) in measured.index:
-                    values[a, s, b] = measured.loc[(arch_id, seed, budget), OBJECTIVES]
+    values = _evaluations(measured, list(architectures["arch_id"]), seeds, budgets)
     blackbox = BlackboxTabular(
         hyperparameters=architectures[layers].astype("int64"),
         configuration_space={

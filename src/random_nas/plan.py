@@ -68,6 +68,33 @@ class RunPlan:
         return sorted(set(self.budgets) | set(self.ladder if self.dense_grid else []))
 
 
+def _dataset_warnings(dataset: Mapping[str, Any]) -> list[str]:
+    """A split the dataset cannot give (refused), or files not yet under its root (a warning)."""
+    if (problem := split_problem(dataset)) is not None:
+        raise ConfigError(f"config {problem}")
+    if not dataset["download"] and (missing := missing_dataset(dataset)):
+        return [
+            f"dataset {dataset['name']} is not under dataset.root: {missing} does not exist and "
+            "dataset.download is false; trainings the store lacks will fail until it is there"
+        ]
+    return []
+
+
+def _check_strategies(config: Mapping[str, Any]) -> None:
+    """The search strategy and its settings, and what a dense grid replays."""
+    search = config["search"]
+    if (problem := strategy_problem(search["strategy"], search["settings"])) is not None:
+        raise ConfigError(problem)
+    if is_live(search["strategy"]) and search["dense_grid"]:
+        raise ConfigError(
+            f"config search.dense_grid trains every draw at every budget, which a search by "
+            f"{search['strategy']!r} does not draw: replay strategies on a grid of its own run"
+        )
+    for name in config["report"]["replay_strategies"] if search["dense_grid"] else ():
+        if (problem := replay_problem(name)) is not None:
+            raise ConfigError(problem)
+
+
 def plan_run(
     config: Mapping[str, Any], gpu: bool | None = None, cores: int | None = None
 ) -> RunPlan:
@@ -83,27 +110,10 @@ def plan_run(
             f"config num_architectures is {config['num_architectures']}, but search_space "
             f"holds only {space.size} distinct architectures"
         )
-    dataset = config["dataset"]
-    if (problem := split_problem(dataset)) is not None:
-        raise ConfigError(f"config {problem}")
-    warnings = []
-    if not dataset["download"] and (missing := missing_dataset(dataset)):
-        warnings.append(
-            f"dataset {dataset['name']} is not under dataset.root: {missing} does not exist and "
-            "dataset.download is false; trainings the store lacks will fail until it is there"
-        )
+    warnings = _dataset_warnings(config["dataset"])
     search, training = config["search"], config["training"]
-    if (problem := strategy_problem(search["strategy"], search["settings"])) is not None:
-        raise ConfigError(problem)
+    _check_strategies(config)
     live = is_live(search["strategy"])
-    if live and search["dense_grid"]:
-        raise ConfigError(
-            f"config search.dense_grid trains every draw at every budget, which a search by "
-            f"{search['strategy']!r} does not draw: replay strategies on a grid of its own run"
-        )
-    for name in config["report"]["replay_strategies"] if search["dense_grid"] else ():
-        if (problem := replay_problem(name)) is not None:
-            raise ConfigError(problem)
     batch_size = search["batch_size"] or max(1, (cores or 1) // training["threads"])
     halving = search["strategy"] in ("successive_halving", "hyperband")
     hyperband = search["strategy"] == "hyperband"

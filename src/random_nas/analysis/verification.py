@@ -186,6 +186,39 @@ def _joint(
     return statistic, count, p_value
 
 
+def _noise(
+    merged: pd.DataFrame, pooled: float, freedom: int, val_size: int
+) -> tuple[pd.Series, float, float]:
+    """Each candidate's seed noise (the run's pooled, or binomial on the validation images
+    where it measured none) and the one-sided test's and the power's quantiles."""
+    if freedom:
+        quantile, power_quantile = stats.t.ppf([1 - VERIFY_LEVEL, VERIFY_POWER], freedom)
+        return pd.Series(pooled, index=merged.index), quantile, power_quantile
+    noise = merged["published_val_accuracy"].map(
+        lambda accuracy: np.sqrt(accuracy * (1 - accuracy) / val_size)
+    )
+    quantile, power_quantile = stats.norm.ppf([1 - VERIFY_LEVEL, VERIFY_POWER])
+    return noise, quantile, power_quantile
+
+
+def _verdict(
+    merged: pd.DataFrame, exact: pd.Series, plausible: np.ndarray, measured: pd.Series,
+    count: int, p_value: float,
+) -> dict[str, int | bool]:  # fmt: skip
+    """The table's verdict and the counts it names."""
+    unmeasured = int((~measured).sum())
+    return {
+        "unmeasured": unmeasured,
+        "diverged": int((merged["status"] == "diverged").sum()),
+        "implausible": int((measured & ~exact & ~plausible).sum()),
+        "holds": bool(
+            not unmeasured
+            and (exact | plausible | ~measured).all()
+            and (not count or p_value >= VERIFY_LEVEL)
+        ),
+    }
+
+
 def verification_table(
     published: pd.DataFrame,
     retrained: pd.DataFrame,
@@ -217,14 +250,7 @@ def verification_table(
     merged, exact = _merged(published, retrained, classes)
     _, pooled, freedom = candidate_seed_sd(repeats, selecting_seed, classes)
     reference, seeds = _evidence(merged, repeats, selecting_seed, classes, freedom)
-    if freedom:
-        noise = pd.Series(pooled, index=merged.index)
-        quantile, power_quantile = stats.t.ppf([1 - VERIFY_LEVEL, VERIFY_POWER], freedom)
-    else:
-        noise = merged["published_val_accuracy"].map(
-            lambda accuracy: np.sqrt(accuracy * (1 - accuracy) / val_size)
-        )
-        quantile, power_quantile = stats.norm.ppf([1 - VERIFY_LEVEL, VERIFY_POWER])
+    noise, quantile, power_quantile = _noise(merged, pooled, freedom, val_size)
     error = (noise * np.sqrt(1 + np.where(seeds > 0, 1 / seeds.clip(lower=1), 1.0))).to_numpy()
     difference = merged["val_accuracy"] - reference
     tolerance = quantile * error
@@ -263,25 +289,15 @@ def verification_table(
             "selection_allowance": allowance,
             "agrees": measured & (exact | within),
             "exact": exact,
-            "status": merged["status"],
-            "published_hardware": merged["published_hardware"],
-            "hardware": merged["hardware"],
+            **merged[["status", "published_hardware", "hardware"]],
         }
     )
-    unmeasured = int((~measured).sum())
     joint = {
         "candidates": count,
         "statistic": statistic,
         "freedom": freedom,
         "pooled": pooled,
         "p_value": p_value,
-        "unmeasured": unmeasured,
-        "diverged": int((merged["status"] == "diverged").sum()),
-        "implausible": int((measured & ~exact & ~plausible).sum()),
-        "holds": bool(
-            not unmeasured
-            and (exact | plausible | ~measured).all()
-            and (not count or p_value >= VERIFY_LEVEL)
-        ),
+        **_verdict(merged, exact, plausible, measured, count, p_value),
     }
     return table, joint

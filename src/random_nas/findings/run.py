@@ -308,14 +308,9 @@ def rank_sentence(correlation: tuple[float, float, float], subject: str, tied: s
     return f"{subject} with Spearman ρ = {rho:.2f} ({interval})."
 
 
-def halving_findings(
-    table: pd.DataFrame, correlations: pd.DataFrame, comparison: dict[str, Any] | None
-) -> list[str]:
-    """The statements of a successive-halving (or Hyperband) run, computed from its trials."""
-    hyperband = "bracket" in table
-    name = "Hyperband" if hyperband else "Halving"
+def _rungs_sentence(table: pd.DataFrame, hyperband: bool) -> str:
     brackets = table.groupby("bracket", sort=True) if hyperband else [(None, table)]
-    lines = [
+    return (
         (
             "Hyperband (diverged trainings count as chance, failed ones are left out): "
             if hyperband
@@ -338,7 +333,50 @@ def halving_findings(
             for bracket, rows in brackets
         )
         + "."
+    )
+
+
+def _comparison_sentences(c: dict[str, Any], name: str, hyperband: bool) -> list[str]:
+    lines = [
+        f"{name} picks {c['halving_pick']} ({100 * c['halving_pick_val']:.1f} % at the "
+        f"full budget, rank {c['halving_rank_at_full']} there); training every draw for the "
+        f"full budget finds {c['full_best']} ({100 * c['full_best_val']:.1f} %): a regret "
+        f"of {100 * c['regret']:.1f} points on the validation accuracy that chose both; on "
+        f"the test images, which chose neither, {100 * c['halving_pick_test']:.1f} % against "
+        f"{100 * c['full_best_test']:.1f} %.",
+        f"{name} used {100 * c['compute_ratio']:.0f} % of the epoch-images and "
+        f"{100 * c['seconds_ratio']:.0f} % of the training seconds of the full-budget run.",
+        f"With the same compute, plain random search at the full budget trains "
+        f"{c['random_search_draws']} draws, whose expected best is "
+        f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws) on the "
+        "validation accuracy that picks it, and whose pick's expected test accuracy, which "
+        f"did not, is {100 * c['random_search_expected_test']:.1f} %.",
     ]
+    if c["fidelity_spearman"] is not None:
+        rung_zero = "bracket 0's rung 0" if hyperband else "rung 0"
+        ranked_draws = (
+            f"all {c['draws']} draws"
+            if c["fidelity_draws"] == c["draws"]
+            else f"the {c['fidelity_draws']} of the {c['draws']} draws that {rung_zero} trained"
+        )
+        lines.append(
+            rank_sentence(
+                c["fidelity_spearman"],
+                f"Low and full fidelity ({rung_zero} at {epochs_text(c['fidelity_low_epochs'])}"
+                f" against the full {epochs_text(c['full_epochs'])}) rank {ranked_draws}",
+                "one fidelity",
+            )
+        )
+    return lines
+
+
+def halving_findings(
+    table: pd.DataFrame, correlations: pd.DataFrame, comparison: dict[str, Any] | None
+) -> list[str]:
+    """The statements of a successive-halving (or Hyperband) run, computed from its trials."""
+    hyperband = "bracket" in table
+    name = "Hyperband" if hyperband else "Halving"
+    lines = [_rungs_sentence(table, hyperband)]
     ranked_rungs = correlations.dropna(subset=["spearman"]) if len(correlations) else correlations
     if len(ranked_rungs):
         lines.append(
@@ -362,35 +400,5 @@ def halving_findings(
             "training every draw for the full budget would take."
         )
     if comparison is not None:
-        c = comparison
-        lines += [
-            f"{name} picks {c['halving_pick']} ({100 * c['halving_pick_val']:.1f} % at the "
-            f"full budget, rank {c['halving_rank_at_full']} there); training every draw for the "
-            f"full budget finds {c['full_best']} ({100 * c['full_best_val']:.1f} %): a regret "
-            f"of {100 * c['regret']:.1f} points on the validation accuracy that chose both; on "
-            f"the test images, which chose neither, {100 * c['halving_pick_test']:.1f} % against "
-            f"{100 * c['full_best_test']:.1f} %.",
-            f"{name} used {100 * c['compute_ratio']:.0f} % of the epoch-images and "
-            f"{100 * c['seconds_ratio']:.0f} % of the training seconds of the full-budget run.",
-            f"With the same compute, plain random search at the full budget trains "
-            f"{c['random_search_draws']} draws, whose expected best is "
-            f"{100 * c['random_search_expected']:.1f} % (unbiased, over this run's draws) on the "
-            "validation accuracy that picks it, and whose pick's expected test accuracy, which "
-            f"did not, is {100 * c['random_search_expected_test']:.1f} %.",
-        ]
-        if c["fidelity_spearman"] is not None:
-            rung_zero = "bracket 0's rung 0" if hyperband else "rung 0"
-            ranked_draws = (
-                f"all {c['draws']} draws"
-                if c["fidelity_draws"] == c["draws"]
-                else f"the {c['fidelity_draws']} of the {c['draws']} draws that {rung_zero} trained"
-            )
-            lines.append(
-                rank_sentence(
-                    c["fidelity_spearman"],
-                    f"Low and full fidelity ({rung_zero} at {epochs_text(c['fidelity_low_epochs'])}"
-                    f" against the full {epochs_text(c['full_epochs'])}) rank {ranked_draws}",
-                    "one fidelity",
-                )
-            )
+        lines += _comparison_sentences(comparison, name, hyperband)
     return lines

@@ -25,16 +25,8 @@ def verification_basis(joint: Mapping[str, Any], selecting_seed: int, val_size: 
     )
 
 
-def verification_lines(
-    name: str,
-    table: pd.DataFrame,
-    joint: Mapping[str, Any],
-    basis: str,
-    found_in_store: int,
-) -> list[str]:
-    """The verdict of a verification (verification.md): how many agree and on what evidence,
-    its power, the joint test, where the retrainings came from, and the table."""
-    agreeing, exact = int(table["agrees"].sum()), int(table["exact"].sum())
+def _joint_line(joint: Mapping[str, Any]) -> str:
+    """The joint test, what else decided the verdict, and the verdict."""
     verdict = (
         "consistent with the published table"
         if joint["holds"]
@@ -59,22 +51,7 @@ def verification_lines(
         else f"the sum of the standardised shortfalls squared, {joint['statistic']:.2f}, against "
         "its chi-bar-square distribution"
     )
-    return [
-        f"# Verification of the published run {name}\n",
-        f"{agreeing} of {len(table)} retrained candidates agree with the published table; "
-        f"{exact} of {len(table)} are identical trainings (the same validation images right and "
-        "wrong, the same losses), which confirm their rows.\n",
-        f"Evidence: {basis}. A candidate agrees when its retraining falls short of its evidence "
-        "by no more than its tolerance (one-sided, 5 %: the question is whether it does as well "
-        "here as the table says; a retraining under the published row's own seed shares part "
-        "of that row's selected noise, and may sit above its evidence) and its published value "
-        "exceeds that evidence by no more than the best of the run's draws could by seed noise "
-        "alone (its selection allowance).\n",
-        f"Power: the verdict (the joint test) finds one retraining off its evidence by "
-        f"{100 * table['verdict_detectable_shift'].min():.2f} points or more "
-        f"({100 * table['verdict_detectable_shift'].max():.2f} for the noisiest of these "
-        "candidates) four times in five; a candidate's own check finds "
-        f"{100 * table['detectable_shift'].min():.2f} (its detectable shift) as often.\n",
+    return (
         (
             f"Joint test over the {joint['candidates']} retrained candidates compared with "
             f"unselected evidence: {test}, p = {joint['p_value']:.3f}"
@@ -82,13 +59,12 @@ def verification_lines(
             else "No candidate is compared with unselected evidence"
         )
         + "; ".join(["", *filter(None, reasons)])
-        + f": {verdict}.\n",
-        f"Retrained entries of the store: {found_in_store} of {len(table)} were already in the "
-        "store when this verification selected them (trained by a run with the same recipe and "
-        "seed, or by an earlier verification), so they are only as independent as that "
-        "training.\n",
-        f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
-        f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
+        + f": {verdict}.\n"
+    )
+
+
+def _table_rows(table: pd.DataFrame) -> list[str]:
+    return [
         "| arch_id | published val acc % | evidence % (seeds) | here % | difference (points) | "
         "tolerance | detectable shift | published above evidence | allowance | agrees |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -108,4 +84,42 @@ def verification_lines(
             + f" | {100 * row.selection_allowance:.2f} | {'yes' if row.agrees else 'NO'} |"
             for row in table.itertuples()
         ),
+    ]
+
+
+def verification_lines(
+    name: str,
+    table: pd.DataFrame,
+    joint: Mapping[str, Any],
+    basis: str,
+    found_in_store: int,
+) -> list[str]:
+    """The verdict of a verification (verification.md): how many agree and on what evidence,
+    its power, the joint test, where the retrainings came from, and the table."""
+    agreeing, exact = int(table["agrees"].sum()), int(table["exact"].sum())
+    joint_line = _joint_line(joint)
+    return [
+        f"# Verification of the published run {name}\n",
+        f"{agreeing} of {len(table)} retrained candidates agree with the published table; "
+        f"{exact} of {len(table)} are identical trainings (the same validation images right and "
+        "wrong, the same losses), which confirm their rows.\n",
+        f"Evidence: {basis}. A candidate agrees when its retraining falls short of its evidence "
+        "by no more than its tolerance (one-sided, 5 %: the question is whether it does as well "
+        "here as the table says; a retraining under the published row's own seed shares part "
+        "of that row's selected noise, and may sit above its evidence) and its published value "
+        "exceeds that evidence by no more than the best of the run's draws could by seed noise "
+        "alone (its selection allowance).\n",
+        f"Power: the verdict (the joint test) finds one retraining off its evidence by "
+        f"{100 * table['verdict_detectable_shift'].min():.2f} points or more "
+        f"({100 * table['verdict_detectable_shift'].max():.2f} for the noisiest of these "
+        "candidates) four times in five; a candidate's own check finds "
+        f"{100 * table['detectable_shift'].min():.2f} (its detectable shift) as often.\n",
+        joint_line,
+        f"Retrained entries of the store: {found_in_store} of {len(table)} were already in the "
+        "store when this verification selected them (trained by a run with the same recipe and "
+        "seed, or by an earlier verification), so they are only as independent as that "
+        "training.\n",
+        f"Published on: {'; '.join(sorted(set(table['published_hardware'].dropna())))}.",
+        f"Retrained on: {'; '.join(sorted(set(table['hardware'].dropna())))}.\n",
+        *_table_rows(table),
     ]
