@@ -219,3 +219,24 @@ def test_an_entry_found_wrong_is_retired_by_name_or_query_with_a_trace(tmp_path,
     assert "is not an entry's name" in capsys.readouterr().err
     assert cli(["store", "remove", "--store", str(tmp_path), names[1]]) == 0
     assert sorted(taken_out(tmp_path)) == sorted(names)
+
+
+def test_the_version_and_the_status_say_what_is_here(tmp_path, capsys, monkeypatch):
+    assert __import__("random_nas").__version__ in cli_version(capsys)
+    store = Store(tmp_path / "store")
+    entry = store.root / ENTRY
+    (tmp_path / "results/tiny").mkdir(parents=True)
+    (tmp_path / "results/tiny/run.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    with store.claim(entry, epoch_limit_seconds=60) as claim:
+        claim.progress(2, 5)
+        assert cli(["status", "--store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "run tiny: drawn " in out and "table collected not yet" in out
+    assert f"training {ENTRY}: held by" in out and "epoch 2/5" in out
+
+
+def cli_version(capsys) -> str:
+    with pytest.raises(SystemExit):
+        cli(["--version"])
+    return capsys.readouterr().out

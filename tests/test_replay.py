@@ -560,3 +560,15 @@ def test_a_model_based_strategy_replays_on_the_grid_and_mutation_is_refused(tmp_
     assert set(tpe[:, 0]) <= set(range(grid.size))
     with pytest.raises(StrategyError, match="cannot be replayed on a dense grid: it mutates"):
         ask_tell_search(grid, "regularized_evolution", {}, space, 72)
+
+
+def test_a_grid_too_small_for_any_comparison_says_so():
+    """Four draws: at 1 full training's worth random search meets 1, but halving would meet
+    more than half the grid; the replay says that no compute qualified."""
+    from random_nas.findings import replay_findings
+
+    trials = grid_trials({f"a{i}": [0.9 + i / 100, 0.91 + i / 100] for i in range(4)}, [1, 3])
+    grid = dense_grid(trials, [1, 3], train_images=100, classes=10)
+    table = replay(grid, 3, 1, ReplaySettings(simulations=20, resamples=0))
+    lines = replay_findings(table, grid, 3 * 100)
+    assert len(lines) == 2 and lines[1].startswith("No compute qualifies")

@@ -393,3 +393,36 @@ def test_random_searchs_expected_pick_is_scored_on_evidence_that_did_not_choose_
             [ranked(trainings.iloc[list(rows)])["test_accuracy"].iloc[0] for rows in subsets]
         )
         assert expected_pick_score(trainings, "test_accuracy", n) == pytest.approx(brute)
+
+
+def test_the_report_plots_say_what_they_show():
+    """The selecting seed's dots marked apart, the error EDF's axis ending near its data, and
+    no box drawn over one or two points."""
+    from random_nas.report.plots import plot_choices, plot_edf, plot_seeds
+
+    repeats = pd.DataFrame(
+        {"arch_id": ["a", "a", "a"], "seed": [0, 1, 2], "status": ["ok"] * 3,
+         "val_accuracy": [0.99, 0.95, 0.96]}
+    )  # fmt: skip
+    seeds = pd.DataFrame({"arch_id": ["a"], "val_mean": [0.955], "val_sd": [0.007]})
+    figure = plot_seeds(seeds, repeats, selecting_seed=0)
+    labels = [collection.get_label() for collection in figure.axes[0].collections]
+    assert "seed 0, which selected them" in labels and "another seed" in labels
+
+    scored = pd.DataFrame({"score": [0.92, 0.95, 0.97, 0.98]})
+    right = plot_edf(scored).axes[0].get_xlim()[1]
+    assert 8.0 < right < 8.5  # the largest error is 8 %
+
+    ok = pd.DataFrame(
+        {
+            "arch_id": [f"x{i}" for i in range(5)],
+            "val_accuracy": [0.9, 0.91, 0.92, 0.95, 0.96],
+            "num_layers": [2] * 5,
+            "layer_01_filters": [8] * 5, "layer_01_kernel_size": [3] * 5,
+            "layer_01_stride": [1, 1, 1, 2, 2], "layer_02_filters": [8] * 5,
+            "layer_02_kernel_size": [3] * 5, "layer_02_stride": [1] * 5,
+        }
+    )  # fmt: skip
+    stride = next(axis for axis in plot_choices(ok).axes if axis.get_xlabel() == "stride-2 layers")
+    boxes = [patch for patch in stride.patches]
+    assert len(boxes) == 1  # three draws with no stride-2 layer get a box; two with one do not

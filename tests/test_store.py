@@ -275,16 +275,23 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
     assert "dropout" not in json.loads(table["recipe"].iloc[2])["training"]
 
 
-def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(tmp_path, capsys):
+def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(
+    tmp_path, capsys, monkeypatch
+):
     workdir = copy_repository(tmp_path / "work")
     store = tmp_path / "store"
     config = tiny(store, num_architectures=2)
     run_snakemake(workdir, write_config(workdir, config))
     first, second = (store_entry(workdir, config, arch_id).parent for arch_id in arch_ids(config))
 
+    monkeypatch.chdir(workdir)
     assert cli(["store", "list", "--store", str(store)]) == 0
     listed = capsys.readouterr().out
     assert "2 entries" in listed and "2 ok" in listed and "cpu/fp32 (2)" in listed
+    # Its recipe decoded, its size readable (entries are kilobytes), the runs that use it.
+    assert "  recipe: epochs 1, batch_size 64, optimizer sgd, lr 0.05" in listed
+    assert re.search(r"2 entries, [0-9]+ kB; 2 ok", listed) and "0.0 MB" not in listed
+    assert "  used by runs: tiny" in listed
     assert cli(["store", "check", "--store", str(store)]) == 0
     assert "checked 2 entries" in capsys.readouterr().out
 
