@@ -85,7 +85,7 @@ def snakemake_command(
     executable = Path(sys.executable).with_name("snakemake")
     configfiles = [str(configfile), *map(str, extra_configfiles)]
     # The job blocks the workflow profile leaves out of the console: the tests read them.
-    shown = [] if "--quiet" in args else ["--quiet", "host"]
+    shown = [] if any(arg.startswith("--quiet") for arg in args) else ["--quiet=host"]
     return [str(executable), "--cores", str(cores), *shown, *args, "--configfile", *configfiles]
 
 
@@ -108,7 +108,10 @@ def run_snakemake(
         umask=umask,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+            f"{result.stderr[-6000:]}"
+        )
     return result
 
 

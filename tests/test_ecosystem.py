@@ -116,8 +116,7 @@ def test_the_slurm_profile_composes_with_the_workflow_profile(workdir):
             "--profile",
             "profiles/slurm",
             "-n",
-            "--quiet",  # the job blocks, which the workflow profile leaves out of the console
-            "host",
+            "--quiet=host",  # the job blocks, which the workflow profile leaves out of the console
             # The README's site override, which must keep the train rule's own resources.
             "--default-resources",
             "slurm_partition=gpu",

@@ -223,10 +223,11 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     grid = read_table(run / "grid.parquet")[0].to_pandas()
     assert sorted(grid.groupby("epochs").size().items()) == [(1, 6), (3, 6)]
     table = pd.read_csv(run / "report/replay.csv")
-    assert list(table.columns[:8]) == [
+    assert list(table.columns[:9]) == [
         "strategy", "compute_epoch_images", "compute_spent_epoch_images", "draws", "brackets",
-        "evidence", "simulations", "mean_best_accuracy",
+        "evidence", "simulations", "resamples", "mean_best_accuracy",
     ]  # fmt: skip
+    assert {"difference_low", "difference_high", "verdict", "p_beats_flops_ties"} <= set(table)
     assert {"random_search", "successive_halving", "hyperband"} <= set(table["strategy"])
     assert (table["simulations"] == 50).all()
     # The run's report: its draws measured at the full budget (every draw was), and a link

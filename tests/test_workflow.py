@@ -645,7 +645,7 @@ def test_runs_share_the_store_and_a_recipe_change_adds_entries(workdir):
     # Another recipe is other entries: the old ones stay byte for byte, and the first run's
     # view of them is still whole (nothing to redo there).
     changed = write_config(
-        workdir, tiny(run="first", num_architectures=6, training__lr=0.1), "lr.yaml"
+        workdir, tiny(run="first-lr", num_architectures=6, training__lr=0.1), "lr.yaml"
     )
     assert planned_jobs(workdir, changed)["train"] == 6
     run_snakemake(workdir, changed)

@@ -63,7 +63,12 @@ except ConfigError as error:
 if PLAN.live:
     # What a live search asks depends on its batches: the resolved size is part of its table.
     config["search"]["batch_size"] = PLAN.batch_size
-if (refused := run_record_problem(PLAN.run_dir, config)) is not None:
+# Targets that leave the run's folder alone (the targets are not known to the workflow when
+# it is parsed; the command line is).
+OTHER_TARGETS = {"verify_published", "published_reports", "study"}
+if not OTHER_TARGETS & set(sys.argv[1:]) and (
+    refused := run_record_problem(PLAN.run_dir, config)
+):
     raise WorkflowError(refused)
 for warning in PLAN.warnings:
     logger.warning(warning)

@@ -53,7 +53,7 @@ class ReplaySettings:
     def costly(self) -> ReplaySettings:
         return ReplaySettings(
             max(20, self.simulations // COSTLY_SHARE),
-            max(20, self.resamples // COSTLY_SHARE),
+            max(20, self.resamples // COSTLY_SHARE) if self.resamples else 0,
             max(2, self.orders_per_resample // 2),
             self.seed,
         )

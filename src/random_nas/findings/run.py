@@ -256,18 +256,25 @@ def run_findings(
     selecting_seed: int,
     fidelity: Fidelity,
     classes: int,
+    searched: str | None = None,
 ) -> list[str]:
     """The report's statements about the run, each worded from numbers and verdicts that
     random_nas.analysis computed from its tables: the README quotes them, and a test checks
     the quotes against a fresh render. `ok` is the ranked trainings at one budget, `scored`
-    the draws at one budget; each statement says which."""
+    the draws at one budget; each statement says which. `searched`: the strategy that chose
+    the architectures where they are not a uniform draw of the space (a live search), whose
+    statistics over draws describe what it chose, not the space."""
     if ok.empty:
         return ["No candidate finished with status ok."]
-    lines = [
-        _best_sentence(ok, fidelity),
-        _draws_sentence(scored, fidelity),
-        _expected_sentence(scored, curve, fidelity),
-    ]
+    lines = [_best_sentence(ok, fidelity), _draws_sentence(scored, fidelity)]
+    if searched is None:
+        lines.append(_expected_sentence(scored, curve, fidelity))
+    else:
+        lines.append(
+            f"These architectures are what {searched} chose, not a uniform draw of the space: "
+            "their distribution and best-of-n describe its choices, and random search's "
+            "expected best is not stated here (a study of strategies compares them)."
+        )
     if repeats is not None and (repeats["status"] == "ok").any():
         lines += _repeats_sentences(ok, repeats, selecting_seed, classes, fidelity.ranked_epochs)
     elif len(ok) >= 2:

@@ -164,6 +164,7 @@ def analyse(tables: RunTables, table_path: str | os.PathLike[str]) -> RunAnalysi
         selecting_seed,
         fidelity,
         classes,
+        searched=strategy_name(config) if searched_by_strategy(config) else None,
     )
     if halving is not None:
         statements = [
@@ -245,6 +246,12 @@ STRATEGY_NAMES = {
     "local_search": "Local search",
     "tpe": "TPE",
 }
+
+
+def searched_by_strategy(config: Mapping[str, Any]) -> bool:
+    """Whether the run's architectures were chosen by a strategy, not drawn uniformly."""
+    strategy = config.get("search", {}).get("strategy", "random")
+    return strategy not in ("random", "random_search", "successive_halving", "hyperband")
 
 
 def strategy_name(config: Mapping[str, Any]) -> str:
