@@ -240,9 +240,12 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     render_replay(run / "grid.parquet", workdir / "again")
     assert written == {path.name: path.read_bytes() for path in (workdir / "again").iterdir()}
     # A plain run at the full budget and a halving run on the ladder are parts of the grid.
-    plain = write_config(workdir, {**GRID_CONFIG, "search": GRID_SEARCH}, "plain.yaml")
-    assert "train" not in planned_jobs(workdir, plain)
-    halving = {**GRID_CONFIG, "search": {**GRID_SEARCH, "strategy": "successive_halving"}}
+    plain = {**GRID_CONFIG, "run": "tiny-plain", "search": GRID_SEARCH}
+    assert "train" not in planned_jobs(workdir, write_config(workdir, plain, "plain.yaml"))
+    halving = {
+        **GRID_CONFIG, "run": "tiny-halving",
+        "search": {**GRID_SEARCH, "strategy": "successive_halving"},
+    }  # fmt: skip
     assert "train" not in planned_jobs(workdir, write_config(workdir, halving, "halving.yaml"))
 
 

@@ -136,6 +136,8 @@ SLURM_FLAGS = [
     # No accounting on this one-node cluster: ask squeue, not sacct, for job states.
     "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
     "--slurm-no-account", "--slurm-logdir", "results/logs/slurm",
+    # Snakemake's account of each job, which the workflow profile keeps off the console.
+    "--quiet", "host",
 ]  # fmt: skip
 
 

@@ -341,10 +341,16 @@ def test_a_compiler_that_is_missing_publishes_nothing_and_the_job_says_why(tmp_p
     store = tmp_path / "store"
     config = tiny(store, num_architectures=1, training={"compile": True, "retries": 0})
     broken = {"CXX": "/nonexistent/g++", "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
-    result = run_snakemake(workdir, write_config(workdir, config), env=broken, check=False)
+    # The console as the workflow profile sets it: Snakemake's job blocks (errors too) hidden.
+    quiet = ("--quiet", "rules", "host")
+    result = run_snakemake(workdir, write_config(workdir, config), *quiet, env=broken, check=False)
     assert result.returncode != 0
     assert "the environment is at fault" in result.stderr
     assert "a compiler or backend error of torch.compile" in result.stderr
+    # The run's last lines name the failed job's log and its error.
+    said = result.stderr[result.stderr.index("The run stopped: 1 job(s) failed") :]
+    failed = said.splitlines()[1]
+    assert "/seed_0/train.log: " in failed and "the environment is at fault" in failed
     assert not list(store.glob("*/*/*/seed_0"))  # nothing published: the next run trains it
 
 

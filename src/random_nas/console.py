@@ -17,8 +17,9 @@ RESUME = (
 )
 
 
-def stopped_line(log_paths: Iterable[str]) -> str:
-    """One line: interrupted (and how to resume), or which jobs failed (and where to look)."""
+def stopped_line(log_paths: Iterable[str], log_roots: Iterable[str] = (), since: float = 0) -> str:
+    """How the run stopped: interrupted (and how to resume), or which jobs failed, each with
+    its log and error (the console hides Snakemake's own job blocks, errors included)."""
     text = ""
     for path in log_paths:
         try:
@@ -27,10 +28,34 @@ def stopped_line(log_paths: Iterable[str]) -> str:
             continue
     if any(marker in text for marker in INTERRUPTED):
         return f"The run was interrupted; {RESUME}."
-    return (
-        "The run stopped: a job failed (its error is above, its log named there); fix the "
-        f"cause and {RESUME}."
+    failures = failed_jobs(log_roots, since)
+    if not failures:
+        return (
+            "The run stopped: a job failed (run again with --quiet host to see Snakemake's "
+            f"account of each job); fix the cause and {RESUME}."
+        )
+    return "\n".join(
+        [f"The run stopped: {len(failures)} job(s) failed; fix the cause and {RESUME}.", *failures]
     )
+
+
+def failed_jobs(log_roots: Iterable[str], since: float) -> list[str]:
+    """'log: last error' for each job log under `log_roots` written since `since` (seconds
+    since the epoch) whose last record is an error."""
+    failures = []
+    for root in log_roots:
+        for path in sorted(Path(root).rglob("*.log")):
+            try:
+                if path.stat().st_mtime < since:
+                    continue
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue
+            # A record starts with its date; a traceback's lines follow the error's record.
+            records = [line for line in lines if line[:1].isdigit()]
+            if records and " ERROR " in records[-1]:
+                failures.append(f"  {path}: {records[-1].split(' ERROR ', 1)[1]}")
+    return failures
 
 
 def written_reports(run: str, run_dir: str, since: float) -> list[str]:
