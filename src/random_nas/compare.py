@@ -33,10 +33,12 @@ def run_config(study: StrategyStudy, label: str, seed: int) -> dict[str, Any]:
 
 
 def write_run_configs(study: StrategyStudy) -> list[Path]:
-    """Each search's config file, under the study's folder (configs/{run}.yaml)."""
+    """Each search's config file, under the study's folder (configs/{run}.yaml), a sampling
+    seed's searches together: a comparison stopped early leaves every strategy with as many
+    repetitions."""
     written = []
-    for label in study.strategies:
-        for seed in study.sampling_seeds:
+    for seed in study.sampling_seeds:
+        for label in study.strategies:
             path = study.path.parent / "configs" / f"{study.run_name(label, seed)}.yaml"
             text = yaml.safe_dump(run_config(study, label, seed), sort_keys=False)
             write_text(path, f"# Written by `random-nas compare {study.path}`.\n{text}")
