@@ -139,7 +139,9 @@ def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
     from random_nas.report_files import STRATEGY_STUDY_FILES, STUDY_FILES
     from random_nas.studies import study_kind, study_tables
 
-    files = STRATEGY_STUDY_FILES if study_kind(folder / "study.yaml") == "strategies" else STUDY_FILES
+    files = (
+        STRATEGY_STUDY_FILES if study_kind(folder / "study.yaml") == "strategies" else STUDY_FILES
+    )
     runs = sorted({Path(table).parent for table in study_tables(folder / "study.yaml")})
     assert all(run.is_relative_to(REPO) for run in runs), "a published study's runs are committed"
     for run in [*runs, folder]:
