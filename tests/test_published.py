@@ -142,7 +142,7 @@ def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
     files = (
         STRATEGY_STUDY_FILES if study_kind(folder / "study.yaml") == "strategies" else STUDY_FILES
     )
-    runs = sorted({Path(table).parent for table in study_tables(folder / "study.yaml")})
+    runs = sorted({(REPO / table).parent for table in study_tables(folder / "study.yaml")})
     assert all(run.is_relative_to(REPO) for run in runs), "a published study's runs are committed"
     for run in [*runs, folder]:
         shutil.copytree(run, workdir / run.relative_to(REPO), dirs_exist_ok=True)
