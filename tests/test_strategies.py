@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import (
@@ -21,7 +22,10 @@ from conftest import (
     snakemake_command,
     write_config,
 )
+from scipy import stats
 
+from random_nas.analysis.strategies import Search, compare_strategies
+from random_nas.findings import strategy_findings
 from random_nas.space import SearchSpace
 from random_nas.strategies.encoding import distance
 from random_nas.strategies.protocol import Observation, SearchContext
@@ -183,3 +187,50 @@ def test_a_strategy_of_ones_own_from_the_docs_runs_live_and_in_replay(tmp_path):
     assert "cannot be replayed on a dense grid: it walks to neighbouring" in (
         result.stdout + result.stderr
     )
+
+
+def _one_training_search(label: str, seed: int, accuracy: float) -> Search:
+    """A search that spent one full training, its pick scoring `accuracy` on both splits."""
+    trainings = pd.DataFrame(
+        {"arch_id": [f"{label}-{seed}"], "epochs": [3], "status": ["ok"], "seed": [0],
+         "val_accuracy": [accuracy], "test_accuracy": [accuracy], "flops": [1.0]}
+    )  # fmt: skip
+    return Search(label, seed, trainings, None, 3000, 3)
+
+
+def test_several_strategies_against_random_search_are_judged_together():
+    """Three strategies against one baseline ask three questions: a difference whose 95 %
+    interval alone clears zero is not called a gain unless the Bonferroni interval (each at
+    1 - 0.05/3), which holds for all three at once, clears it too."""
+    baseline = [0.970, 0.972, 0.968, 0.975, 0.971]
+    gains = {
+        "lucky": [0.004, 0.0005, 0.003, 0.006, 0.0015],
+        "clear": [0.010, 0.011, 0.009, 0.012, 0.010],
+        "none": [0.001, -0.002, 0.0, 0.002, -0.001],
+    }
+    searches = [_one_training_search("random", s, a) for s, a in enumerate(baseline, 1)] + [
+        _one_training_search(label, s, a + d)
+        for label, differences in gains.items()
+        for s, (a, d) in enumerate(zip(baseline, differences, strict=True), 1)
+    ]
+    points = {
+        p.label: p for p in compare_strategies(searches, "random", 10) if p.evidence == "test"
+    }
+    for label, differences in gains.items():
+        d = np.array(differences)
+        half = stats.t.ppf(1 - 0.05 / 3 / 2, 4) * d.std(ddof=1) / np.sqrt(5)
+        together = points[label].together
+        assert together.level == pytest.approx(1 - 0.05 / 3)
+        assert (together.low, together.high) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert points["lucky"].difference.verdict == "a gain"  # alone, at 95 %
+    assert points["lucky"].verdict == "no clear difference"  # with the other two
+    assert points["clear"].verdict == "a gain"
+    assert points["none"].verdict == "no clear difference"
+    lines = strategy_findings(list(points.values()), "random")
+    assert "at 98.3 %, the level at which the 3 strategies' intervals hold at once" in lines[0]
+    # One strategy alone is one question: its 95 % interval judges it.
+    alone = compare_strategies(
+        [s for s in searches if s.label in ("random", "lucky")], "random", 10
+    )
+    lucky = next(p for p in alone if p.label == "lucky" and p.evidence == "test")
+    assert lucky.together == lucky.difference and lucky.verdict == "a gain"

@@ -3,7 +3,11 @@ independent sampling seeds; at each compute its pick (the best validation accura
 ties to fewer FLOPs then arch_id, as a run picks) is scored on the validation accuracy that
 chose it and on evidence that did not (test accuracy; the pick trained again with another
 seed where the search repeated it), averaged over the searches with a t interval; a strategy
-against the baseline is paired by sampling seed (both start from the same stream's draws)."""
+against the baseline is paired by sampling seed (both start from the same stream's draws).
+Several strategies against one baseline are several questions asked of one study: besides
+each difference's 95 % interval, its Bonferroni interval (95 % / m for m strategies) holds for
+all of them at once with 95 %, and the verdict follows that one, so that one lucky strategy
+among several is not called a gain."""
 
 from __future__ import annotations
 
@@ -36,13 +40,25 @@ class Search:
 @dataclass(frozen=True)
 class Point:
     """One strategy at one compute on one evidence: its picks' mean over searches, and its
-    difference from the baseline's, paired by sampling seed (None for the baseline)."""
+    difference from the baseline's, paired by sampling seed, at 95 % alone and at the level
+    that holds for every strategy against the baseline at once (None for the baseline)."""
 
     label: str
     compute: float
     evidence: str
     pick: Interval
     difference: Interval | None
+    together: Interval | None
+
+    @property
+    def verdict(self) -> str | None:
+        """The difference's verdict, judged on the interval that holds for all at once."""
+        return None if self.together is None else self.together.verdict
+
+
+def together_level(comparisons: int, level: float = 0.95) -> float:
+    """Bonferroni: each of `comparisons` intervals at this level, all hold at `level`."""
+    return 1 - (1 - level) / max(comparisons, 1)
 
 
 def pick_at(search: Search, compute: float, classes: int) -> pd.Series | None:
@@ -96,22 +112,15 @@ def compare_strategies(
     found = []
     for (compute, evidence), rows in table.groupby(["compute", "evidence"], sort=False):
         by_label = rows.pivot_table(index="seed", columns="label", values="score")
-        for label in labels:
-            if label not in by_label or by_label[label].isna().all():
-                continue
-            difference = None
+        present = [label for label in labels if label in by_label and by_label[label].notna().any()]
+        level = together_level(len(present) - (baseline in present))
+        for label in present:
+            difference = together = None
             if label != baseline and baseline in by_label:
                 paired = (by_label[label] - by_label[baseline]).dropna().to_numpy()
-                difference = mean_interval(paired)
-            found.append(
-                Point(
-                    label,
-                    float(compute),
-                    evidence,
-                    mean_interval(by_label[label].to_numpy()),
-                    difference,
-                )
-            )
+                difference, together = mean_interval(paired), mean_interval(paired, level)
+            pick = mean_interval(by_label[label].to_numpy())
+            found.append(Point(label, float(compute), evidence, pick, difference, together))
     return found
 
 
@@ -134,7 +143,10 @@ def points_frame(points: Sequence[Point], train_images: int, full_epochs: int) -
                 "mean_difference": point.difference.mean,
                 "difference_low": point.difference.low,
                 "difference_high": point.difference.high,
-                "verdict": point.difference.verdict,
+                "together_level": point.together.level,
+                "together_low": point.together.low,
+                "together_high": point.together.high,
+                "verdict": point.verdict,
             }
         rows.append(row)
     return pd.DataFrame(rows)

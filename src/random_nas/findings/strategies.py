@@ -17,7 +17,7 @@ def _percent(interval: Interval) -> str:
 def _points(interval: Interval) -> str:
     return (
         f"{100 * interval.mean:+.2f} points ({100 * interval.low:+.2f} to "
-        f"{100 * interval.high:+.2f})"
+        f"{100 * interval.high:+.2f}"
     )
 
 
@@ -25,14 +25,26 @@ def _trainings(compute: float) -> str:
     return f"{compute:g} training{'s' * (compute != 1)}' worth"
 
 
-def strategy_sentence(point: Point, baseline: Point) -> str:
-    """One strategy against the baseline at one compute on one evidence."""
+def _together(point: Point, strategies: int) -> str:
+    if strategies < 2:
+        return ""
+    together = point.together
+    return (
+        f"; {100 * together.low:+.2f} to {100 * together.high:+.2f} at "
+        f"{100 * together.level:.1f} %, the level at which the {strategies} strategies' "
+        "intervals hold at once with 95 %"
+    )
+
+
+def strategy_sentence(point: Point, baseline: Point, strategies: int) -> str:
+    """One strategy against the baseline at one compute on one evidence, its verdict judged
+    with the other `strategies` - 1 against the same baseline."""
     return (
         f"{point.label} against {baseline.label} at {_trainings(point.compute)}, on "
         f"{evidence_name(point.evidence)}: its pick scores {_percent(point.pick)} against "
         f"{_percent(baseline.pick)} (means over {point.pick.n} searches with independent "
-        f"sampling seeds, 95 % t intervals), a difference of {_points(point.difference)} "
-        f"paired by sampling seed: {point.difference.verdict}."
+        f"sampling seeds, 95 % t intervals), a difference of {_points(point.difference)}"
+        f"{_together(point, strategies)}) paired by sampling seed: {point.verdict}."
     )
 
 
@@ -46,10 +58,10 @@ def strategy_findings(points: Sequence[Point], baseline: str) -> list[str]:
     evidences = [TEST, *sorted({p.evidence for p in at_final} - {TEST, SELECTING}), SELECTING]
     lines = []
     for evidence in evidences:
-        for point in at_final:
-            if point.evidence == evidence and point.difference is not None:
-                sentence = strategy_sentence(point, reference[evidence])
-                if evidence == SELECTING:
-                    sentence += " This evidence chose the picks, so it cannot confirm them."
-                lines.append(sentence)
+        compared = [p for p in at_final if p.evidence == evidence and p.difference is not None]
+        for point in compared:
+            sentence = strategy_sentence(point, reference[evidence], len(compared))
+            if evidence == SELECTING:
+                sentence += " This evidence chose the picks, so it cannot confirm them."
+            lines.append(sentence)
     return lines

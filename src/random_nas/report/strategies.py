@@ -78,21 +78,29 @@ def read_searches(study: StrategyStudy) -> tuple[list[Search], int]:
 def _final_table(frame: pd.DataFrame) -> str:
     final = frame[frame["compute_trainings"] == frame["compute_trainings"].max()]
     lines = [
-        "| strategy | evidence | mean pick % | 95 % interval | difference (points) | verdict |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| strategy | evidence | mean pick % | 95 % interval | difference (points) | "
+        "interval for all at once | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in final.itertuples():
         verdict = row.verdict if isinstance(getattr(row, "verdict", None), str) else ""
+        compared = pd.notna(getattr(row, "mean_difference", None))
         difference = (
             f"{100 * row.mean_difference:+.2f} ({100 * row.difference_low:+.2f} to "
             f"{100 * row.difference_high:+.2f})"
-            if pd.notna(getattr(row, "mean_difference", None))
+            if compared
+            else ""
+        )
+        together = (
+            f"{100 * row.together_low:+.2f} to {100 * row.together_high:+.2f} "
+            f"({100 * row.together_level:.1f} %)"
+            if compared
             else ""
         )
         lines.append(
             f"| {row.strategy} | {evidence_name(row.evidence)} | "
             f"{100 * row.mean_pick_accuracy:.2f} | {100 * row.pick_low:.2f} to "
-            f"{100 * row.pick_high:.2f} | {difference} | {verdict} |"
+            f"{100 * row.pick_high:.2f} | {difference} | {together} | {verdict} |"
         )
     return "\n".join(lines)
 
@@ -125,7 +133,10 @@ def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
         f"{searches[0].full_epochs} epochs on {searches[0].train_images:,} images. A "
         "search's pick is its best validation accuracy so far (ties to fewer FLOPs, then "
         "arch_id); intervals are over the searches, so they include which architectures "
-        "each drew and trained.\n\n## Findings\n\n"
+        "each drew and trained. Each strategy's difference from "
+        f"{study.baseline} is one of the questions the study asks: its verdict follows the "
+        "interval that holds for all of them at once with 95 % (Bonferroni).\n\n"
+        "## Findings\n\n"
         + "".join(f"- {line}\n" for line in lines)
         + "\n## At the full compute\n\n"
         + _final_table(frame)
