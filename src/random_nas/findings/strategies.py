@@ -14,10 +14,10 @@ def _percent(interval: Interval) -> str:
     return f"{100 * interval.mean:.2f} % ({100 * interval.low:.2f} to {100 * interval.high:.2f})"
 
 
-def _points(interval: Interval) -> str:
+def _points(interval: Interval, beside: str = "") -> str:
     return (
         f"{100 * interval.mean:+.2f} points ({100 * interval.low:+.2f} to "
-        f"{100 * interval.high:+.2f}"
+        f"{100 * interval.high:+.2f}{beside})"
     )
 
 
@@ -43,8 +43,9 @@ def strategy_sentence(point: Point, baseline: Point, strategies: int) -> str:
         f"{point.label} against {baseline.label} at {_trainings(point.compute)}, on "
         f"{evidence_name(point.evidence)}: its pick scores {_percent(point.pick)} against "
         f"{_percent(baseline.pick)} (means over {point.pick.n} searches with independent "
-        f"sampling seeds, 95 % t intervals), a difference of {_points(point.difference)}"
-        f"{_together(point, strategies)}) paired by sampling seed: {point.verdict}."
+        f"sampling seeds, 95 % t intervals), a difference of "
+        f"{_points(point.difference, _together(point, strategies))} paired by sampling seed: "
+        f"{point.verdict}."
     )
 
 
