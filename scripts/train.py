@@ -14,6 +14,7 @@ import _library  # noqa: F401  (src/ first on the path)
 from random_nas.entry import Store, WaitLimitReached
 from random_nas.job import JobFailed, TrainingJob
 from random_nas.logs import log_to
+from random_nas.store import StorePathError
 
 logger = log_to(snakemake.log[0])
 job = TrainingJob(
@@ -33,6 +34,6 @@ try:
     job.run(Path(snakemake.output.metrics).parent)
 except JobFailed:
     sys.exit(1)
-except WaitLimitReached as error:
+except (WaitLimitReached, StorePathError) as error:
     logger.error("%s: %s", job.label, error)
     sys.exit(1)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import getpass
 import json
+import math
 import os
 import shutil
 import socket
@@ -42,8 +43,15 @@ from typing import Any
 from filelock import SoftFileLease, Timeout
 
 from random_nas.faults import TrainingStopped
-from random_nas.files import atomic_path, read_json, write_json
-from random_nas.store import ENTRY_FILES, RETIRED, is_published, lock_file, private_dir
+from random_nas.files import InputFileError, atomic_path, read_json, write_json
+from random_nas.store import (
+    ENTRY_FILES,
+    RETIRED,
+    confined,
+    is_published,
+    lock_file,
+    private_dir,
+)
 
 # The store-wide settings every machine reads from the store itself, so that all agree.
 SETTINGS_FILE = "store.json"
@@ -115,15 +123,35 @@ class Holder:
         return quiet if quiet > self.epoch_limit_seconds else None
 
 
+def lease_seconds(settings: Path) -> float:
+    """The store's lease from its settings file, checked: a number of seconds above zero."""
+    if not settings.exists():
+        return DEFAULT_LEASE_SECONDS
+    value = read_json(settings, what="store settings").get("lease_seconds", DEFAULT_LEASE_SECONDS)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InputFileError(
+            f"store settings {settings}: lease_seconds is {value!r}; it must be a number of "
+            f"seconds above 0 ({DEFAULT_LEASE_SECONDS:.0f} where the key is absent)"
+        )
+    return float(value)
+
+
 class Store:
     """A store of trainings at `root`: its settings and the life of each entry."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        settings = self.root / SETTINGS_FILE
-        record = read_json(settings, what="store settings") if settings.exists() else {}
-        self.lease_seconds = float(record.get("lease_seconds", DEFAULT_LEASE_SECONDS))
+        self.lease_seconds = lease_seconds(self.root / SETTINGS_FILE)
         self.poll_seconds = min(POLL_SECONDS, self.lease_seconds / 4)
+
+    def confined(self, path: str | os.PathLike[str]) -> Path:
+        """`path`, checked to lie inside this store without a link or `..` (StorePathError)."""
+        return confined(self.root, path)
 
     def _lease(self, entry: Path) -> SoftFileLease:
         return SoftFileLease(lock_file(str(entry)), lease_duration=self.lease_seconds)
@@ -157,7 +185,7 @@ class Store:
         try:
             lease.acquire(timeout=0)
         except Timeout:
-            raise WaitLimitReached(f"{entry} is being trained by {self.holder(entry)}") from None
+            raise WaitLimitReached(entry, self.holder(entry)) from None
         try:
             yield
         finally:
@@ -175,8 +203,10 @@ class Store:
         `wait_seconds` (None: as long as it takes) before WaitLimitReached. A claim lost
         inside drops its folder, and so does one left without error; any other error leaves
         it, with its checkpoint, for the next claim to adopt."""
-        entry = Path(entry)
+        entry = self.confined(entry)
         entry.parent.mkdir(parents=True, exist_ok=True)
+        for own in (private_dir(str(entry)), lock_file(str(entry))):
+            confined(self.root, own)
         lease = self._lease(entry)
         try:
             lease.acquire(timeout=0)
@@ -217,6 +247,7 @@ class Store:
         """Make sure the entry is published: `found` where it is (or got published while this
         job waited), `trained` where `train` (called with the claim; it writes the entry's
         files into the claim's folder) made it, `lost` where another holder published first."""
+        entry = self.confined(entry)
         deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
         while True:
             if is_published(entry):
@@ -244,12 +275,12 @@ class Store:
         return self._take_out(entry, reason, keep=False)
 
     def _take_out(self, entry: Path, reason: str, keep: bool) -> Path:
-        key = entry.relative_to(self.root)
+        key = self.confined(entry).relative_to(self.root)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        trace = Path(
-            tempfile.mkdtemp(prefix=f"{stamp}-{'-'.join(key.parts)}-", dir=self._retired())
-        )
         with self.locked(entry):
+            trace = Path(
+                tempfile.mkdtemp(prefix=f"{stamp}-{'-'.join(key.parts)}-", dir=self._retired())
+            )
             os.chmod(entry, stat.S_IMODE(entry.stat().st_mode) | stat.S_IWUSR)
             os.rename(entry, trace / "entry")  # out of the store in one step
         write_json(
@@ -303,17 +334,20 @@ class Claim:
         """Take the newest checkpoint that an earlier claim left (this one holds the lease,
         so every other claim is over), then clear the earlier claims' folders."""
         earlier = [path for path in root.iterdir() if path != self.folder]
+        # A link is never followed: its target lies outside the claims' own folders.
         checkpoints = [
             path / CHECKPOINT if path.is_dir() else path
             for path in earlier
-            if (path / CHECKPOINT).is_file() or path.name == CHECKPOINT
+            if not path.is_symlink()
+            and ((path / CHECKPOINT).is_file() or path.name == CHECKPOINT)
+            and not (path / CHECKPOINT).is_symlink()
         ]
         if checkpoints:
             newest = max(checkpoints, key=lambda path: path.stat().st_mtime)
             with atomic_path(self.checkpoint) as temporary:
                 shutil.copyfile(newest, temporary)
         for path in earlier:
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)

@@ -96,6 +96,32 @@ def taken_out(store: str | os.PathLike[str]) -> dict[str, list[str]]:
     return found
 
 
+class StorePathError(ValueError):
+    """A path of the store that leads out of it: a link, or a name with `..`."""
+
+
+def confined(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """`path`, checked to stay inside the store at `root` by its own names: none of its parts
+    below the root is `..` or a link (anyone who can write to a shared store could otherwise
+    point an entry's folder at a colleague's files, which a claim would clear)."""
+    root, path = Path(root), Path(path)
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        raise StorePathError(f"{path} is not inside the store {root}") from None
+    if any(part in ("..", ".") for part in parts):
+        raise StorePathError(f"{path}: a store's paths never name '..' or '.'")
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise StorePathError(
+                f"{current} is a link (to {os.readlink(current)}): the store follows no link "
+                f"out of itself; remove the link (`rm {current}`) and run again"
+            )
+    return path
+
+
 # The files that make an entry whole: present in its folder once it is published.
 ENTRY_FILES = ("metrics.json", "history.csv")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from random_nas.entry import Store, WaitLimitReached, is_published
 from random_nas.files import InputFileError, read_json
 from random_nas.results import read_metrics
+from random_nas.store import confined
 
 # {data}/{recipe}/{arch_id}/seed_{seed}: the depth of an entry below the store.
 ENTRY_PATTERN = "*/*/*/seed_*"
@@ -214,6 +215,10 @@ def clean(store: Path) -> list[str]:
     shared, done = Store(store), []
     for private in unfinished(store):
         entry = private.with_name(private.name.removeprefix(".").removesuffix(".training"))
+        if private.is_symlink():
+            private.unlink()  # the link only: what it points to lies outside the store
+            done.append(f"removed {private.relative_to(store)}, a link out of the store")
+            continue
         try:
             with shared.locked(entry):
                 shutil.rmtree(private)
@@ -237,11 +242,17 @@ def named_entries(store: Path, names: list[str]) -> list[Path]:
     touched."""
     entries = [store / name.strip("/") for name in names]
     for name, entry in zip(names, entries, strict=True):
-        if entry.parent.parent.parent.parent != store or not entry.name.startswith("seed_"):
+        parts = Path(name.strip("/")).parts
+        if (
+            len(parts) != 4
+            or any(part in ("..", ".") or part.startswith(".") for part in parts)
+            or not entry.name.startswith("seed_")
+        ):
             raise InputFileError(
                 f"{name} is not an entry's name: give data/recipe/arch_id/seed_N, as "
                 "`random-nas store list` and the paths under the store show"
             )
+        confined(store, entry)
         if not entry.is_dir():
             raise InputFileError(f"{name}: the store {store} holds no such entry")
     return entries
