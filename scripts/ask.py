@@ -2,6 +2,7 @@
 asked and told every earlier batch again, then asked within what is left of the budget."""
 
 import json
+import sys
 from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
@@ -9,23 +10,31 @@ import _library  # noqa: F401  (src/ first on the path)
 from random_nas.files import write_json
 from random_nas.logs import log_to
 from random_nas.results import read_metrics
-from random_nas.search_run import ask_next
+from random_nas.search_run import ask_next, strategy_versions
+from random_nas.strategies.search import NotDeterministic, ProposalRefused
 
 logger = log_to(snakemake.log[0])
 number = int(snakemake.wildcards.batch)
 batches = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input.batches]
 metrics = [read_metrics(path) for path in snakemake.input.metrics]
-record = ask_next(
-    number,
-    batches,
-    metrics,
-    search=snakemake.params.search,
-    search_space=snakemake.params.search_space,
-    seed=snakemake.params.seed,
-    epochs=snakemake.params.epochs,
-    budget=snakemake.params.budget,
-)
-write_json(snakemake.output[0], record)
+try:
+    record = ask_next(
+        number,
+        batches,
+        metrics,
+        search=snakemake.params.search,
+        search_space=snakemake.params.search_space,
+        seed=snakemake.params.seed,
+        epochs=snakemake.params.epochs,
+        budget=snakemake.params.budget,
+        # Operational: read from the config, so that changing it asks nothing again.
+        ask_seconds=snakemake.config["search"]["ask_seconds"],
+    )
+except (ProposalRefused, NotDeterministic) as error:
+    # No batch file is written: a rerun asks again instead of meeting a poisoned batch.
+    logger.error("the search stops before training anything of batch %d: %s", number, error)
+    sys.exit(1)
+write_json(snakemake.output[0], {**record, "versions": strategy_versions()})
 if record["done"]:
     logger.info(
         "search ends after batch %d: %.4g trainings' worth spent",

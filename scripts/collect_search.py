@@ -18,7 +18,11 @@ trials = build_table(
     sorted(set(snakemake.input.metrics)),
     snakemake.params.config,
     snakemake.params.space_size,
-    package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
+    {
+        **package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
+        # What drove the strategy, as its first batch recorded it.
+        **{f"strategy_{name}": value for name, value in batches[0].get("versions", {}).items()},
+    },
     search_placement(batches, snakemake.params.config["search_space"]),
 )
 write_table(trials, snakemake.output.trials)

@@ -30,7 +30,7 @@ from random_nas.space import SearchSpace
 from random_nas.strategies.encoding import distance
 from random_nas.strategies.protocol import Observation, SearchContext
 from random_nas.strategies.registry import strategy_class, strategy_problem
-from random_nas.strategies.search import NotDeterministic, read_batch, rebuild
+from random_nas.strategies.search import Door, NotDeterministic, read_batch, rebuild
 
 SEED_SPACE = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))
 SHIPPED = ("random_search", "regularized_evolution", "local_search", "tpe")
@@ -115,7 +115,12 @@ def test_a_strategy_that_asks_otherwise_is_stopped_naming_the_batch():
             {**p.arch.to_dict(), "arch_id": p.arch.arch_id, "epochs": 3} for p in first]}
     )  # fmt: skip
     with pytest.raises(NotDeterministic, match="for batch 0 where it asked"):
-        rebuild(Unseeded(context), [batch], lambda p: Observation(p.arch, 3, 0.9, "ok"))
+        rebuild(
+            Unseeded(context),
+            [batch],
+            lambda p: Observation(p.arch, 3, 0.9, "ok"),
+            Door("unseeded", SEED_SPACE, (3,)),
+        )
 
 
 SEARCH = {

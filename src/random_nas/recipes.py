@@ -10,6 +10,7 @@ Snakemake, to read a published config).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,10 +111,13 @@ def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
             "training": training_recipe(config),
             # Keys added since tables were first collected, left out at their neutral values.
             "search": {
-                key: value
-                for key, value in config["search"].items()
-                if not (key == "settings" and not value)
-                and not (key == "batch_size" and value is None)
+                **{
+                    key: value
+                    for key, value in search_identity(config["search"]).items()
+                    if not (key == "settings" and not value)
+                    and not (key == "batch_size" and value is None)
+                },
+                **strategy_code(config["search"]["strategy"]),
             },
             # The data recipe as configured; the split seed is the table config's own `seed`.
             "dataset": {
@@ -121,6 +125,20 @@ def table_config(config: Mapping[str, Any]) -> dict[str, Any]:
             },
         }
     )
+
+
+def search_identity(search: Mapping[str, Any]) -> dict[str, Any]:
+    """The search settings its results depend on: all but the time limit of an ask."""
+    return canonical({key: value for key, value in search.items() if key != "ask_seconds"})
+
+
+def strategy_code(strategy: str) -> dict[str, str]:
+    """A strategy given as `path/to/file.py:Class`: the SHA-256 of its file, so that an edited
+    file is another search, as a changed setting is. Nothing for a shipped strategy."""
+    path = Path(strategy.rpartition(":")[0])
+    if ":" not in strategy or not path.is_file():
+        return {}
+    return {"strategy_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def trained_budgets(config: Mapping[str, Any]) -> list[int]:

@@ -10,6 +10,7 @@ from random_nas.space import SearchSpace
 from random_nas.strategies.protocol import SearchContext
 from random_nas.strategies.registry import strategy_class
 from random_nas.strategies.search import (
+    Door,
     batch_record,
     cost,
     next_batch,
@@ -17,6 +18,7 @@ from random_nas.strategies.search import (
     read_batch,
     rebuild,
 )
+from random_nas.versions import package_versions
 
 
 def ask_next(
@@ -29,14 +31,17 @@ def ask_next(
     seed: int,
     epochs: int,
     budget: float,
+    ask_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Batch `number`'s record, from the earlier batches' records and their trainings'
-    metrics: the strategy of `search` rebuilt from `seed` and asked within `budget`."""
+    metrics: the strategy of `search` rebuilt from `seed` and asked within `budget`, each ask
+    checked at the door (ProposalRefused) and stopped after `ask_seconds`."""
     space = SearchSpace.from_config(search_space)
     context = SearchContext(
         space, seed, epochs, search.get("settings") or {}, ladder=(epochs,), eta=search["eta"]
     )
     strategy = strategy_class(search["strategy"])(context)
+    door = Door(search["strategy"], space, context.ladder, ask_seconds)
     trained = {(item["arch_id"], int(item["epochs"])): item for item in metrics}
     earlier = [read_batch(record) for record in batches]
     rebuild(
@@ -45,10 +50,17 @@ def ask_next(
         lambda proposal: observation(
             proposal.arch, trained[(proposal.arch.arch_id, proposal.epochs)]
         ),
+        door,
     )
     spent = sum(cost(batch.proposals, epochs) for batch in earlier)
-    batch = next_batch(strategy, number, search["batch_size"], budget, spent, epochs)
+    batch = next_batch(strategy, number, search["batch_size"], budget, spent, epochs, door)
     return batch_record(batch, spent)
+
+
+def strategy_versions() -> dict[str, str]:
+    """The libraries that may drive a strategy (Syne Tune's regularized evolution and ASHA,
+    Optuna's TPE, whose defaults change between releases), for a search's provenance."""
+    return package_versions("syne-tune", "optuna", "numpy")
 
 
 def search_placement(

@@ -28,6 +28,7 @@ from random_nas.recipes import (
     run_identity,
     run_record_problem,
     sampling_seed,
+    search_identity,
     table_config,
     training_recipe,
 )
@@ -498,10 +499,8 @@ def plan_lines():
 
 def next_batch_lines():
     """A live search's next step, for a dry run: the batch still training, or the next batch
-    as the strategy would ask it now (asked here, as the checkpoint will ask it)."""
-    from random_nas.results import read_metrics
-    from random_nas.search_run import ask_next
-
+    to be asked. A dry run never calls the strategy: what it proposes is asked of it, with a
+    time limit, when the run starts."""
     records = []
     for path in sorted(Path(RUN_DIR).glob("search/batch_*.json")):
         with open(path, encoding="utf-8") as handle:
@@ -519,16 +518,10 @@ def next_batch_lines():
         return [
             f"  batch {len(records) - 1} still trains {len(missing)} of its trainings"
         ]
-    record = ask_next(
-        len(records), records, [read_metrics(receipt) for receipt in receipts],
-        search=config["search"], search_space=config["search_space"],
-        seed=sampling_seed(config), epochs=config["training"]["epochs"],
-        budget=config["num_architectures"],
-    )  # fmt: skip
-    asked = (
-        ", ".join(item["arch_id"] for item in record["proposals"]) or "nothing: it ends"
-    )
-    return [f"  next: batch {len(records)} asks for {asked}"]
+    return [
+        f"  next: batch {len(records)}, up to {PLAN.batch_size} trainings, asked of "
+        f"{config['search']['strategy']} when the run starts (a dry run never asks it)"
+    ]
 
 
 if workflow.output_settings.dryrun:

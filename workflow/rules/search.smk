@@ -15,7 +15,7 @@ checkpoint ask:
     conda:
         "../envs/random_nas.yaml"
     params:
-        search=canonical(config["search"]),
+        search=search_identity(config["search"]),
         search_space=canonical(config["search_space"]),
         seed=sampling_seed(config),
         epochs=config["training"]["epochs"],

@@ -66,7 +66,18 @@ class LocalSearch(Strategy):
             self.rng.shuffle(around)
             self.queue = around
         if not self.queue:  # a local optimum (or nothing left around it): restart
-            drawn = self.context.draws(self.next_draw + 1)[self.next_draw :]
-            self.next_draw += 1
-            self.queue = [arch for arch in drawn if arch.arch_id not in self.scores]
+            self.queue = self._unscored_draw()
             self.best, self.restarting = None, True
+
+    def _unscored_draw(self) -> list[Architecture]:
+        """The stream's next draw not yet scored (none once the space is spent): a restart
+        from an architecture already trained would end the search with budget left."""
+        space_size = self.context.space.size
+        if self.context.candidates is not None:
+            space_size = len(self.context.candidates)
+        while self.next_draw < space_size:
+            self.next_draw += 1
+            drawn = self.context.draws(self.next_draw)[-1]
+            if drawn.arch_id not in self.scores:
+                return [drawn]
+        return []

@@ -10,16 +10,94 @@ when it is spent, or when the strategy proposes nothing more."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from random_nas.space import Architecture
+from random_nas.space import Architecture, SearchSpace
 from random_nas.strategies.protocol import Observation, Proposal
 
 
 class NotDeterministic(RuntimeError):
     """A strategy asked otherwise than it did before, given the same seed and history."""
+
+
+class ProposalRefused(ValueError):
+    """A strategy proposed what its search cannot train, or took too long to ask: one line
+    naming the strategy, the batch and what is wrong. Nothing of that batch is trained."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise ProposalRefused in the main thread once `seconds` have passed (a strategy that
+    sleeps or loops in Python; native code is interrupted when it returns to Python)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise ProposalRefused(
+            f"{what} took more than {seconds:g} s to ask (search.ask_seconds): stopped"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(frozen=True)
+class Door:
+    """What every ask of a search is checked against before anything trains: the space, the
+    budgets the search may ask for, and how long one ask may take."""
+
+    name: str
+    space: SearchSpace
+    budgets: tuple[int, ...]
+    ask_seconds: float | None = None
+
+    def ask(self, strategy: Any, count: int, batch: int) -> list[Proposal]:
+        """The strategy's proposals for `count` trainings of batch `batch`, each checked."""
+        what = f"strategy {self.name}, batch {batch}"
+        with _time_limit(self.ask_seconds, what):
+            proposals = strategy.ask(count)
+        try:
+            proposals = list(proposals)
+        except TypeError:
+            raise ProposalRefused(
+                f"{what}: ask returned {type(proposals).__name__}, not a list of proposals"
+            ) from None
+        if len(proposals) > count:
+            raise ProposalRefused(
+                f"{what}: asked for at most {count} proposals, it gave {len(proposals)}"
+            )
+        for position, proposal in enumerate(proposals, 1):
+            self._check(proposal, f"{what}: proposal {position}")
+        return proposals
+
+    def _check(self, proposal: Any, where: str) -> None:
+        if not isinstance(proposal, Proposal) or not isinstance(proposal.arch, Architecture):
+            raise ProposalRefused(
+                f"{where} is {proposal!r}, not a Proposal of an Architecture and its epochs"
+            )
+        epochs = proposal.epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs not in self.budgets:
+            raise ProposalRefused(
+                f"{where} ({proposal.arch.arch_id}) asks for {epochs!r} epochs; this search "
+                f"trains at {', '.join(map(str, self.budgets))} epochs only"
+            )
+        try:
+            self.space.encode(proposal.arch)
+        except (ValueError, AttributeError, TypeError) as error:
+            raise ProposalRefused(
+                f"{where} ({proposal.arch}) is not in the search space: {error}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -57,12 +135,15 @@ def _keys(proposals: Sequence[Proposal]) -> list[tuple[str, int]]:
 
 
 def rebuild(
-    strategy: Any, batches: Sequence[Batch], observed: Callable[[Proposal], Observation]
+    strategy: Any,
+    batches: Sequence[Batch],
+    observed: Callable[[Proposal], Observation],
+    door: Door,
 ) -> None:
     """Ask and tell `strategy` every earlier batch again; NotDeterministic where it asks
     otherwise than it did."""
     for batch in batches:
-        asked = strategy.ask(len(batch.proposals))
+        asked = door.ask(strategy, len(batch.proposals), batch.number)
         if _keys(asked) != _keys(batch.proposals):
             raise NotDeterministic(
                 f"the strategy asked {_keys(asked)} for batch {batch.number} where it asked "
@@ -78,14 +159,20 @@ def cost(proposals: Sequence[Proposal], full_epochs: int) -> float:
 
 
 def next_batch(
-    strategy: Any, number: int, size: int, budget: float, spent: float, full_epochs: int
+    strategy: Any,
+    number: int,
+    size: int,
+    budget: float,
+    spent: float,
+    full_epochs: int,
+    door: Door,
 ) -> Batch:
     """The next batch: at most `size` proposals within what is left of `budget` (full
     trainings' worth), or the end of the search."""
     count = min(size, math.floor(budget - spent + 1e-9))
     proposals: list[Proposal] = []
     if count > 0:
-        for proposal in strategy.ask(count):
+        for proposal in door.ask(strategy, count, number):
             if spent + cost([*proposals, proposal], full_epochs) > budget + 1e-9:
                 break
             proposals.append(proposal)
