@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import REPO, dataset_config, training_config
 
-from random_nas.faults import CANDIDATE, ENVIRONMENT, classify
+from random_nas.faults import CANDIDATE, ENVIRONMENT, UNRECOGNISED, classify
 
 GiB = 2**30
 SMALL_DATA = dataset_config(val_size=64, train_size=128, test_size=64)
@@ -67,8 +67,15 @@ SMALL_DATA = dataset_config(val_size=64, train_size=128, test_size=64)
             ENVIRONMENT,
             "other processes",
         ),
-        (RuntimeError("PytorchStreamWriter failed writing file"), "cpu", 1, ENVIRONMENT, "not"),
-        (ZeroDivisionError("division by zero"), "cpu", 1, ENVIRONMENT, "not recognised"),
+        (
+            RuntimeError("PytorchStreamWriter failed writing file"),
+            "cpu",
+            1,
+            ENVIRONMENT,
+            "a full disk or quota, or a failing disk",
+        ),
+        (OSError(28, "No space left on device"), "cpu", 1, ENVIRONMENT, "disk or quota is full"),
+        (ZeroDivisionError("division by zero"), "cpu", 1, UNRECOGNISED, "not recognised"),
     ],
 )
 def test_only_a_fact_about_the_architecture_is_the_candidates(error, device, share, kind, reason):
@@ -124,3 +131,41 @@ def test_a_compiler_that_is_missing_publishes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "environment: a compiler or backend error of torch.compile" in result.stdout
     assert "No working C++ compiler" in result.stdout
+
+
+def _train_with(monkeypatch, tmp_path, function: str, error: BaseException):
+    """Train a tiny candidate whose `function` of the trainer raises `error`."""
+    import random_nas.train as trainer
+    from random_nas.data import prepare_splits
+    from random_nas.faults import EnvironmentFault
+    from random_nas.space import SearchSpace
+
+    def raising(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(trainer, function, raising)
+    arch = SearchSpace(2, (8,), (3,), (1, 2)).decode(0)
+    config = training_config(epochs=2, batch_size=32, device="cpu", warmup_epochs=0)
+    with pytest.raises(EnvironmentFault) as stopped:
+        trainer.train_candidate(
+            arch, prepare_splits(SMALL_DATA, 0), config, tmp_path / "claim" / "checkpoint.pt"
+        )
+    return stopped.value.fault
+
+
+def test_an_unrecognised_error_is_called_so_and_keeps_its_traceback(monkeypatch, tmp_path, caplog):
+    (tmp_path / "claim").mkdir()
+    fault = _train_with(monkeypatch, tmp_path, "train_one_epoch", ZeroDivisionError("a bug"))
+    assert fault.kind == UNRECOGNISED and "not recognised" in fault.reason
+    assert "environment" not in fault.reason
+    logged = caplog.text
+    assert "Traceback (most recent call last)" in logged and "ZeroDivisionError: a bug" in logged
+
+
+def test_a_full_disk_says_so_and_where(monkeypatch, tmp_path):
+    (tmp_path / "claim").mkdir()
+    full = OSError(28, "No space left on device")
+    fault = _train_with(monkeypatch, tmp_path, "save_checkpoint", full)
+    assert fault.kind == ENVIRONMENT
+    assert f"writing to {tmp_path / 'claim'} failed (" in fault.reason
+    assert "MiB free there now): the disk or quota is full" in fault.reason

@@ -208,6 +208,11 @@ def parser() -> argparse.ArgumentParser:
         epilog="A run, halving, Hyperband, a verification: `snakemake --cores all ...`.",
     )
     top.add_argument("--version", action="version", version=version_line())
+    top.add_argument(
+        "--debug",
+        action="store_true",
+        help="show an error's traceback instead of its one line",
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     _store_parser(commands.add_parser("store", help="a look at a store of trainings"))
@@ -263,7 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except (InputFileError, OSError, ValueError, ImportError) as error:
-        print(f"random-nas {args.command}: error: {error}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(
+            f"random-nas {args.command}: error: {error} ({type(error).__name__}; "
+            "`random-nas --debug ...` shows its traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -33,8 +33,13 @@ class DataContentError(ValueError):
     """Prepared data that differs from what the store's entries of its recipe trained on."""
 
 
+class DatasetSettingsError(ValueError):
+    """A dataset setting that this dataset cannot satisfy (its name, its split sizes)."""
+
+
 # Errors whose message says what is wrong and what to do: shown as one line, no traceback.
-EXPLAINED = (DatasetNotFoundError, DataContentError, InputFileError, ValueError)
+# Any other error is a bug or an unrecognised fault, and keeps its traceback.
+EXPLAINED = (DatasetNotFoundError, DataContentError, DatasetSettingsError, InputFileError)
 DATA_RECORD = "data.json"
 PREPARED = "dataset.pt"
 
@@ -261,7 +266,7 @@ def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
     validated config's `dataset` section, every key present."""
     name = dataset["name"]
     if name not in DATASETS:
-        raise ValueError(f"dataset.name {name!r} is not one of {sorted(DATASETS)}")
+        raise DatasetSettingsError(f"dataset.name {name!r} is not one of {sorted(DATASETS)}")
     spec = DATASETS[name]
     raw = spec.load(Path(os.path.expanduser(dataset["root"])), dataset["download"])
     pool_images, pool_labels = raw.train_images, raw.train_labels
@@ -278,7 +283,7 @@ def prepare_splits(dataset: Mapping[str, Any], seed: int) -> Splits:
     val_size = dataset["val_size"]
     train_size = dataset["train_size"] or len(order) - val_size
     if train_size < 1 or val_size + train_size > len(order):
-        raise ValueError(
+        raise DatasetSettingsError(
             f"dataset {name} has {len(order)} training images after the test split: too few "
             f"for dataset.val_size ({val_size}) and at least one training image "
             f"(dataset.train_size: {dataset['train_size']})"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from random_nas.entry import Claim, ClaimLost, Holder, Store, write_receipt
+from random_nas.faults import disk_fault
 from random_nas.files import write_json, write_text
 from random_nas.logs import also_log_to
 
@@ -121,13 +122,13 @@ class TrainingJob:
                     result.metrics["error"],
                 )
                 raise JobFailed(result.metrics["error"])
-            buffer = io.StringIO()
-            fields = list(result.history[0]) if result.history else ["epoch"]
-            writer = csv.DictWriter(buffer, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(result.history)
-            write_text(claim.folder / "history.csv", buffer.getvalue(), make_parent=False)
-            write_json(claim.folder / "metrics.json", result.metrics, make_parent=False)
+            try:
+                self._write_entry(claim, result)
+            except OSError as error:
+                if (full := disk_fault(error, claim.folder)) is None:
+                    raise
+                logger.error("no result for %s: %s; nothing is published", self.label, full)
+                raise JobFailed(full) from error
             if not self.operational["keep_checkpoints"]:
                 claim.checkpoint.unlink(missing_ok=True)
             logger.info(
@@ -137,6 +138,17 @@ class TrainingJob:
                 result.metrics["val_accuracy"],
             )
 
+    @staticmethod
+    def _write_entry(claim: Claim, result: Any) -> None:
+        """The entry's files in the claim's folder: its per-epoch history and its record."""
+        buffer = io.StringIO()
+        fields = list(result.history[0]) if result.history else ["epoch"]
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(result.history)
+        write_text(claim.folder / "history.csv", buffer.getvalue(), make_parent=False)
+        write_json(claim.folder / "metrics.json", result.metrics, make_parent=False)
+
     @property
     def attempts(self) -> int:
         return self.operational["retries"] + 1
@@ -145,7 +157,7 @@ class TrainingJob:
         import torch
 
         from random_nas.data import EXPLAINED, prepared_splits
-        from random_nas.faults import EnvironmentFault
+        from random_nas.faults import UNRECOGNISED, EnvironmentFault
         from random_nas.space import Architecture
         from random_nas.train import DeviceUnavailableError, TrainingConfig, train_candidate
 
@@ -182,9 +194,16 @@ class TrainingJob:
             # A claim taken over while this job was stopped fails its next write: not a fault.
             claim.check()
             # One line a person acts on (the workflow profile shows the log on failure).
+            unrecognised = isinstance(error, EnvironmentFault) and error.fault.kind == UNRECOGNISED
+            blame = (
+                "the error is not recognised as the candidate's or the environment's (its "
+                "traceback is in the log above)"
+                if unrecognised
+                else "the environment is at fault (not the candidate)"
+            )
             message = (
-                f"no result for {self.label}: {error}; the environment is at fault (not the "
-                "candidate), so nothing is published and the next run trains it again"
+                f"no result for {self.label}: {error}; {blame}, so nothing is published and "
+                "the next run trains it again"
             )
             logger.error("%s", message)
             raise JobFailed(message) from error

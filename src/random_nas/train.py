@@ -25,7 +25,7 @@ from torch import nn
 
 from random_nas.correctness import pack_correct
 from random_nas.data import Splits
-from random_nas.faults import EnvironmentFault, Fault, TrainingStopped, classify
+from random_nas.faults import UNRECOGNISED, EnvironmentFault, Fault, TrainingStopped, classify
 from random_nas.files import atomic_path
 from random_nas.model import build_model, count_parameters
 from random_nas.optim import SGD, AdamW
@@ -651,7 +651,10 @@ def train_candidate(
             device_type=run.device.type,
             trainings_per_device=trainings_per_device,
             memory_limit_bytes=memory_limit_bytes,
+            folder=None if checkpoint_path is None else Path(checkpoint_path).parent,
         )
+        if fault.kind == UNRECOGNISED:
+            logger.error("an unrecognised error stopped the training:", exc_info=error)
         if not fault.is_the_candidates:
             raise EnvironmentFault(fault) from error
         status = "failed"
