@@ -11,7 +11,7 @@ from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.entry import Store, WaitLimitReached
+from random_nas.entry import EntryDamaged, Store, WaitLimitReached
 from random_nas.job import JobFailed, TrainingJob
 from random_nas.logs import log_to
 from random_nas.store import StorePathError
@@ -34,6 +34,6 @@ try:
     job.run(Path(snakemake.output.metrics).parent)
 except JobFailed:
     sys.exit(1)
-except (WaitLimitReached, StorePathError) as error:
+except (WaitLimitReached, StorePathError, EntryDamaged) as error:
     logger.error("%s: %s", job.label, error)
     sys.exit(1)

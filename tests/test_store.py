@@ -425,3 +425,35 @@ def test_an_interrupt_sent_to_snakemake_alone_stops_the_trainings_it_runs(tmp_pa
     assert process.returncode != 0 and "The run was interrupted" in stderr
     assert not list(store.glob("*/*/*/seed_0/metrics.json"))  # nothing published
     assert list(store.glob("*/*/*/.seed_0.training/*/checkpoint.pt"))  # kept for the next run
+
+
+def test_a_tampered_entry_is_reported_and_kept_out_of_the_next_table(tmp_path, capsys):
+    """An accuracy edited by hand disagrees with the entry's own per-image records, and its
+    file with the checksum it was published with: `store check` names it with the command that
+    retires it, and a new working directory's run refuses it instead of reporting it."""
+    store = tmp_path / "store"
+    config = tiny(store, num_architectures=2)
+    first = copy_repository(tmp_path / "first")
+    run_snakemake(first, write_config(first, config))
+    entry = store_entry(first, config, arch_ids(config)[0]).parent
+    assert json.loads((entry / "checksums.json").read_text())["metrics.json"]
+    metrics = json.loads((entry / "metrics.json").read_text())
+    os.chmod(entry / "metrics.json", 0o644)
+    (entry / "metrics.json").write_text(json.dumps({**metrics, "val_accuracy": 0.999}))
+
+    assert cli(["store", "check", "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    name = entry.relative_to(store)
+    assert f"{name}: metrics.json differs from the checksum it was published with" in err
+    assert f"{name}: val_accuracy is 0.999, but its own per-image record counts" in err
+    assert f"`random-nas store retire --store {store} {name}" in err
+
+    second = copy_repository(tmp_path / "second")
+    result = run_snakemake(second, write_config(second, config), check=False)
+    assert result.returncode != 0
+    assert f"the store's entry {entry} cannot be trusted" in result.stdout + result.stderr
+    assert not (second / "results/tiny/candidates.parquet").exists()
+    assert cli(["store", "retire", "--store", str(store), str(name), "--reason", "edited"]) == 0
+    run_snakemake(second, write_config(second, config))
+    table = pd.read_parquet(second / "results/tiny/candidates.parquet")
+    assert len(table) == 2 and table["val_accuracy"].max() < 0.999

@@ -5,15 +5,19 @@ store's settings are validated where they are read, naming their file."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from test_entry import ENTRY, finish
 
 from random_nas.cli import main as cli
 from random_nas.entry import Store, WaitLimitReached
 from random_nas.files import InputFileError
-from random_nas.store import StorePathError, private_dir
+from random_nas.store import StorePathError, entry_problems, private_dir
 
 
 def outside_folder(tmp_path: Path) -> Path:
@@ -90,3 +94,56 @@ def test_store_settings_are_checked_where_they_are_read_naming_the_file(tmp_path
     (root / "store.json").write_text(json.dumps({"lease_seconds": value}))
     with pytest.raises(InputFileError, match=r"store\.json: lease_seconds is"):
         Store(root)
+
+
+def test_a_commands_error_is_one_line_and_debug_shows_its_traceback(tmp_path, capsys):
+    root = tmp_path / "store"
+    root.mkdir()
+    (root / "store.json").write_text('{"lease_seconds": 0}')
+    arguments = ["store", "clean", "--store", str(root)]
+    assert cli(arguments) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--debug" in error and "store.json" in error
+    with pytest.raises(InputFileError, match="lease_seconds is 0"):
+        cli(["--debug", *arguments])
+
+
+KILLED_AT = {
+    # Its result written whole, its checkpoint gone, not yet renamed onto the entry.
+    "before publishing": "entry.Claim.publish = lambda self: os.kill(os.getpid(), 9)",
+    # Renamed onto the entry, before its folder is made read-only and its lock released.
+    "after the rename": (
+        "original = entry._read_only\n"
+        "entry._read_only = lambda path: os.kill(os.getpid(), 9) "
+        "if path.name == 'seed_0' else original(path)"
+    ),
+}
+
+
+@pytest.mark.parametrize("moment", KILLED_AT)
+def test_a_kill_at_a_moment_of_publishing_is_resumed_without_training_again(tmp_path, moment):
+    root = tmp_path / "store"
+    code = "\n".join(
+        [
+            "import os",
+            "from pathlib import Path",
+            "from random_nas import entry",
+            KILLED_AT[moment],
+            "def train(claim):",
+            "    (claim.folder / 'history.csv').write_text('epoch\\n1\\n')",
+            "    (claim.folder / 'metrics.json').write_text('{\"status\": \"ok\"}')",
+            f"entry.Store({str(root)!r}).obtain({str(root / ENTRY)!r}, train)",
+        ]
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO / "src")}
+    )
+    assert killed.returncode == -9
+    store, trainings = Store(root), []
+    assert store.holder(root / ENTRY) is None  # its holder died on this host: seen dead
+    outcome = store.obtain(root / ENTRY, lambda claim: trainings.append(claim))
+    assert trainings == [] and outcome in ("trained", "found")
+    assert (root / ENTRY / "history.csv").read_text() == "epoch\n1\n"
+    assert entry_problems(root / ENTRY) == []
+    cli(["store", "clean", "--store", str(root)])
+    assert not list(root.glob("*/*/*/.seed_0.*"))

@@ -45,9 +45,12 @@ from filelock import SoftFileLease, Timeout
 from random_nas.faults import TrainingStopped
 from random_nas.files import InputFileError, atomic_path, read_json, write_json
 from random_nas.store import (
+    CHECKSUMS,
     ENTRY_FILES,
     RETIRED,
+    checksums,
     confined,
+    entry_problems,
     is_published,
     lock_file,
     private_dir,
@@ -93,6 +96,19 @@ def who() -> str:
     except (KeyError, OSError):
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
+
+
+def _died_here(host: str, pid: int) -> bool:
+    """Whether a holder on this host has no process any more (elsewhere no one can tell)."""
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 def _read_only(path: Path) -> None:
@@ -159,7 +175,7 @@ class Store:
     def holder(self, entry: str | os.PathLike[str]) -> Holder | None:
         """Who holds the entry's claim, or None where it is free."""
         owner = self._lease(Path(entry)).owner
-        if owner is None:
+        if owner is None or _died_here(owner.hostname, owner.pid):
             return None
         record: dict[str, Any] = {}
         folder = Path(private_dir(str(entry))) / (owner.token or "")
@@ -257,7 +273,8 @@ class Store:
                 with self.claim(entry, left, on_wait, epoch_limit_seconds) as claim:
                     if is_published(entry):
                         return "found"
-                    train(claim)
+                    if not claim.finished:
+                        train(claim)
                     return "trained" if claim.publish() else "lost"
             except ClaimLost as loss:
                 # Another holder has it now: wait for its result like any other job.
@@ -314,6 +331,8 @@ class Claim:
         root.mkdir(exist_ok=True)
         self.folder = root / str(self.token)
         self.folder.mkdir()
+        # Set where a claim killed before it could publish left its whole result behind.
+        self.finished = False
         write_json(
             self.folder / CLAIM_RECORD,
             {
@@ -331,9 +350,19 @@ class Claim:
         return self.folder / CHECKPOINT
 
     def _adopt_earlier_claims(self, root: Path) -> None:
-        """Take the newest checkpoint that an earlier claim left (this one holds the lease,
-        so every other claim is over), then clear the earlier claims' folders."""
+        """Take the result an earlier claim finished but did not publish, else the newest
+        checkpoint one left (this one holds the lease, so every other claim is over); then
+        clear the earlier claims' folders."""
         earlier = [path for path in root.iterdir() if path != self.folder]
+        finished = [
+            path
+            for path in earlier
+            if path.is_dir()
+            and not path.is_symlink()
+            and all((path / name).is_file() for name in ENTRY_FILES)
+        ]
+        if finished:
+            self._take_result(max(finished, key=lambda path: path.stat().st_mtime))
         # A link is never followed: its target lies outside the claims' own folders.
         checkpoints = [
             path / CHECKPOINT if path.is_dir() else path
@@ -342,7 +371,7 @@ class Claim:
             and ((path / CHECKPOINT).is_file() or path.name == CHECKPOINT)
             and not (path / CHECKPOINT).is_symlink()
         ]
-        if checkpoints:
+        if checkpoints and not self.finished:
             newest = max(checkpoints, key=lambda path: path.stat().st_mtime)
             with atomic_path(self.checkpoint) as temporary:
                 shutil.copyfile(newest, temporary)
@@ -351,6 +380,15 @@ class Claim:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+    def _take_result(self, folder: Path) -> None:
+        """Copy a finished result (its files, less its claim's bookkeeping) into this claim."""
+        for path in folder.iterdir():
+            if path.is_file() and not path.is_symlink():
+                if path.name not in (CLAIM_RECORD, PROGRESS_RECORD, CHECKSUMS):
+                    with atomic_path(self.folder / path.name) as temporary:
+                        shutil.copyfile(path, temporary)
+        self.finished = True
 
     def holds(self) -> bool:
         """Whether the entry's lease still carries this claim's token."""
@@ -375,6 +413,7 @@ class Claim:
         self.check()
         for name in (CLAIM_RECORD, PROGRESS_RECORD):
             (self.folder / name).unlink(missing_ok=True)
+        write_json(self.folder / CHECKSUMS, checksums(self.folder), make_parent=False)
         for path in self.folder.iterdir():
             _read_only(path)
         try:
@@ -396,10 +435,23 @@ class Claim:
             self.folder.parent.rmdir()
 
 
+class EntryDamaged(InputFileError):
+    """A published entry whose files changed since publishing, or whose accuracies disagree
+    with its own per-image records: it enters no table until it is retired and retrained."""
+
+
 def write_receipt(entry: str | os.PathLike[str], receipt: str | os.PathLike[str]) -> None:
     """Copy a published entry's files into the working directory's receipt folder (the train
-    rule's outputs), each written whole; the copies are writable, as any job output."""
-    receipt = Path(receipt)
+    rule's outputs), each written whole, once the entry passes its checks (EntryDamaged); the
+    copies are writable, as any job output."""
+    receipt, entry = Path(receipt), Path(entry)
+    if problems := entry_problems(entry):
+        key = "/".join(entry.parts[-4:])
+        raise EntryDamaged(
+            f"the store's entry {entry} cannot be trusted: {'; '.join(problems)}. Retire it "
+            f"(`random-nas store retire --store {entry.parents[3]} {key} --reason ...`) and "
+            "the next run trains it again"
+        )
     for name in ENTRY_FILES:
         with atomic_path(receipt / name) as temporary:
             shutil.copyfile(Path(entry) / name, temporary)

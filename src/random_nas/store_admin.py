@@ -18,7 +18,7 @@ from pathlib import Path
 from random_nas.entry import Store, WaitLimitReached, is_published
 from random_nas.files import InputFileError, read_json
 from random_nas.results import read_metrics
-from random_nas.store import confined
+from random_nas.store import confined, entry_problems
 
 # {data}/{recipe}/{arch_id}/seed_{seed}: the depth of an entry below the store.
 ENTRY_PATTERN = "*/*/*/seed_*"
@@ -169,6 +169,7 @@ def problems(store: Path) -> list[str]:
             continue
         if not header.startswith("epoch"):
             found.append(f"{name}: history.csv has no header row starting with 'epoch'{repair}")
+        found += [f"{name}: {problem}{repair}" for problem in entry_problems(entry)]
         data_dir = entry.parents[2]
         if data_dir not in recorded:
             record = data_dir / "data.json"
