@@ -383,11 +383,11 @@ class Claim:
 
     def _take_result(self, folder: Path) -> None:
         """Copy a finished result (its files, less its claim's bookkeeping) into this claim."""
+        bookkeeping = (CLAIM_RECORD, PROGRESS_RECORD, CHECKSUMS)
         for path in folder.iterdir():
-            if path.is_file() and not path.is_symlink():
-                if path.name not in (CLAIM_RECORD, PROGRESS_RECORD, CHECKSUMS):
-                    with atomic_path(self.folder / path.name) as temporary:
-                        shutil.copyfile(path, temporary)
+            if path.is_file() and not path.is_symlink() and path.name not in bookkeeping:
+                with atomic_path(self.folder / path.name) as temporary:
+                    shutil.copyfile(path, temporary)
         self.finished = True
 
     def holds(self) -> bool:
