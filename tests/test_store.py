@@ -331,9 +331,29 @@ def test_a_receipt_is_no_proof_of_an_entry_that_left_the_store(tmp_path, capsys,
     assert f"{name}: this working directory's receipt names an entry the store no longer" in err
     assert "run the workflow again" in err
 
+    plan = run_snakemake(workdir, configfile, "-n")
+    assert "2 trainings named now: 1 the store lacks (they train)" in plan.stdout + plan.stderr
     run_snakemake(workdir, configfile, env=environment)
     assert trained(counter)[2:] == [entries[1].parent.name]  # that one alone, again
     assert cli(["store", "check", "--store", str(store)]) == 0
+
+    # An entry deleted by hand, with no trace: the check, the plan and the run agree.
+    os.chmod(entries[0], 0o755)
+    shutil.rmtree(entries[0])
+    assert cli(["store", "check", "--store", str(store)]) == 1
+    assert "run the workflow again and it trains it again" in capsys.readouterr().err
+    plan = run_snakemake(workdir, configfile, "-n")
+    assert "1 the store lacks (they train)" in plan.stdout + plan.stderr
+    run_snakemake(workdir, configfile, env=environment)
+    assert trained(counter)[3:] == [entries[0].parent.name]
+    # An entry that lost a file is refused by name, not trained over.
+    os.chmod(entries[1], 0o755)
+    (entries[1] / "history.csv").unlink()
+    result = run_snakemake(copy_repository(tmp_path / "other"), configfile, check=False)
+    assert f"the store's entry {entries[1]} cannot be trusted: history.csv is missing" in (
+        result.stdout + result.stderr
+    )
+    assert len(trained(counter)) == 4
 
 
 def test_a_compiler_that_is_missing_publishes_nothing_and_the_job_says_why(tmp_path):

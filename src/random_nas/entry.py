@@ -67,6 +67,21 @@ PROGRESS_RECORD = "progress.json"
 CHECKPOINT = "checkpoint.pt"
 
 
+class EntryDamaged(InputFileError):
+    """A published entry whose files changed since publishing, or whose accuracies disagree
+    with its own per-image records, or that lost a file: it enters no table and is not
+    trained over until it is retired."""
+
+
+def damaged(entry: Path, problems: list[str]) -> EntryDamaged:
+    key = "/".join(entry.parts[-4:])
+    return EntryDamaged(
+        f"the store's entry {entry} cannot be trusted: {'; '.join(problems)}. Retire it "
+        f"(`random-nas store retire --store {entry.parents[3]} {key} --reason ...`) and "
+        "the next run trains it again"
+    )
+
+
 class ClaimLost(TrainingStopped):
     """This job's claim on an entry was taken over (its lease expired while it was stopped or
     cut off): it must stop training and write nothing more into the store."""
@@ -264,6 +279,9 @@ class Store:
         job waited), `trained` where `train` (called with the claim; it writes the entry's
         files into the claim's folder) made it, `lost` where another holder published first."""
         entry = self.confined(entry)
+        if entry.is_dir() and not is_published(entry):
+            missing = [name for name in ENTRY_FILES if not (entry / name).is_file()]
+            raise damaged(entry, [f"{name} is missing" for name in missing])
         deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
         while True:
             if is_published(entry):
@@ -435,23 +453,13 @@ class Claim:
             self.folder.parent.rmdir()
 
 
-class EntryDamaged(InputFileError):
-    """A published entry whose files changed since publishing, or whose accuracies disagree
-    with its own per-image records: it enters no table until it is retired and retrained."""
-
-
 def write_receipt(entry: str | os.PathLike[str], receipt: str | os.PathLike[str]) -> None:
     """Copy a published entry's files into the working directory's receipt folder (the train
     rule's outputs), each written whole, once the entry passes its checks (EntryDamaged); the
     copies are writable, as any job output."""
     receipt, entry = Path(receipt), Path(entry)
     if problems := entry_problems(entry):
-        key = "/".join(entry.parts[-4:])
-        raise EntryDamaged(
-            f"the store's entry {entry} cannot be trusted: {'; '.join(problems)}. Retire it "
-            f"(`random-nas store retire --store {entry.parents[3]} {key} --reason ...`) and "
-            "the next run trains it again"
-        )
+        raise damaged(entry, problems)
     for name in ENTRY_FILES:
         with atomic_path(receipt / name) as temporary:
             shutil.copyfile(Path(entry) / name, temporary)

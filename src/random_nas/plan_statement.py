@@ -34,12 +34,14 @@ class Statement:
     def split(self, exists: Callable[[str], bool] = lambda path: Path(path).exists()) -> tuple[
         int, int, int
     ]:  # fmt: skip
-        """(to train, to copy into a receipt, already received) among the trainings now."""
+        """(to train, to copy into a receipt, already received) among the trainings now. A
+        receipt of an entry that left the store is no proof: that entry trains again."""
         train = copy = received = 0
         for receipt, entry in dict(self.now).items():
-            if exists(receipt):
+            published = is_published(entry)
+            if exists(receipt) and published:
                 received += 1
-            elif is_published(entry):
+            elif published:
                 copy += 1
             else:
                 train += 1

@@ -199,7 +199,7 @@ def stale_receipts(store: Path, receipts: Path) -> list[str]:
         return []
     return [
         f"{metrics.parent.relative_to(receipts)}: this working directory's receipt names an entry "
-        "the store no longer holds; run the workflow again and it trains it"
+        "the store no longer holds; run the workflow again and it trains it again"
         for metrics in sorted(receipts.glob(f"{ENTRY_PATTERN}/metrics.json"))
         if not is_published(store / metrics.parent.relative_to(receipts))
     ]

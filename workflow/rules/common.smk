@@ -48,6 +48,7 @@ from random_nas.store import (
     RECIPE_KEY_PATTERN,
     data_key,
     entry_dir,
+    is_published,
     recipe_key,
     store_tag,
     taken_out as store_traces,
@@ -147,15 +148,22 @@ def training_input(store, data, recipe, arch_id, seed):
 
 def taken_out(wildcards):
     """When the job's entry was retired or removed from its store (`random-nas store retire`,
-    `remove`): a parameter, so that a receipt made before the entry left the store is no
-    proof of it, and Snakemake's params trigger trains the entry again."""
+    `remove`), or `missing` where a receipt names an entry that left it without a trace (a
+    folder deleted by hand): a parameter, so that a receipt made before the entry left the
+    store is no proof of it, and Snakemake's params trigger trains the entry again."""
     store = STORES[wildcards.store]
     key = (
         f"{wildcards.data}/{wildcards.recipe}/{wildcards.arch_id}/seed_{wildcards.seed}"
     )
     if store not in TRACES:
         TRACES[store] = store_traces(store)
-    return TRACES[store].get(key, [])
+    traces = TRACES[store].get(key, [])
+    # Not a function of `output`: Snakemake compares no such parameter for reruns.
+    receipt = os.path.join(RECEIPTS.format(store=wildcards.store), key, "metrics.json")
+    received = os.path.exists(receipt)
+    if not traces and received and not is_published(os.path.join(store, key)):
+        return ["missing"]
+    return traces
 
 
 # Each store's traces of entries taken out, read once, when a job first asks.
