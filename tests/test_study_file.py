@@ -49,3 +49,30 @@ def test_the_command_line_names_a_missing_run_folder(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "run 'nowhere' has no table at results/nowhere/candidates.parquet" in error
     assert error.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("strategy", "named"),
+    [
+        ("regularised_evolution", "strategy 'rea': config search.strategy"),
+        ("missing.py:Mine", "missing.py, which is not a file"),
+    ],
+)
+def test_a_study_of_strategies_is_checked_whole_before_its_first_training(
+    tmp_path, monkeypatch, capsys, strategy, named
+):
+    monkeypatch.chdir(tmp_path)
+    Path("common.yaml").write_text("num_architectures: 2\n")
+    study = tmp_path / "s" / "study.yaml"
+    study.parent.mkdir()
+    study.write_text(
+        "kind: strategies\nconfig: common.yaml\nsampling_seeds: [1, 2]\nstrategies:\n"
+        f"  random: {{strategy: random_search}}\n  rea: {{strategy: {strategy}}}\n"
+    )
+    ran = []
+    from random_nas.compare import compare
+
+    with pytest.raises(InputFileError) as refused:
+        compare(study, [], run=lambda command: ran.append(command) or 0)
+    assert ran == [] and named in str(refused.value) and "nothing was trained" in str(refused.value)
+    assert cli(["compare", str(study)]) == 1 and named in capsys.readouterr().err

@@ -22,7 +22,10 @@ def run_config(study: StrategyStudy, label: str, seed: int) -> dict[str, Any]:
     and strategy settings."""
     path = Path(study.config)
     if not path.is_file():
-        raise InputFileError(f"study {study.path}: config {path} does not exist")
+        raise InputFileError(
+            f"study {study.path}: config {path} does not exist (looked in {path.absolute()}: "
+            "a study's config is resolved from the working directory)"
+        )
     common = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return {
         **common,
@@ -30,6 +33,21 @@ def run_config(study: StrategyStudy, label: str, seed: int) -> dict[str, Any]:
         "sampling_seed": seed,
         "search": {**common.get("search", {}), **study.strategies[label]},
     }
+
+
+def search_problems(study: StrategyStudy) -> list[str]:
+    """What stops any search of the study, one line each, checked before the first trains:
+    every strategy named resolves (a file of one's own exists and defines its class, a
+    library it drives is installed) and takes the settings given."""
+    from random_nas.strategies.registry import strategy_problem
+
+    problems = []
+    for label in study.strategies:
+        search = run_config(study, label, study.sampling_seeds[0])["search"]
+        problem = strategy_problem(search.get("strategy", "random"), search.get("settings") or {})
+        if problem is not None:
+            problems.append(f"study {study.path}: strategy {label!r}: {problem}")
+    return problems
 
 
 def write_run_configs(study: StrategyStudy) -> list[Path]:
@@ -57,6 +75,8 @@ def compare(
     if not is_strategy_study(study):
         raise InputFileError(f"study {study_path} is not a study of strategies (kind: strategies)")
     checked = strategy_study(study, study_path)
+    if problems := search_problems(checked):
+        raise InputFileError("; ".join(problems) + " (nothing was trained)")
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     configs = write_run_configs(checked)
     for number, config in enumerate(configs, start=1):
