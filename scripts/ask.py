@@ -34,7 +34,9 @@ except (ProposalRefused, NotDeterministic) as error:
     # No batch file is written: a rerun asks again instead of meeting a poisoned batch.
     logger.error("the search stops before training anything of batch %d: %s", number, error)
     sys.exit(1)
-write_json(snakemake.output[0], {**record, "versions": strategy_versions()})
+# The resolved batch size, read back by every later parse (random_nas.plan), and what drove it.
+provenance = {"batch_size": snakemake.params.search["batch_size"], "versions": strategy_versions()}
+write_json(snakemake.output[0], {**record, **provenance})
 if record["done"]:
     logger.info(
         "search ends after batch %d: %.4g trainings' worth spent",

@@ -5,11 +5,18 @@ run never calls the strategy; local search spends its whole budget."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
 import pytest
-from conftest import TINY_CONFIG, copy_repository, run_snakemake, write_config
+from conftest import (
+    TINY_CONFIG,
+    copy_repository,
+    run_snakemake,
+    snakemake_command,
+    write_config,
+)
 
 from random_nas.search_run import ask_next
 from random_nas.space import SearchSpace
@@ -112,3 +119,23 @@ def test_local_search_restarts_from_an_unscored_draw_and_spends_its_budget():
             strategy.tell([Observation(arch, 1, arch.layers[0].filters / 100, "ok")])
         assert len(asked) == 20, f"seed {seed}: the search ended after {len(asked)} trainings"
         assert len({p.arch.arch_id for p in asked}) == 20
+
+
+def test_a_live_searchs_batch_size_is_resolved_once_and_kept_under_other_cores(tmp_path):
+    workdir = copy_repository(tmp_path / "work")
+    config = {**TINY_CONFIG, "run": "live", "num_architectures": 2,
+              "search": {"strategy": "random_search"}}  # fmt: skip
+    configfile = write_config(workdir, config)
+    run_snakemake(workdir, configfile)  # --cores 2: batches of 2
+    first = json.loads((workdir / "results/live/search/batch_0.json").read_text())
+    assert first["batch_size"] == 2 and len(first["proposals"]) == 2
+    assert set(first["versions"]) >= {"optuna", "syne-tune"}
+    for cores in (1, 4):  # a resume, a dry run or a cluster job given other cores
+        result = subprocess.run(
+            snakemake_command(configfile, "-n", cores=cores),
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert "Nothing to be done" in result.stdout + result.stderr

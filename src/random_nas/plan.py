@@ -5,8 +5,10 @@ functions; this module is tested without Snakemake."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,12 +97,26 @@ def _check_strategies(config: Mapping[str, Any]) -> None:
             raise ConfigError(problem)
 
 
+def recorded_batch_size(run_dir: str | Path) -> int | None:
+    """The batch size a live search's first batch was asked with (its batch file records
+    it), so that a resume, a dry run or a cluster job given other cores asks as it did."""
+    with suppress(OSError, ValueError, AttributeError):
+        record = json.loads(Path(run_dir, "search", "batch_0.json").read_text(encoding="utf-8"))
+        size = record.get("batch_size")
+        return size if isinstance(size, int) and not isinstance(size, bool) else None
+    return None
+
+
 def plan_run(
-    config: Mapping[str, Any], gpu: bool | None = None, cores: int | None = None
+    config: Mapping[str, Any],
+    gpu: bool | None = None,
+    cores: int | None = None,
+    recorded_batch: int | None = None,
 ) -> RunPlan:
     """The plan of a validated config, or a ConfigError naming the key at fault. `gpu`: whether
     this machine shows a GPU (default: `gpu_present()`); `cores`: the cores Snakemake was
-    given (a live search's default batch size: as many trainings as run at once)."""
+    given (a live search's default batch size: as many trainings as run at once), unless
+    `recorded_batch`, the size its first batch was asked with, says otherwise."""
     try:
         space = SearchSpace.from_config(config["search_space"])
     except ValueError as error:
@@ -114,7 +130,9 @@ def plan_run(
     search, training = config["search"], config["training"]
     _check_strategies(config)
     live = is_live(search["strategy"])
-    batch_size = search["batch_size"] or max(1, (cores or 1) // training["threads"])
+    batch_size = (
+        search["batch_size"] or recorded_batch or max(1, (cores or 1) // training["threads"])
+    )
     halving = search["strategy"] in ("successive_halving", "hyperband")
     hyperband = search["strategy"] == "hyperband"
     try:

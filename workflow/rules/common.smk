@@ -11,7 +11,7 @@ from snakemake.logging import logger
 
 from random_nas.cluster import read_submission, submission_problem
 from random_nas.config_files import config_file_problem
-from random_nas.plan import ConfigError, plan_run
+from random_nas.plan import ConfigError, plan_run, recorded_batch_size
 from random_nas.plan_statement import (
     Statement,
     halving_later,
@@ -59,7 +59,11 @@ for configfile_path in workflow.config_settings.configfiles or ():
     if (problem := config_file_problem(configfile_path)) is not None:
         raise WorkflowError(problem)
 try:
-    PLAN = plan_run(config, cores=workflow.resource_settings.cores)
+    PLAN = plan_run(
+        config,
+        cores=workflow.resource_settings.cores,
+        recorded_batch=recorded_batch_size(f"results/{config['run']}"),
+    )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 if PLAN.live:
