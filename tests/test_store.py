@@ -425,8 +425,9 @@ def test_the_dry_run_states_the_whole_plan_and_which_jobs_only_copy(tmp_path):
     assert "3 trainings named now: 0 the store lacks (they train), 3 it holds" in bob
 
 
-def test_an_interrupt_sent_to_snakemake_alone_stops_the_trainings_it_runs(tmp_path):
-    """`kill -INT` to Snakemake (not to its process group, as Ctrl-C in a terminal does):
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_sent_to_snakemake_alone_stops_the_trainings_it_runs(tmp_path, number):
+    """`kill -INT` or `kill` to Snakemake (not to its process group, as Ctrl-C does):
     Snakemake's local executor waited for every running training to finish; the workflow
     passes the interrupt on, and the interrupted training keeps its checkpoint."""
     workdir = copy_repository(tmp_path / "work")
@@ -438,7 +439,7 @@ def test_an_interrupt_sent_to_snakemake_alone_stops_the_trainings_it_runs(tmp_pa
     while not list(store.glob("*/*/*/.seed_0.training/*/checkpoint.pt")):
         assert time.monotonic() < deadline, "the training never reached its first checkpoint"
         time.sleep(0.1)
-    os.kill(process.pid, signal.SIGINT)
+    os.kill(process.pid, number)
     started = time.monotonic()
     _, stderr = process.communicate(timeout=120)
     assert time.monotonic() - started < 30, "Snakemake waited for the training to finish"

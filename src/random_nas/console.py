@@ -96,12 +96,23 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def forward_interrupts() -> None:
-    """Pass an interrupt sent to Snakemake alone (`kill -INT`, a scheduler's) on to the jobs
-    it runs, as Ctrl-C does to the whole terminal's process group: Snakemake's local executor
-    otherwise waits for every running training to finish. An interrupted training keeps its
-    epoch checkpoint and publishes nothing; the next run resumes it."""
+def _forward(number: int) -> None:
     import os
+
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, number)
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def forward_interrupts() -> None:
+    """Pass an interrupt or a SIGTERM sent to Snakemake alone (`kill -INT`, `kill`, a
+    scheduler's) on to the jobs it runs, as Ctrl-C does to the whole terminal's process group:
+    Snakemake's local executor otherwise waits for every running training to finish. An
+    interrupted training keeps its epoch checkpoint and publishes nothing; the next run
+    resumes it. Snakemake sets its own SIGTERM handler once it schedules (its graceful exit),
+    so that handler is wrapped where this version has it."""
     import signal
     import threading
 
@@ -110,14 +121,24 @@ def forward_interrupts() -> None:
     previous = signal.getsignal(signal.SIGINT)
 
     def forward(number: int, frame: object) -> None:
-        for pid in _descendants(os.getpid()):
-            try:
-                os.kill(pid, signal.SIGINT)
-            except (ProcessLookupError, PermissionError):
-                continue
+        _forward(number)
         if callable(previous):
             previous(number, frame)
         else:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, forward)
+    try:
+        from snakemake.scheduling.job_scheduler import JobScheduler
+    except ImportError:
+        return
+    graceful = getattr(JobScheduler, "exit_gracefully", None)
+    if graceful is None or getattr(graceful, "forwards", False):
+        return
+
+    def exit_gracefully(self: object, *args: object) -> None:
+        _forward(signal.SIGTERM)
+        graceful(self, *args)
+
+    exit_gracefully.forwards = True  # type: ignore[attr-defined]
+    JobScheduler.exit_gracefully = exit_gracefully
