@@ -130,3 +130,17 @@ def test_truncated_cifar_batch_names_the_file(tmp_path):
         (folder / name).write_bytes(b"\x80\x04trunc")
     with pytest.raises(ValueError, match="data_batch_1"):
         prepare_splits(dataset_config(name="cifar10", root=str(tmp_path), val_size=10), seed=0)
+
+
+def test_an_unreadable_prepared_dataset_is_prepared_again(tmp_path):
+    from random_nas.data import prepared_splits
+
+    dataset = dataset_config(val_size=50, train_size=100, test_size=50)
+    recipe = {key: value for key, value in dataset.items() if key not in ("root", "download")}
+    recipe["split_seed"] = 0
+    location = {"root": dataset["root"], "download": False}
+    first = prepared_splits(tmp_path, recipe, location)
+    (tmp_path / "dataset.pt").write_bytes(b"\x80\x04truncated")
+    again = prepared_splits(tmp_path, recipe, location)
+    assert again.sha256 == first.sha256
+    assert load_splits(tmp_path / "dataset.pt").sha256 == first.sha256

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import pickle
 from collections.abc import Callable, Mapping
@@ -23,6 +24,8 @@ import torch
 
 from random_nas.datasets import HELD_OUT_TEST_IMAGES, NUM_CLASSES
 from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
+
+logger = logging.getLogger(__name__)
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -79,9 +82,14 @@ def prepared_splits(
     store recorded for the recipe. dataset.pt is a cache; data.json is the record."""
     path = Path(folder) / PREPARED
     if path.exists():
-        splits = load_splits(path)
-        check_content(splits.sha256, folder)
-        return splits
+        try:
+            splits = load_splits(path)
+        except (InputFileError, KeyError, TypeError) as error:
+            # A cache: prepared again, then checked against the record like a fresh one.
+            logger.warning("%s is unreadable (%s): preparing it again", path, error)
+        else:
+            check_content(splits.sha256, folder)
+            return splits
     splits = prepare_splits({**recipe, **location}, recipe["split_seed"])
     check_content(splits.sha256, folder)
     save_splits(splits, path)
