@@ -129,3 +129,13 @@ def test_a_renamed_key_is_named_with_its_new_name():
     assert (
         config_problem(old, schema) == "config key report.top_k is now called report.ranking_rows"
     )
+
+
+def test_a_plan_too_large_is_warned_with_its_cost_or_refused_where_it_cannot_fit():
+    from random_nas.plan import _scale_warnings
+
+    assert _scale_warnings(3_000, available=2**40) == []
+    (warning,) = _scale_warnings(1_000_000, available=2**40)
+    assert "planning 1,000,000 training jobs takes Snakemake about 27 min and 24.9 GiB" in warning
+    with pytest.raises(ConfigError, match=r"24\.9 GiB before .* more than the 8\.0 GiB"):
+        _scale_warnings(1_000_000, available=8 * 2**30)

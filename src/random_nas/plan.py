@@ -82,6 +82,41 @@ def _dataset_warnings(dataset: Mapping[str, Any]) -> list[str]:
     return []
 
 
+# What Snakemake's planning costs per training job (benchmarks/results/planning.md: 100,000
+# candidates planned in 163 s at 2,551 MiB peak, AMD EPYC, 2 cores); a plan this large warns.
+PLANNING_SECONDS_PER_JOB = 163.0 / 100_000
+PLANNING_BYTES_PER_JOB = 2551 * 2**20 / 100_000
+LARGE_PLAN_JOBS = 10_000
+
+
+def _available_memory(meminfo: Path = Path("/proc/meminfo")) -> int | None:
+    with suppress(OSError, ValueError, IndexError):
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def _scale_warnings(jobs: int, available: int | None = None) -> list[str]:
+    """A plan of more training jobs than Snakemake plans in a few seconds: a warning with what
+    it would take; refused where its planning alone would not fit this machine's memory."""
+    if jobs <= LARGE_PLAN_JOBS:
+        return []
+    seconds, needed = jobs * PLANNING_SECONDS_PER_JOB, jobs * PLANNING_BYTES_PER_JOB
+    cost = (
+        f"planning {jobs:,} training jobs takes Snakemake about {seconds / 60:.0f} min and "
+        f"{needed / 2**30:.1f} GiB before the first training (measured on a 2-core EPYC: "
+        "benchmarks/results/planning.md)"
+    )
+    available = _available_memory() if available is None else available
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"config num_architectures: {cost}, more than the {available / 2**30:.1f} GiB "
+            "this machine has free; plan fewer (several runs share the store)"
+        )
+    return [cost]
+
+
 def _check_strategies(config: Mapping[str, Any]) -> None:
     """The search strategy and its settings, and what a dense grid replays."""
     search = config["search"]
@@ -157,6 +192,8 @@ def plan_run(
             f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
             "already trains every candidate with it; list other seeds"
         )
+    jobs = config["num_architectures"] * (len(ladder) if search["dense_grid"] else 1)
+    warnings += _scale_warnings(jobs)
     # `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda`.
     train_on_gpu = training["device"] == "cuda" or (
         training["device"] == "auto" and (gpu_present() if gpu is None else gpu)
