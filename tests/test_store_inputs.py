@@ -147,3 +147,24 @@ def test_a_kill_at_a_moment_of_publishing_is_resumed_without_training_again(tmp_
     assert entry_problems(root / ENTRY) == []
     cli(["store", "clean", "--store", str(root)])
     assert not list(root.glob("*/*/*/.seed_0.*"))
+
+
+def test_counts_say_what_was_done(tmp_path, capsys, monkeypatch):
+    from random_nas.job import received_from_store
+
+    # A receipt's job log says whether the store had the entry (a verification counts them).
+    log = tmp_path / "train.log"
+    log.write_text("x seed 0 at 1 epoch is in the store (/s/e): nothing to train\n")
+    assert received_from_store(log) and not received_from_store(tmp_path / "none.log")
+    log.write_text("training x seed 0 at 1 epoch (attempt 1 of 1)\n")
+    assert not received_from_store(log)
+    # `random-nas status` counts the batches that asked for trainings, not the one that ended.
+    search = tmp_path / "results/live/search"
+    search.mkdir(parents=True)
+    (search.parent / "run.json").write_text("{}")
+    for number, proposals in enumerate([[{"arch_id": "a"}], [{"arch_id": "b"}], []]):
+        record = {"batch": number, "done": not proposals, "proposals": proposals}
+        (search / f"batch_{number}.json").write_text(json.dumps(record))
+    monkeypatch.chdir(tmp_path)
+    assert cli(["status", "--store", str(tmp_path / "store")]) == 0
+    assert "; 2 search batches asked" in capsys.readouterr().out

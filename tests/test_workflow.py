@@ -831,6 +831,6 @@ def test_the_console_shows_the_trainings_lines_not_every_jobs_block(workdir):
     assert "rule train:" not in console and "    output:" not in console
     arch_ids = tiny_arch_ids(config)
     for arch_id in arch_ids:
-        assert f"training {arch_id} seed 0 at 1 epochs" in console
-    assert re.search(r"training [0-9a-f]{12} seed 1 at 1 epochs", console)  # the repeat
-    assert "epoch 1/1  train loss" in console
+        assert f"training {arch_id} seed 0 at 1 epoch (attempt" in console
+    assert re.search(r"training [0-9a-f]{12} seed 1 at 1 epoch \(attempt", console)  # the repeat
+    assert f"{arch_ids[0]} epoch 1/1  train loss" in console

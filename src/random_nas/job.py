@@ -25,6 +25,21 @@ from random_nas.logs import also_log_to
 logger = logging.getLogger(__name__)
 
 
+# What a job's log says where it trained nothing: read back by received_from_store.
+FOUND_WORDS = "is in the store"
+LOST_WORDS = "was published by another job first"
+
+
+def received_from_store(log: str | Path) -> bool:
+    """Whether the train job that wrote `log` (its receipt's train.log) found its entry in
+    the store, or saw another job publish it first, rather than training it."""
+    try:
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return FOUND_WORDS in text or LOST_WORDS in text
+
+
 class JobFailed(RuntimeError):
     """The job fails with this one line (already logged); nothing was published."""
 
@@ -65,7 +80,8 @@ class TrainingJob:
     @property
     def label(self) -> str:
         """How the console names this training: architecture, seed and budget."""
-        return f"{self.arch_id} seed {self.seed} at {self.training['epochs']} epochs"
+        epochs = int(self.training["epochs"])
+        return f"{self.arch_id} seed {self.seed} at {epochs} epoch{'s' * (epochs != 1)}"
 
     def run(self, receipt: Path) -> str:
         """Make sure the entry is published, then copy it into `receipt`; what was done."""
@@ -103,9 +119,9 @@ class TrainingJob:
             epoch_limit_seconds=60.0 * minutes_per_epoch,
         )
         if outcome == "found":
-            logger.info("%s is in the store (%s): nothing to train", self.label, self.entry)
+            logger.info("%s %s (%s): nothing to train", self.label, FOUND_WORDS, self.entry)
         elif outcome == "lost":
-            logger.info("%s was published by another job first: its entry stands", self.label)
+            logger.info("%s %s: its entry stands", self.label, LOST_WORDS)
         write_receipt(self.entry, receipt)
         return outcome
 

@@ -285,6 +285,15 @@ def take_out(store: Path, entries: list[Path], reason: str, keep: bool) -> list[
     return done
 
 
+def _asked(batch: Path) -> bool:
+    """Whether a live search's batch file asked for trainings (its last one, which ends the
+    search, asks for none)."""
+    try:
+        return bool(json.loads(batch.read_text(encoding="utf-8")).get("proposals"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def status(results: Path, store: Path) -> list[str]:
     """`random-nas status`: the runs of this working directory (what each has collected and
     rendered, and when) and the trainings held in the store now."""
@@ -299,8 +308,8 @@ def status(results: Path, store: Path) -> list[str]:
     lines = []
     for record in sorted(results.glob("*/run.json")):
         folder = record.parent
-        batches = sorted(folder.glob("search/batch_*.json"))
-        asked = f"; {len(batches)} search batches asked" if batches else ""
+        batches = [_asked(path) for path in sorted(folder.glob("search/batch_*.json"))]
+        asked = f"; {sum(batches)} search batches asked" if batches else ""
         lines.append(
             f"run {folder.name}: drawn {when(record)}; table collected "
             f"{when(folder / 'candidates.parquet')}; report "

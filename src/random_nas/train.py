@@ -595,8 +595,10 @@ def _epochs(
     config = run.config
     for epoch in range(run.start_epoch, config.epochs):
         row = train_one_epoch(run, epoch)
+        # Named by architecture: parallel trainings interleave their lines on the console.
         logger.info(
-            "epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
+            "%s epoch %d/%d  train loss %.4f  val loss %.4f  val acc %.4f  %.0f img/s",
+            run.arch.arch_id,
             row["epoch"],
             config.epochs,
             row["train_loss"],
