@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,44 @@ def test_counts_say_what_was_done(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli(["status", "--store", str(tmp_path / "store")]) == 0
     assert "; 2 search batches asked" in capsys.readouterr().out
+
+
+def _other_host_available() -> bool:
+    probe = ["unshare", "--uts", "sh", "-c", "hostname probe-host"]
+    return shutil.which("unshare") is not None and subprocess.run(probe).returncode == 0
+
+
+@pytest.mark.skipif(not _other_host_available(), reason="no UTS namespace for a second host")
+def test_a_lock_left_by_a_dead_host_under_another_lease_is_held_then_broken(tmp_path, capsys):
+    """store.json's lease changed while a host that died held a lock: the lock counts as held
+    until it has gone unrenewed for both leases, then `store clean` and a claim break it."""
+    root = tmp_path / "store"
+    root.mkdir()
+    (root / "store.json").write_text('{"lease_seconds": 1}')
+    code = (
+        "from random_nas.entry import Store\nimport time\n"
+        f"with Store({str(root)!r}).claim({str(root / ENTRY)!r}):\n"
+        "    print('held', flush=True)\n    time.sleep(600)\n"
+    )
+    command = [sys.executable, "-c", code]
+    holder = subprocess.Popen(
+        ["unshare", "--uts", "sh", "-c", 'hostname gone-host && exec "$@"', "x", *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    (root / "store.json").write_text('{"lease_seconds": 2}')
+    store = Store(root)
+    with pytest.raises(WaitLimitReached, match="gone-host"):
+        with store.claim(root / ENTRY, wait_seconds=0):
+            pass
+    time.sleep(2.5)
+    assert cli(["store", "clean", "--store", str(root)]) == 0
+    assert "removed mnist5k-0123456789/e1-0123456789/0123456789ab/.seed_0.training" in (
+        capsys.readouterr().out
+    )
+    assert not list(root.glob("*/*/*/.seed_0.lock"))
+    assert store.obtain(root / ENTRY, lambda claim: finish(claim.folder)) == "trained"

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import SoftFileLease, Timeout
+from filelock import LeaseSettingsMismatch, SoftFileLease, Timeout
 
 from random_nas.faults import TrainingStopped
 from random_nas.files import InputFileError, atomic_path, read_json, write_json
@@ -187,6 +187,33 @@ class Store:
     def _lease(self, entry: Path) -> SoftFileLease:
         return SoftFileLease(lock_file(str(entry)), lease_duration=self.lease_seconds)
 
+    def _acquire(self, lease: SoftFileLease, timeout: float) -> None:
+        """Acquire `lease` within `timeout` seconds (-1: no limit), else Timeout. A marker
+        left under another lease setting (store.json changed since its holder claimed) is
+        held until it has gone unrenewed for its own lease and this one's, then broken."""
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        while True:
+            left = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                lease.acquire(timeout=left, poll_interval=self.poll_seconds)
+                return
+            except LeaseSettingsMismatch:
+                if self._abandoned(lease):
+                    lease.force_break()
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise Timeout(lease.lock_file) from None
+                time.sleep(self.poll_seconds)
+
+    def _abandoned(self, lease: SoftFileLease) -> bool:
+        owner = lease.owner
+        recorded = float(getattr(owner, "lease_duration", None) or 0.0)
+        try:
+            quiet = time.time() - os.stat(lease.lock_file).st_mtime
+        except OSError:
+            return True
+        return quiet > max(recorded, self.lease_seconds)
+
     def holder(self, entry: str | os.PathLike[str]) -> Holder | None:
         """Who holds the entry's claim, or None where it is free."""
         owner = self._lease(Path(entry)).owner
@@ -214,7 +241,7 @@ class Store:
         dead claims left), or fail at once naming who trains it."""
         lease = self._lease(entry)
         try:
-            lease.acquire(timeout=0)
+            self._acquire(lease, 0)
         except Timeout:
             raise WaitLimitReached(entry, self.holder(entry)) from None
         try:
@@ -240,15 +267,12 @@ class Store:
             confined(self.root, own)
         lease = self._lease(entry)
         try:
-            lease.acquire(timeout=0)
+            self._acquire(lease, 0)
         except Timeout:
             holder = self.holder(entry)
             on_wait(holder)
             try:
-                lease.acquire(
-                    timeout=-1 if wait_seconds is None else max(0.0, wait_seconds),
-                    poll_interval=self.poll_seconds,
-                )
+                self._acquire(lease, -1 if wait_seconds is None else max(0.0, wait_seconds))
             except Timeout:
                 raise WaitLimitReached(entry, self.holder(entry) or holder) from None
         try:
