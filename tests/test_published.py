@@ -169,3 +169,29 @@ def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
     pq.write_table(pq.read_table(changed), changed, compression="gzip")
     plan = subprocess.run([*study_target, "-n"], cwd=workdir, capture_output=True, text=True)
     assert "render_study" in plan.stdout or "render_strategy_study" in plan.stdout
+
+
+def test_a_study_stopped_half_way_is_left_out_of_the_study_target_saying_so(workdir):
+    folder = REPO / "results/published/study-kernels"
+    for run in [*sorted({(REPO / t).parent for t in _tables(folder)}), folder]:
+        shutil.copytree(run, workdir / run.relative_to(REPO), dirs_exist_ok=True)
+    shutil.rmtree(workdir / folder.relative_to(REPO) / "report")
+    half = workdir / "results/half"
+    half.mkdir(parents=True)
+    (half / "study.yaml").write_text(
+        "kind: strategies\nconfig: common.yaml\nsampling_seeds: [1, 2]\n"
+        "strategies:\n  random: {strategy: random_search}\n  tpe: {strategy: tpe}\n"
+    )
+    snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "1", "study"]
+    result = subprocess.run(snakemake, cwd=workdir, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "study results/half is left out: 4 of its runs' tables are not made yet" in (
+        result.stdout + result.stderr
+    )
+    assert (workdir / folder.relative_to(REPO) / "report/study.md").exists()
+
+
+def _tables(folder: Path) -> list[str]:
+    from random_nas.studies import study_tables
+
+    return study_tables(folder / "study.yaml")

@@ -201,9 +201,8 @@ def test_a_lock_left_by_a_dead_host_under_another_lease_is_held_then_broken(tmp_
     holder.wait()
     (root / "store.json").write_text('{"lease_seconds": 2}')
     store = Store(root)
-    with pytest.raises(WaitLimitReached, match="gone-host"):
-        with store.claim(root / ENTRY, wait_seconds=0):
-            pass
+    with pytest.raises(WaitLimitReached, match="gone-host"), store.claim(root / ENTRY, 0):
+        pass
     time.sleep(2.5)
     assert cli(["store", "clean", "--store", str(root)]) == 0
     assert "removed mnist5k-0123456789/e1-0123456789/0123456789ab/.seed_0.training" in (

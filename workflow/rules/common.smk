@@ -69,12 +69,12 @@ except ConfigError as error:
 if PLAN.live:
     # What a live search asks depends on its batches: the resolved size is part of its table.
     config["search"]["batch_size"] = PLAN.batch_size
-# Targets that leave the run's folder alone (the targets are not known to the workflow when
-# it is parsed; the command line is).
+# Targets that leave the run's folder alone (Snakemake knows its targets only after parsing
+# the workflow; the command line names them before). The run's plan is not theirs to state.
 OTHER_TARGETS = {"verify_published", "published_reports", "study"}
-if not OTHER_TARGETS & set(sys.argv[1:]) and (
-    refused := run_record_problem(PLAN.run_dir, config)
-):
+TARGETS = OTHER_TARGETS & set(sys.argv[1:])
+OTHERS_ONLY = bool(TARGETS)
+if not OTHERS_ONLY and (refused := run_record_problem(PLAN.run_dir, config)):
     raise WorkflowError(refused)
 for warning in PLAN.warnings:
     logger.warning(warning)
@@ -210,6 +210,30 @@ STRATEGY_STUDIES = [
     folder for folder in STUDIES if study_kind(f"{folder}/study.yaml") == "strategies"
 ]
 SPACE_STUDIES = [folder for folder in STUDIES if folder not in STRATEGY_STUDIES]
+
+
+def ready_study_reports(wildcards):
+    """The report of every study whose runs all have their tables; a study still missing
+    some (a comparison stopped half-way) is left out, saying so, rather than failing all.
+    """
+    ready = []
+    for folder in STUDIES:
+        try:
+            tables = study_tables(f"{folder}/study.yaml")
+        except ValueError:
+            tables = []  # its render names what is wrong
+        missing = [table for table in tables if not Path(table).exists()]
+        if missing:
+            # Printed: Snakemake's quiet console drops what its logger says at this point.
+            print(
+                f"study {folder} is left out: {len(missing)} of its runs' tables are not "
+                f"made yet ({missing[0]}); for a study of strategies, `random-nas compare "
+                f"{folder}/study.yaml` makes them",
+                file=sys.stderr,
+            )
+        else:
+            ready.append(f"{folder}/report/study.md")
+    return ready
 
 
 def study_inputs(wildcards):
@@ -537,10 +561,10 @@ def next_batch_lines():
 
 
 if workflow.output_settings.dryrun:
-    for line in plan_lines() + (next_batch_lines() if LIVE else []):
-        logger.info(line)
-    # The targets are not known to the workflow when it is parsed; the command line is.
-    if "verify_published" in sys.argv[1:]:
+    if not OTHERS_ONLY:
+        for line in plan_lines() + (next_batch_lines() if LIVE else []):
+            logger.info(line)
+    if "verify_published" in TARGETS:
         for line in verification_estimate(
             Path("results/published"), config["verify"]["k"]
         ):

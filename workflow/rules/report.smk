@@ -54,7 +54,7 @@ rule published_reports:
 # re-rendered when one of its runs' tables changes.
 rule study:
     input:
-        [f"{folder}/report/study.md" for folder in STUDIES],
+        ready_study_reports,
 
 
 rule render_study:
