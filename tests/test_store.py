@@ -293,6 +293,7 @@ def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(
     assert "2 entries" in listed and "2 ok" in listed and "cpu/fp32 (2)" in listed
     # Its recipe decoded, its size readable (entries are kilobytes), the runs that use it.
     assert "  recipe: epochs 1, batch_size 64, optimizer sgd, lr 0.05" in listed
+    assert "  data: " in listed and "name mnist5k" in listed and "split_seed 0" in listed
     assert re.search(r"2 entries, [0-9]+ kB; 2 ok", listed) and "0.0 MB" not in listed
     assert "  used by runs: tiny" in listed
     assert cli(["store", "check", "--store", str(store)]) == 0

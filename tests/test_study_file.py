@@ -76,3 +76,15 @@ def test_a_study_of_strategies_is_checked_whole_before_its_first_training(
         compare(study, [], run=lambda command: ran.append(command) or 0)
     assert ran == [] and named in str(refused.value) and "nothing was trained" in str(refused.value)
     assert cli(["compare", str(study)]) == 1 and named in capsys.readouterr().err
+
+
+def test_a_misspelt_key_of_a_study_of_strategies_is_named_with_every_other_error():
+    from random_nas.studies import strategy_study
+
+    study = {"kind": "strategies", "config": "c.yaml", "sampling_seeds": [1],
+             "stratgies": {"a": {}, "b": {}}}  # fmt: skip
+    with pytest.raises(InputFileError) as refused:
+        strategy_study(study, STUDY)
+    message = str(refused.value)
+    assert message.index("'stratgies' was unexpected") < message.index("'strategies' is a required")
+    assert "sampling_seeds: [1] is too short" in message and "\n" not in message

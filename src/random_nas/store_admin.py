@@ -90,20 +90,35 @@ def recipe_settings(store: Path, data: str, recipe: str) -> str:
     return ", ".join(f"{key} {settings[key]}" for key in shown + rest)
 
 
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def data_settings(store: Path, data: str) -> str:
+    """A data recipe's hash decoded: the settings its data.json records."""
+    try:
+        record = json.loads((store / data / "data.json").read_text(encoding="utf-8"))
+        settings = record["recipe"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "(no readable data.json)"
+    return ", ".join(f"{key} {settings[key]}" for key in sorted(settings))
+
+
 def listing(store: Path, users: dict[tuple[str, str], list[str]] | None = None) -> list[str]:
     """The lines `random-nas store list` prints; `users` names, per (data, recipe), the runs
     of this working directory and the published ones that use its entries."""
     summaries = summarise(store)
-    lines = [f"store {store}: {sum(s.entries for s in summaries)} entries"]
+    lines = [f"store {store}: {_entries(sum(s.entries for s in summaries))}"]
     for summary in summaries:
         mixed = " (MIXED: trainings of several devices or precisions)" * (
             len(summary.precisions) > 1
         )
         runs = (users or {}).get((summary.data, summary.recipe))
         lines += [
-            f"{summary.data}/{summary.recipe}: {summary.entries} entries, "
+            f"{summary.data}/{summary.recipe}: {_entries(summary.entries)}, "
             f"{human_bytes(summary.size_bytes)}; "
             + ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items())),
+            f"  data: {data_settings(store, summary.data)}",
             f"  recipe: {recipe_settings(store, summary.data, summary.recipe)}",
             "  device/precision: "
             + ", ".join(f"{name} ({count})" for name, count in sorted(summary.precisions.items()))

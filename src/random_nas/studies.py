@@ -213,9 +213,21 @@ def strategy_study(study: Any, path: Path) -> StrategyStudy:
 
     errors = list(jsonschema.Draft202012Validator(STRATEGY_STUDY_SCHEMA).iter_errors(study))
     if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        where = ".".join(map(str, error.absolute_path)) or "the file"
-        raise InputFileError(f"study {path}: {where}: {error.message}")
+        # Every error at once, a key that is not allowed first: a misspelt `stratgies` is
+        # named as such, not only as the `strategies` it leaves missing.
+        errors.sort(
+            key=lambda error: (
+                error.validator != "additionalProperties",
+                list(map(str, error.path)),
+            )
+        )
+        raise InputFileError(
+            f"study {path}: "
+            + "; ".join(
+                f"{'.'.join(map(str, error.absolute_path)) or 'the file'}: {error.message}"
+                for error in errors
+            )
+        )
     baseline = study.get("baseline", next(iter(study["strategies"])))
     if baseline not in study["strategies"]:
         raise InputFileError(
