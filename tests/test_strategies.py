@@ -5,6 +5,7 @@ and a strategy of one's own from the docs alone."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -157,6 +158,9 @@ def test_a_live_search_killed_mid_way_trains_nothing_twice_and_ends_as_an_uninte
     process.wait(timeout=120)
     plan = run_snakemake(killed, configfile, "-n")
     assert "then ask (up to" in plan.stdout + plan.stderr
+    # What its batches asked is named now (batch 2 still trains), not "0 trainings".
+    named = re.search(r"(\d+) trainings named now", plan.stdout + plan.stderr)
+    assert named and int(named.group(1)) == 6
     run_snakemake(killed, configfile, env=environment)
     finished = counter.read_text().split()
     assert len(finished) == len(set(finished)) == 8  # each training finished once

@@ -88,3 +88,22 @@ def test_a_misspelt_key_of_a_study_of_strategies_is_named_with_every_other_error
     message = str(refused.value)
     assert message.index("'stratgies' was unexpected") < message.index("'strategies' is a required")
     assert "sampling_seeds: [1] is too short" in message and "\n" not in message
+
+
+def test_a_dry_run_of_a_comparison_plans_every_search_and_renders_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    from random_nas.compare import compare
+
+    monkeypatch.chdir(tmp_path)
+    Path("common.yaml").write_text("num_architectures: 2\n")
+    study = tmp_path / "s" / "study.yaml"
+    study.parent.mkdir()
+    study.write_text(
+        "kind: strategies\nconfig: common.yaml\nsampling_seeds: [1, 2]\nstrategies:\n"
+        "  random: {strategy: random_search}\n  local: {strategy: local_search}\n"
+    )
+    ran = []
+    assert compare(study, ["-n"], run=lambda command: ran.append(command) or 0) == 0
+    assert len(ran) == 4 and all("-n" in command for command in ran)
+    assert "a dry run: the study renders once its searches have run" in capsys.readouterr().out

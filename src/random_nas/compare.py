@@ -16,6 +16,9 @@ import yaml
 from random_nas.files import InputFileError, write_text
 from random_nas.studies import StrategyStudy, is_strategy_study, read_study, strategy_study
 
+# Snakemake's options for a dry run: its searches only plan, and there is nothing to render.
+DRY_RUN = {"-n", "--dry-run", "--dryrun"}
+
 
 def run_config(study: StrategyStudy, label: str, seed: int) -> dict[str, Any]:
     """The overrides of one search: the study's common config, its run name, sampling seed
@@ -85,6 +88,9 @@ def compare(
         if code != 0:
             print(f"search {config.stem} stopped (exit {code}); the same command resumes it")
             return code
+    if DRY_RUN & set(snakemake_args):
+        print(f"a dry run: the study renders once its searches have run ({study_path})")
+        return 0
     from random_nas.report.strategies import render_strategy_study
 
     for path in render_strategy_study(study_path):

@@ -272,10 +272,15 @@ def flat_keys(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def differences(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
     """The keys two nested mappings differ in, with both values ('' where none)."""
     a, b = flat_keys(first), flat_keys(second)
+
+    def shown(values: Mapping[str, Any], key: str) -> str:
+        # A key one side leaves out is at its default there, not None.
+        return repr(values[key]) if key in values else "unset (its default)"
+
     return ", ".join(
-        f"{key} ({a.get(key)!r} against {b.get(key)!r})"
+        f"{key} ({shown(a, key)} against {shown(b, key)})"
         for key in sorted(set(a) | set(b))
-        if a.get(key) != b.get(key)
+        if key not in a or key not in b or a[key] != b[key]
     )
 
 

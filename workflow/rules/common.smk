@@ -486,7 +486,12 @@ def trainings_named_now():
     elif HALVING:
         named = [entry(arch_id, BUDGETS[0]) for arch_id in ARCH_IDS]
     elif LIVE:
-        named = []
+        # The batches asked so far (a search interrupted mid-way has some to finish).
+        named = [
+            entry(item["arch_id"], item["epochs"])
+            for record in batch_records()
+            for item in record["proposals"]
+        ]
     else:
         named = [entry(arch_id) for arch_id in ARCH_IDS]
     return list(dict.fromkeys(named + FULL_BUDGET_TRIALS))
@@ -513,14 +518,24 @@ def trainings_later():
     )
 
 
+def batch_records():
+    """A live search's batch files on disk, in order (read for the plan statement)."""
+    records = []
+    for path in Path(RUN_DIR).glob("search/batch_*.json"):
+        with open(path, encoding="utf-8") as handle:
+            records.append(json.load(handle))
+    return sorted(records, key=lambda record: record["batch"])
+
+
 def searched_so_far():
     """Trainings' worth a live search has asked for, by its batch files on disk."""
-    spent = 0.0
-    for path in sorted(Path(RUN_DIR).glob("search/batch_*.json")):
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-        spent = max(spent, record["spent_before"] + len(record["proposals"]))
-    return spent
+    return max(
+        (
+            record["spent_before"] + len(record["proposals"])
+            for record in batch_records()
+        ),
+        default=0.0,
+    )
 
 
 def plan_lines():
@@ -537,11 +552,7 @@ def next_batch_lines():
     """A live search's next step, for a dry run: the batch still training, or the next batch
     to be asked. A dry run never calls the strategy: what it proposes is asked of it, with a
     time limit, when the run starts."""
-    records = []
-    for path in sorted(Path(RUN_DIR).glob("search/batch_*.json")):
-        with open(path, encoding="utf-8") as handle:
-            records.append(json.load(handle))
-    records.sort(key=lambda record: record["batch"])
+    records = batch_records()
     if records and records[-1]["done"]:
         return [f"  the search ended after batch {len(records) - 2}"]
     receipts = [
