@@ -9,8 +9,8 @@ import _library  # noqa: F401  (src/ first on the path)
 
 from random_nas.files import write_json
 from random_nas.logs import log_to
-from random_nas.results import read_metrics
 from random_nas.search_run import ask_next, strategy_versions
+from random_nas.store.records import read_metrics
 from random_nas.strategies.search import NotDeterministic, ProposalRefused
 
 logger = log_to(snakemake.log[0])

@@ -5,13 +5,13 @@ import _library  # noqa: F401  (src/ first on the path)
 from random_nas.findings import chance_warning, mixed_hardware
 from random_nas.logs import log_to
 from random_nas.results import (
-    STATUSES,
     build_curves,
     build_table,
     num_classes,
     run_draws,
     write_table,
 )
+from random_nas.store.records import STATUSES
 from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])

@@ -8,7 +8,8 @@ import pandas as pd
 from random_nas.analysis.fidelity import promote
 from random_nas.files import write_json
 from random_nas.logs import log_to
-from random_nas.results import metrics_row, read_metrics
+from random_nas.results import metrics_row
+from random_nas.store.records import read_metrics
 
 logger = log_to(snakemake.log[0])
 rung = int(snakemake.wildcards.rung)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.entry import EntryDamaged, Store, WaitLimitReached
 from random_nas.job import JobFailed, TrainingJob
 from random_nas.logs import log_to
-from random_nas.store import StorePathError
+from random_nas.store.entry import EntryDamaged, Store, WaitLimitReached
+from random_nas.store.layout import StorePathError
 
 logger = log_to(snakemake.log[0])
 job = TrainingJob(

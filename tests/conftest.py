@@ -185,7 +185,7 @@ def store_entry(folder: Path, overrides: dict, arch_id: str, epochs=None, seed=N
     """The metrics file of a training in the store under `folder`, as the workflow names it
     for the run config `overrides` (at `epochs` and `seed`, by default the run's own)."""
     from random_nas.recipes import data_recipe, training_recipe
-    from random_nas.store import data_key, entry_dir, recipe_key
+    from random_nas.store.layout import data_key, entry_dir, recipe_key
 
     config = full_config(overrides)
     entry = entry_dir(
@@ -206,7 +206,7 @@ def store_entries(folder: Path, pattern: str = "*/*/*/seed_*") -> list[Path]:
 def receipt_of(entry_metrics: Path, folder: Path) -> Path:
     """The working directory `folder`'s receipt of a store entry's file (the train rule's
     output: a copy, beside the job's train.log), for the store results/store under `folder`."""
-    from random_nas.store import store_tag
+    from random_nas.store.layout import store_tag
 
     store = folder / "results/store"
     return folder / "results/receipts" / store_tag(str(store)) / entry_metrics.relative_to(store)

@@ -16,8 +16,10 @@ import pytest
 from conftest import REPO
 
 from random_nas.cli import main as cli
-from random_nas.entry import ClaimLost, Store, WaitLimitReached, is_published
-from random_nas.store import lock_file, taken_out
+from random_nas.store.claim import ClaimLost
+from random_nas.store.entry import Store, WaitLimitReached
+from random_nas.store.layout import is_published, lock_file
+from random_nas.store.records import entry_problems, taken_out
 
 ENTRY = "mnist5k-0123456789/e1-0123456789/0123456789ab/seed_0"
 
@@ -43,7 +45,7 @@ def holder_process(root: Path, seconds: float, *lines: str) -> subprocess.Popen:
     code = "\n".join(
         [
             "import sys, time",
-            "from random_nas.entry import Store",
+            "from random_nas.store.entry import Store",
             f"with Store({str(root)!r}).claim({str(root / ENTRY)!r}) as claim:",
             "    print('held', claim.folder, flush=True)",
             *(f"    {line}" for line in lines),
@@ -66,7 +68,9 @@ def test_an_entry_is_published_once_whole_and_read_only(tmp_path):
         assert claim.publish()
     assert is_published(entry) and not private_folders(tmp_path)
     assert oct(entry.stat().st_mode & 0o222) == "0o0"
-    assert sorted(path.name for path in entry.iterdir()) == ["history.csv", "metrics.json"]
+    names = sorted(path.name for path in entry.iterdir())
+    assert names == ["checksums.json", "history.csv", "metrics.json"]
+    assert entry_problems(entry) == []  # the checksums match the files
     # A second claim (a host whose cached listing hid the entry) loses the rename: it drops
     # its folder and the published entry stands.
     with store.claim(entry) as claim:
@@ -103,9 +107,13 @@ def test_a_waiting_job_waits_for_its_holder_and_a_dead_holder_is_broken(tmp_path
     # A holder killed while it trains leaves its lock and folder: the next claim breaks the
     # lock at once and adopts the checkpoint the dead claim left.
     process = holder_process(
-        tmp_path, 60, "(claim.folder / 'checkpoint.pt').write_bytes(b'epoch 1')"
+        tmp_path,
+        60,
+        "(claim.folder / 'checkpoint.pt').write_bytes(b'epoch 1')",
+        "print('checkpointed', flush=True)",
     )
     assert process.stdout.readline().startswith("held")
+    assert process.stdout.readline() == "checkpointed\n"  # killed after, never before
     process.kill()
     process.wait()
     assert Path(lock_file(str(entry))).exists()
@@ -143,7 +151,7 @@ def test_a_stopped_holder_loses_its_claim_and_writes_nothing_more(tmp_path):
         0,
         "print('stopping', flush=True)",
         "import os, signal; os.kill(os.getpid(), signal.SIGSTOP)",
-        "from random_nas.entry import ClaimLost",
+        "from random_nas.store.claim import ClaimLost",
         "try:",
         "    claim.progress(1, 3)",
         "except ClaimLost:",

@@ -12,7 +12,7 @@ from conftest import REPO
 from random_nas.console import written_reports
 from random_nas.plan import ConfigError, plan_run, schema_defaults
 from random_nas.recipes import RecipeRegistry, UnknownRecipe, data_recipe, training_recipe
-from random_nas.store import data_key, recipe_key
+from random_nas.store.layout import data_key, recipe_key
 
 DEFAULTS = schema_defaults(
     yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())

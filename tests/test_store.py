@@ -30,7 +30,7 @@ from conftest import (
 from random_nas.cli import main as cli
 from random_nas.recipes import data_recipe, training_recipe
 from random_nas.space import SearchSpace
-from random_nas.store import data_key, recipe_key
+from random_nas.store.layout import data_key, recipe_key
 
 # What a table row says of a training, less how long it took and where the table was made.
 SAME_TRAINING = ["arch_id", "status", "val_accuracy", "test_accuracy", "val_loss", "params"]

@@ -17,9 +17,10 @@ from conftest import REPO
 from test_entry import ENTRY, finish
 
 from random_nas.cli import main as cli
-from random_nas.entry import Store, WaitLimitReached
 from random_nas.files import InputFileError
-from random_nas.store import StorePathError, entry_problems, private_dir
+from random_nas.store.entry import Store, WaitLimitReached
+from random_nas.store.layout import StorePathError, private_dir
+from random_nas.store.records import entry_problems
 
 
 def outside_folder(tmp_path: Path) -> Path:
@@ -112,11 +113,11 @@ def test_a_commands_error_is_one_line_and_debug_shows_its_traceback(tmp_path, ca
 
 KILLED_AT = {
     # Its result written whole, its checkpoint gone, not yet renamed onto the entry.
-    "before publishing": "entry.Claim.publish = lambda self: os.kill(os.getpid(), 9)",
+    "before publishing": "claim.Claim.publish = lambda self: os.kill(os.getpid(), 9)",
     # Renamed onto the entry, before its folder is made read-only and its lock released.
     "after the rename": (
-        "original = entry._read_only\n"
-        "entry._read_only = lambda path: os.kill(os.getpid(), 9) "
+        "original = claim.read_only\n"
+        "claim.read_only = lambda path: os.kill(os.getpid(), 9) "
         "if path.name == 'seed_0' else original(path)"
     ),
 }
@@ -129,7 +130,7 @@ def test_a_kill_at_a_moment_of_publishing_is_resumed_without_training_again(tmp_
         [
             "import os",
             "from pathlib import Path",
-            "from random_nas import entry",
+            "from random_nas.store import claim, entry",
             KILLED_AT[moment],
             "def train(claim):",
             "    (claim.folder / 'history.csv').write_text('epoch\\n1\\n')",
@@ -185,7 +186,7 @@ def test_a_lock_left_by_a_dead_host_under_another_lease_is_held_then_broken(tmp_
     root.mkdir()
     (root / "store.json").write_text('{"lease_seconds": 1}')
     code = (
-        "from random_nas.entry import Store\nimport time\n"
+        "from random_nas.store.entry import Store\nimport time\n"
         f"with Store({str(root)!r}).claim({str(root / ENTRY)!r}):\n"
         "    print('held', flush=True)\n    time.sleep(600)\n"
     )

@@ -29,9 +29,9 @@ from conftest import (
     write_config,
 )
 
-from random_nas.entry import Store
 from random_nas.report_files import report_files
 from random_nas.space import SearchSpace
+from random_nas.store.entry import Store
 
 TIMING_KEYS = {
     "train_seconds",

@@ -27,7 +27,7 @@ RECEIPTS = Path("results/receipts")
 
 
 def _store_list(args: argparse.Namespace) -> int:
-    from random_nas.store_admin import listing
+    from random_nas.store.admin import listing
     from random_nas.users import recipe_users
 
     store = _existing_store(args.store)
@@ -36,8 +36,8 @@ def _store_list(args: argparse.Namespace) -> int:
 
 
 def _store_check(args: argparse.Namespace) -> int:
-    from random_nas.store import store_tag
-    from random_nas.store_admin import problems, published_entries, stale_receipts
+    from random_nas.store.admin import problems, published_entries, stale_receipts
+    from random_nas.store.layout import store_tag
 
     store = _existing_store(args.store)
     found = problems(store) + stale_receipts(store, RECEIPTS / store_tag(str(store)))
@@ -49,14 +49,14 @@ def _store_check(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from random_nas.store_admin import status
+    from random_nas.store.admin import status
 
     print("\n".join(status(Path("results"), args.store)))
     return 0
 
 
 def _store_clean(args: argparse.Namespace) -> int:
-    from random_nas.store_admin import clean
+    from random_nas.store.admin import clean
 
     done = clean(_existing_store(args.store))
     print("\n".join(done) if done else "nothing to clean: no unfinished training, no stale lock")
@@ -64,7 +64,7 @@ def _store_clean(args: argparse.Namespace) -> int:
 
 
 def _store_take_out(args: argparse.Namespace) -> int:
-    from random_nas.store_admin import failed_matching, named_entries, take_out
+    from random_nas.store.admin import failed_matching, named_entries, take_out
 
     store = _existing_store(args.store)
     entries = named_entries(store, args.entries)
@@ -145,7 +145,7 @@ def version_line() -> str:
     import platform
 
     import random_nas
-    from random_nas.store import STORE_FORMAT
+    from random_nas.store.layout import STORE_FORMAT
 
     return (
         f"random-nas {random_nas.__version__} (store format {STORE_FORMAT}; Python "

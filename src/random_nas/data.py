@@ -23,7 +23,9 @@ import numpy as np
 import torch
 
 from random_nas.datasets import HELD_OUT_TEST_IMAGES, NUM_CLASSES
-from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
+from random_nas.files import InputFileError, atomic_path, parse_with_context
+from random_nas.store.layout import PREPARED
+from random_nas.store.records import recorded_content
 
 logger = logging.getLogger(__name__)
 
@@ -43,22 +45,6 @@ class DatasetSettingsError(ValueError):
 # Errors whose message says what is wrong and what to do: shown as one line, no traceback.
 # Any other error is a bug or an unrecognised fault, and keeps its traceback.
 EXPLAINED = (DatasetNotFoundError, DataContentError, DatasetSettingsError, InputFileError)
-DATA_RECORD = "data.json"
-PREPARED = "dataset.pt"
-
-
-def recorded_content(folder: str | os.PathLike[str]) -> tuple[str, Path] | None:
-    """The content SHA-256 that the store holds for the data recipe in `folder`, and where it
-    is written: the recipe's data.json, else the first training entry's recipe."""
-    folder = Path(folder)
-    record = folder / DATA_RECORD
-    if record.exists():
-        return read_json(record, required=("sha256",), what="data record")["sha256"], record
-    for metrics in folder.glob("*/*/seed_*/metrics.json"):
-        recipe = read_json(metrics, what="metrics file").get("recipe")
-        if recipe and recipe["dataset"].get("sha256"):
-            return recipe["dataset"]["sha256"], metrics
-    return None
 
 
 def check_content(sha256: str, folder: str | os.PathLike[str]) -> None:

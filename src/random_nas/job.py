@@ -1,7 +1,7 @@
 """One train job (rule `train`): make sure its entry is in the store, then write this working
 directory's receipt of it.
 
-The entry's life is the store's (random_nas.entry): this module says what a claim trains and
+The entry's life is the store's (random_nas.store.entry): this module says what a claim trains and
 how a job reports it. A job whose entry is published only copies it, without importing torch.
 An environment fault (random_nas.faults) publishes nothing and fails the job in one line; a
 candidate's own failure is published as `failed` once Snakemake's retries are spent.
@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from random_nas.entry import Claim, ClaimLost, Holder, Store, write_receipt
 from random_nas.faults import disk_fault
 from random_nas.files import write_json, write_text
 from random_nas.logs import also_log_to
+from random_nas.store.claim import Claim, ClaimLost
+from random_nas.store.entry import Holder, Store, write_receipt
+from random_nas.store.layout import entry_dir
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,9 @@ class TrainingJob:
 
     @property
     def entry(self) -> Path:
-        return self.store.root / self.data / self.recipe / self.arch_id / f"seed_{self.seed}"
+        return Path(
+            entry_dir(str(self.store.root), self.data, self.recipe, self.arch_id, self.seed)
+        )
 
     @property
     def arch_id(self) -> str:

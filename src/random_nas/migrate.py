@@ -17,12 +17,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from random_nas.data import DATA_RECORD, PREPARED, DataContentError, recorded_content
-from random_nas.entry import Store, is_published
+from random_nas.data import DataContentError
 from random_nas.files import InputFileError, write_json
 from random_nas.recipes import canonical
-from random_nas.results import read_metrics, read_table
-from random_nas.store import data_key, entry_dir, recipe_key
+from random_nas.results import read_table
+from random_nas.store.entry import Store
+from random_nas.store.layout import (
+    DATA_RECORD,
+    PREPARED,
+    data_key,
+    entry_dir,
+    is_published,
+    recipe_key,
+)
+from random_nas.store.records import read_metrics, recorded_content
 
 # Where run-level placement lives; a store entry holds neither (see results.run_draws).
 RUN_FIELDS = ("draw", "index")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from random_nas.halving import halving_schedule
-from random_nas.store import is_published
+from random_nas.store.layout import is_published
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from random_nas.halving import config_ladder
 from random_nas.space import SearchSpace, sampled_records
-from random_nas.store import data_key, recipe_key
+from random_nas.store.layout import data_key, recipe_key
 
 # Under `training`: torch threads, Snakemake retries, checkpoint housekeeping, the batch size
 # of evaluation passes (each image is evaluated alone in eval mode), the cluster time and memory,

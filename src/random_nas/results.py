@@ -18,11 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from random_nas.datasets import NUM_CLASSES
-from random_nas.files import InputFileError, atomic_path, parse_with_context, read_json
+from random_nas.files import InputFileError, atomic_path, parse_with_context
 from random_nas.recipes import sampling_seed
 from random_nas.space import SearchSpace, sampled_records
+from random_nas.store.records import read_metrics
 
-STATUSES = ("ok", "diverged", "failed")
 METADATA_PREFIX = "random_nas."
 
 _METRIC_FIELDS = [
@@ -65,7 +65,6 @@ _METRIC_FIELDS = [
     ("architecture", pa.string()),
     ("recipe", pa.string()),
 ]
-REQUIRED_METRICS = ("arch_id", "status", "layers")
 
 
 def table_schema(num_layers: int) -> pa.Schema:
@@ -75,15 +74,6 @@ def table_schema(num_layers: int) -> pa.Schema:
         for name in ("filters", "kernel_size", "stride")
     ]
     return pa.schema(_METRIC_FIELDS + layer_fields)
-
-
-def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
-    metrics = read_json(path, required=REQUIRED_METRICS, what="metrics file")
-    if metrics["status"] not in STATUSES:
-        raise InputFileError(
-            f"metrics file {path} has status {metrics['status']!r}, expected one of {STATUSES}"
-        )
-    return metrics
 
 
 def metrics_row(metrics: Mapping[str, Any]) -> dict[str, Any]:

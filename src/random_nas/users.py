@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from random_nas.recipes import canonical, trained_budgets
-from random_nas.store import data_key, recipe_key
+from random_nas.store.layout import data_key, recipe_key
 
 
 def run_recipes(config: dict) -> set[tuple[str, str]]:

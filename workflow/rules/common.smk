@@ -43,7 +43,7 @@ from random_nas.report_files import (
 )
 from random_nas.space import Architecture
 from random_nas.studies import study_kind, study_tables
-from random_nas.store import (
+from random_nas.store.layout import (
     DATA_KEY_PATTERN,
     RECIPE_KEY_PATTERN,
     data_key,
@@ -51,8 +51,8 @@ from random_nas.store import (
     is_published,
     recipe_key,
     store_tag,
-    taken_out as store_traces,
 )
+from random_nas.store.records import taken_out as store_traces
 
 # Snakemake read them already; YAML keeps the last of a key given twice without a word.
 for configfile_path in workflow.config_settings.configfiles or ():

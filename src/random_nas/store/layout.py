@@ -8,11 +8,12 @@ beside the entries as JSON. A recipe change names new entries; nothing is overwr
 
 The store is shared by working directories, machines and later versions of this project, so
 an entry belongs to the store, not to a Snakemake run: it is trained in a private folder under
-a per-entry lock and moved into place once, read-only (random_nas.entry). A working directory
+a per-entry lock and moved into place once, read-only (random_nas.store.entry). A working directory
 keeps its own receipt of every entry it used (a copy of the entry's metrics and history, the
 train rule's output): Snakemake's clean-up of failed or incomplete jobs reaches receipts only.
 
-Stdlib only: the workflow computes every key when it is parsed.
+Stdlib only: the workflow computes every key when it is parsed. The names below are made
+here, and read back here (entry_of), never reversed by hand elsewhere.
 
     {store}/{data}/dataset.pt                     the prepared splits of one data recipe
     {store}/{data}/data.json                      that recipe and its content SHA-256
@@ -26,13 +27,10 @@ Stdlib only: the workflow computes every key when it is parsed.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import math
 import os
 from collections.abc import Mapping
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +78,30 @@ def lock_file(entry: str) -> str:
     return f"{parent}/.{name}.lock"
 
 
+def entry_of(path: str | os.PathLike[str]) -> Path:
+    """The entry a claim's folder (private_dir) or a lock (lock_file) belongs to."""
+    path = Path(path)
+    name = path.name.removeprefix(".").removesuffix(".training").removesuffix(".lock")
+    return path.with_name(name)
+
+
+# {data}/{recipe}/{arch_id}/...: published entries, claims' folders and locks below a store.
+ENTRY_PATTERN = "*/*/*/seed_*"
+PRIVATE_PATTERN = "*/*/*/.seed_*.training"
+LOCK_PATTERN = "*/*/*/.seed_*.lock"
+# The store-wide settings every machine reads from the store itself, so that all agree.
+SETTINGS_FILE = "store.json"
+# Per data recipe: its record (the recipe and its content's SHA-256) and the prepared splits,
+# a cache that a training prepares again where it is gone.
+DATA_RECORD = "data.json"
+PREPARED = "dataset.pt"
+
+
 def store_tag(store: str) -> str:
     """`store-{hash}` of the store's real path: a working directory keeps its receipts of each
     store apart, so that a run pointed at another store asks that store for its trainings."""
     real = os.path.realpath(os.path.expanduser(store))
     return f"store-{hashlib.sha256(real.encode()).hexdigest()[:8]}"
-
-
-def taken_out(store: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Every entry taken out of the store, by its key (data/recipe/arch_id/seed_N): the dates
-    it was retired or removed. A run whose receipt predates one trains the entry again."""
-    found: dict[str, list[str]] = {}
-    for record in sorted(Path(store, RETIRED).glob("*/retired.json")):
-        with suppress(OSError, ValueError, KeyError, TypeError):
-            trace = json.loads(record.read_text(encoding="utf-8"))
-            found.setdefault(trace["entry"], []).append(trace["date"])
-    return found
 
 
 class StorePathError(ValueError):
@@ -131,87 +137,3 @@ ENTRY_FILES = ("metrics.json", "history.csv")
 def is_published(entry: str | os.PathLike[str]) -> bool:
     """Whether the entry is in the store (its folder appears whole, by one rename)."""
     return all((Path(entry) / name).is_file() for name in ENTRY_FILES)
-
-
-# The SHA-256 of every file of an entry, written into it when it is published.
-CHECKSUMS = "checksums.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def checksums(folder: str | os.PathLike[str]) -> dict[str, str]:
-    """The SHA-256 of each file of a finished entry's folder, by name."""
-    return {
-        path.name: _sha256(path)
-        for path in sorted(Path(folder).iterdir())
-        if path.is_file() and path.name != CHECKSUMS
-    }
-
-
-def correct_count(packed: str, images: int) -> int:
-    """How many images a per-image correctness record (random_nas.correctness.pack_correct:
-    base64 of bits, big-endian, in image order) marks correct; stdlib, for the store's checks."""
-    bits = base64.b64decode(packed, validate=True)
-    whole, rest = divmod(images, 8)
-    if len(bits) != whole + (rest > 0):
-        raise ValueError(f"holds {len(bits) * 8} bits for {images} images")
-    count = sum(byte.bit_count() for byte in bits[:whole])
-    return count + (bits[whole] >> (8 - rest)).bit_count() if rest else count
-
-
-def _accuracy_problems(metrics: dict) -> list[str]:
-    """Where an accuracy disagrees with the entry's own per-image correctness record."""
-    sizes = ((metrics.get("recipe") or {}).get("dataset") or {}).get("sizes") or {}
-    found = []
-    for split in ("val", "test"):
-        packed, accuracy = metrics.get(f"{split}_correct"), metrics.get(f"{split}_accuracy")
-        images = sizes.get(split)
-        if not packed or not isinstance(accuracy, int | float) or not images:
-            continue
-        if not math.isfinite(accuracy):
-            found.append(f"{split}_accuracy is {accuracy} beside a correctness record")
-            continue
-        try:
-            count = correct_count(packed, images)
-        except ValueError as error:
-            found.append(f"its {split}_correct record is damaged ({error})")
-            continue
-        if abs(accuracy - count / images) > 0.5 / images:
-            found.append(
-                f"{split}_accuracy is {accuracy:.6g}, but its own per-image record counts "
-                f"{count} of {images} images correct ({count / images:.6g})"
-            )
-    return found
-
-
-def entry_problems(entry: str | os.PathLike[str]) -> list[str]:
-    """What makes a published entry untrustworthy: a file that differs from the checksum it
-    was published with, or is missing, and accuracies that disagree with the entry's own
-    per-image correctness records. Entries published before checksums were written are
-    checked for their accuracies alone."""
-    entry, found = Path(entry), []
-    record = entry / CHECKSUMS
-    if record.is_file():
-        try:
-            recorded = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return [f"its {CHECKSUMS} is unreadable"]
-        for name, expected in sorted(recorded.items()):
-            path = entry / name
-            if not path.is_file():
-                found.append(f"{name} is missing")
-            elif _sha256(path) != expected:
-                found.append(f"{name} differs from the checksum it was published with")
-    try:
-        metrics = json.loads((entry / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return [*found, "metrics.json is unreadable"]
-    if isinstance(metrics, dict):
-        found += _accuracy_problems(metrics)
-    return list(dict.fromkeys(found))

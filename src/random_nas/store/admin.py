@@ -15,13 +15,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from random_nas.entry import Store, WaitLimitReached, is_published
 from random_nas.files import InputFileError, read_json
-from random_nas.results import read_metrics
-from random_nas.store import confined, entry_problems
+from random_nas.store.entry import Store, WaitLimitReached
+from random_nas.store.layout import (
+    DATA_RECORD,
+    ENTRY_PATTERN,
+    LOCK_PATTERN,
+    PRIVATE_PATTERN,
+    confined,
+    entry_of,
+    is_published,
+)
+from random_nas.store.records import entry_problems, read_metrics
 
-# {data}/{recipe}/{arch_id}/seed_{seed}: the depth of an entry below the store.
-ENTRY_PATTERN = "*/*/*/seed_*"
 # The recipe settings `store list` names, in this order, where a recipe sets them.
 SHOWN_SETTINGS = ("epochs", "batch_size", "optimizer", "lr", "precision", "device", "augment")
 
@@ -97,7 +103,7 @@ def _entries(count: int) -> str:
 def data_settings(store: Path, data: str) -> str:
     """A data recipe's hash decoded: the settings its data.json records."""
     try:
-        record = json.loads((store / data / "data.json").read_text(encoding="utf-8"))
+        record = json.loads((store / data / DATA_RECORD).read_text(encoding="utf-8"))
         settings = record["recipe"]
     except (OSError, ValueError, KeyError, TypeError):
         return "(no readable data.json)"
@@ -136,7 +142,7 @@ def claims_listing(store: Path) -> list[str]:
     no epoch has ended within its limit) and unfinished ones no job holds."""
     shared, lines, unheld = Store(store), [], 0
     for private in unfinished(store):
-        entry = private.with_name(private.name.removeprefix(".").removesuffix(".training"))
+        entry = entry_of(private)
         holder = shared.holder(entry)
         name = entry.relative_to(store)
         if holder is None:
@@ -187,7 +193,7 @@ def problems(store: Path) -> list[str]:
         found += [f"{name}: {problem}{repair}" for problem in entry_problems(entry)]
         data_dir = entry.parents[2]
         if data_dir not in recorded:
-            record = data_dir / "data.json"
+            record = data_dir / DATA_RECORD
             recorded[data_dir] = (
                 read_json(record, required=("sha256",), what="data record")["sha256"]
                 if record.exists()
@@ -222,7 +228,7 @@ def stale_receipts(store: Path, receipts: Path) -> list[str]:
 
 def unfinished(store: Path) -> list[Path]:
     """The private folders of trainings that were not published (running, or killed)."""
-    return sorted(store.glob("*/*/*/.seed_*.training"))
+    return sorted(store.glob(PRIVATE_PATTERN))
 
 
 def clean(store: Path) -> list[str]:
@@ -230,7 +236,7 @@ def clean(store: Path) -> list[str]:
     them), and the locks of dead jobs; what was done, one line each."""
     shared, done = Store(store), []
     for private in unfinished(store):
-        entry = private.with_name(private.name.removeprefix(".").removesuffix(".training"))
+        entry = entry_of(private)
         if private.is_symlink():
             private.unlink()  # the link only: what it points to lies outside the store
             done.append(f"removed {private.relative_to(store)}, a link out of the store")
@@ -242,8 +248,8 @@ def clean(store: Path) -> list[str]:
             done.append(f"kept {private.relative_to(store)}: {shared.holder(entry)} trains it")
             continue
         done.append(f"removed {private.relative_to(store)}")
-    for lock in sorted(store.glob("*/*/*/.seed_*.lock")):
-        entry = lock.with_name(lock.name.removeprefix(".").removesuffix(".lock"))
+    for lock in sorted(store.glob(LOCK_PATTERN)):
+        entry = entry_of(lock)
         try:
             with shared.locked(entry):
                 pass
