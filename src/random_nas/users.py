@@ -3,6 +3,7 @@ and training recipes (at every budget it trains) are keyed as the workflow keys 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from random_nas.recipes import canonical, trained_budgets
@@ -21,7 +22,8 @@ def run_recipes(config: dict) -> set[tuple[str, str]]:
 def recipe_users(results: Path, store: Path) -> dict[tuple[str, str], list[str]]:
     """For each (data, recipe) of `store`, the runs under `results` (this working directory's
     and the published ones) whose tables use it."""
-    from random_nas.results import read_table
+    # The schema's metadata alone: no table read, and no pandas (`store list` starts quickly).
+    import pyarrow.parquet as pq
 
     held = {(path.parent.name, path.name) for path in store.glob("*/e*-*") if path.is_dir()}
     users: dict[tuple[str, str], list[str]] = {}
@@ -31,8 +33,8 @@ def recipe_users(results: Path, store: Path) -> dict[tuple[str, str], list[str]]
     ]
     for table in sorted(tables):
         try:
-            config = read_table(table)[1]["config"]
-            keys = run_recipes(config)
+            metadata = pq.read_schema(table).metadata or {}
+            keys = run_recipes(json.loads(metadata[b"random_nas.config"]))
         except (ValueError, KeyError, OSError, TypeError):
             continue
         name = str(table.parent.relative_to(results))
