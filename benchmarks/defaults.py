@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from random_nas.plan import schema_defaults
-from random_nas.train import TrainingConfig
+from random_nas.training_config import TrainingConfig
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULTS = schema_defaults(yaml.safe_load(SCHEMA.read_text()))

@@ -24,7 +24,8 @@ from defaults import dataset_config, training_config
 from random_nas.data import prepare_splits
 from random_nas.plan import gpu_present
 from random_nas.space import SearchSpace
-from random_nas.train import resolve_precision, train_candidate
+from random_nas.train import train_candidate
+from random_nas.training_config import resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
 SPACE = SearchSpace(4, (8, 64), (3, 7), (1, 2))

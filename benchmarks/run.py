@@ -37,7 +37,8 @@ from planning import bench_planning, planning_table
 from random_nas.data import prepare_splits
 from random_nas.model import build_model
 from random_nas.space import SearchSpace
-from random_nas.train import cpu_has_native_bf16, train_candidate
+from random_nas.train import train_candidate
+from random_nas.training_config import cpu_has_native_bf16
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_SPACE = SearchSpace(10, (24, 36, 48, 64), (3, 5, 7), (1, 2))

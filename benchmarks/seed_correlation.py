@@ -47,7 +47,8 @@ import json, sys
 import torch
 from random_nas.data import prepare_splits
 from random_nas.space import Architecture
-from random_nas.train import TrainingConfig, train_candidate
+from random_nas.train import train_candidate
+from random_nas.training_config import TrainingConfig
 config, rows = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 torch.set_num_threads(1)
 splits = prepare_splits(config["dataset"], config["seed"])

@@ -48,7 +48,7 @@ def dataset_config(**changes) -> dict:
 
 def training_config(seed: int = 0, **changes):
     """The trainer's settings: the config's defaults with `changes`."""
-    from random_nas.train import TrainingConfig
+    from random_nas.training_config import TrainingConfig
 
     return TrainingConfig.from_config({**default_config()["training"], **changes}, seed)
 

@@ -11,19 +11,20 @@ from conftest import REPO, dataset_config, default_config, training_config
 
 import random_nas.data
 import random_nas.train
+import random_nas.training_config
+from random_nas.augment import augment_batch
 from random_nas.correctness import unpack_correct
 from random_nas.data import prepare_splits, save_splits
 from random_nas.faults import EnvironmentFault
 from random_nas.plan import gpu_present
 from random_nas.recipes import OPERATIONAL_TRAINING_KEYS
 from random_nas.space import SearchSpace
-from random_nas.train import (
+from random_nas.train import train_candidate
+from random_nas.training_config import (
     DeviceUnavailableError,
     TrainingConfig,
-    augment_batch,
     resolve_precision,
     set_tf32,
-    train_candidate,
 )
 
 SPACE = SearchSpace(4, (8, 16), (3, 5), (1, 2))
@@ -149,7 +150,7 @@ def test_auto_precision_on_cpu_is_fp32_whatever_the_cpu():
     `auto` consults no CPU feature: fp32 on every CPU (the benchmarks record the CPU's own
     answer, a bool)."""
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
-    assert isinstance(random_nas.train.cpu_has_native_bf16(), bool)
+    assert isinstance(random_nas.training_config.cpu_has_native_bf16(), bool)
 
 
 @pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp16")])
@@ -320,7 +321,8 @@ def test_a_training_process_imports_nothing_it_does_not_need(tmp_path, splits):
         "import json, resource, sys\n"
         "from random_nas.data import load_splits\n"
         "from random_nas.space import SearchSpace\n"
-        "from random_nas.train import TrainingConfig, train_candidate\n"
+        "from random_nas.train import train_candidate\n"
+        "from random_nas.training_config import TrainingConfig\n"
         f"splits = load_splits({str(tmp_path / 'dataset.pt')!r})\n"
         "arch = SearchSpace(4, (8, 16), (3, 5), (1, 2)).decode(3)\n"
         f"config = TrainingConfig.from_config({training!r}, 0)\n"

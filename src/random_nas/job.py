@@ -179,7 +179,8 @@ class TrainingJob:
         from random_nas.data import EXPLAINED, prepared_splits
         from random_nas.faults import UNRECOGNISED, EnvironmentFault
         from random_nas.space import Architecture
-        from random_nas.train import DeviceUnavailableError, TrainingConfig, train_candidate
+        from random_nas.train import train_candidate
+        from random_nas.training_config import DeviceUnavailableError, TrainingConfig
 
         threads = self.operational["threads"]
         torch.set_num_threads(threads)

@@ -34,7 +34,7 @@ _METRIC_FIELDS = [
     ("status", pa.string()),
     ("val_accuracy", pa.float64()),
     ("val_loss", pa.float64()),
-    ("val_correct", pa.string()),  # per-image correctness, random_nas.train.pack_correct
+    ("val_correct", pa.string()),  # per-image correctness, random_nas.correctness.pack_correct
     ("test_accuracy", pa.float64()),
     ("test_loss", pa.float64()),
     ("test_correct", pa.string()),  # the same, on the test images (paired test-split leads)
