@@ -1,0 +1,126 @@
+"""Verdicts that decide: a difference from the baseline, measured over independent paired
+repetitions (searches, or replays), ends in one of four outcomes, by one rule.
+
+- `better` / `worse`: the family-level interval (a t interval at 1 - alpha / m, Bonferroni
+  over the m comparisons one report states) lies above / below zero;
+- `equivalent`: that interval lies inside (-delta, +delta), two one-sided tests at the same
+  level, so that "no difference larger than delta" is a finding too;
+- `inconclusive`: neither. It says how many repetitions would decide: the smallest n at which
+  the test finds a true difference of delta with 80 % probability, with the spread observed.
+
+`power` is that probability at the repetitions the comparison has (a noncentral t, with the
+observed standard deviation standing for the true one). Intervals use t quantiles, never the
+normal's, and are clipped to what they bound (a difference of fractions lies in [-1, 1]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from random_nas.analysis.intervals import Interval
+
+BETTER, WORSE, EQUIVALENT, INCONCLUSIVE = "better", "worse", "equivalent", "inconclusive"
+# The power a study is sized for, and the most repetitions `needed` looks at.
+TARGET_POWER = 0.8
+MOST_REPETITIONS = 10_000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A comparison judged: its outcome, the family-level interval it follows, the margin,
+    its power against that margin, and where inconclusive the repetitions that would decide
+    (None where no spread was observed, or more than MOST_REPETITIONS)."""
+
+    outcome: str
+    interval: Interval
+    delta: float
+    power: float
+    needed: int | None
+    comparisons: int
+
+    @property
+    def level(self) -> float:
+        return self.interval.level
+
+
+def family_level(comparisons: int, alpha: float = 0.05) -> float:
+    """The two-sided level at which each of `comparisons` intervals holds, so that all of
+    them hold at once with 1 - alpha (Bonferroni)."""
+    return 1 - alpha / max(comparisons, 1)
+
+
+def clipped_interval(values: np.ndarray, level: float, bound: float = 1.0) -> Interval:
+    """The mean of independent values with its t interval at `level`, clipped to
+    [-bound, bound] (nan where fewer than two values)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    n = len(values)
+    mean = float(values.mean()) if n else float("nan")
+    if n < 2:
+        return Interval(mean, float("nan"), float("nan"), n, level)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    return Interval(mean, max(mean - half, -bound), min(mean + half, bound), n, level)
+
+
+def power(delta: float, spread: float, n: int, level: float) -> float:
+    """The probability that a two-sided t interval at `level` over `n` paired differences of
+    standard deviation `spread` excludes zero when the true difference is `delta`."""
+    if n < 2 or not np.isfinite(spread) or spread <= 0:
+        return float("nan")
+    freedom = n - 1
+    critical = stats.t.ppf(0.5 + level / 2, freedom)
+    shift = delta * np.sqrt(n) / spread
+    found = stats.nct.sf(critical, freedom, shift) + stats.nct.cdf(-critical, freedom, shift)
+    if not np.isfinite(found):  # scipy's noncentral t fails far out; the normal's holds there
+        found = stats.norm.sf(critical - shift) + stats.norm.cdf(-critical - shift)
+    return float(min(found, 1.0))
+
+
+def needed(delta: float, spread: float, level: float, target: float = TARGET_POWER) -> int | None:
+    """The fewest repetitions whose test finds a true difference of `delta` with probability
+    `target` (None where no spread was observed, or more than MOST_REPETITIONS)."""
+    if not np.isfinite(spread) or spread <= 0 or delta <= 0:
+        return None
+    # The normal approximation's n, then the exact power's, a few steps from it.
+    z = stats.norm.ppf(0.5 + level / 2) + stats.norm.ppf(target)
+    n = max(2, int(np.ceil((z * spread / delta) ** 2)))
+    if n > MOST_REPETITIONS:
+        return None
+    while n > 2 and power(delta, spread, n - 1, level) >= target:
+        n -= 1
+    while power(delta, spread, n, level) < target:
+        n += 1
+        if n > MOST_REPETITIONS:
+            return None
+    return n
+
+
+def judge(differences: np.ndarray, delta: float, comparisons: int, alpha: float = 0.05) -> Verdict:
+    """The verdict on paired differences from the baseline (one per repetition), one of
+    `comparisons` that a report states, at family error rate `alpha`, margin `delta`."""
+    values = np.asarray(differences, dtype=float)
+    values = values[np.isfinite(values)]
+    level = family_level(comparisons, alpha)
+    interval = clipped_interval(values, level)
+    spread = float(values.std(ddof=1)) if len(values) >= 2 else float("nan")
+    if interval.n < 2 or not np.isfinite(interval.low):
+        outcome = INCONCLUSIVE
+    elif interval.low > 0:
+        outcome = BETTER
+    elif interval.high < 0:
+        outcome = WORSE
+    elif -delta < interval.low and interval.high < delta:
+        outcome = EQUIVALENT
+    else:
+        outcome = INCONCLUSIVE
+    return Verdict(
+        outcome,
+        interval,
+        delta,
+        power(delta, spread, len(values), level),
+        needed(delta, spread, level) if outcome == INCONCLUSIVE else None,
+        comparisons,
+    )

@@ -1,0 +1,75 @@
+"""Verdicts decide, at their stated rates: simulated comparisons with a known true difference
+end better, equivalent or inconclusive as often as the rule says they should."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from random_nas.analysis.verdicts import (
+    BETTER,
+    EQUIVALENT,
+    INCONCLUSIVE,
+    WORSE,
+    family_level,
+    judge,
+    needed,
+    power,
+)
+
+SIMULATIONS = 2000
+SPREAD = 0.004  # the paired differences' standard deviation: 0.4 points
+DELTA = 0.003
+
+
+def outcomes(true: float, n: int, comparisons: int = 1, seed: int = 0) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    counts: dict[str, int] = {}
+    for _ in range(SIMULATIONS):
+        verdict = judge(rng.normal(true, SPREAD, n), DELTA, comparisons)
+        counts[verdict.outcome] = counts.get(verdict.outcome, 0) + 1
+    return {outcome: count / SIMULATIONS for outcome, count in counts.items()}
+
+
+def within(rate: float, expected: float) -> bool:
+    """Within four Monte-Carlo standard errors (about one failure in 16,000 runs)."""
+    return abs(rate - expected) <= 4 * np.sqrt(expected * (1 - expected) / SIMULATIONS) + 1e-3
+
+
+def test_no_true_difference_is_called_better_at_most_at_the_family_error_rate():
+    for comparisons in (1, 3):
+        rates = outcomes(0.0, 8, comparisons, seed=comparisons)
+        wrong = rates.get(BETTER, 0) + rates.get(WORSE, 0)
+        assert wrong <= 0.05 / comparisons + 4 * np.sqrt(0.05 / comparisons / SIMULATIONS)
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_a_true_gain_of_delta_is_found_as_often_as_the_stated_power(n):
+    level = family_level(3)
+    stated = power(DELTA, SPREAD, n, level)
+    rates = outcomes(DELTA, n, comparisons=3, seed=n)
+    assert within(rates.get(BETTER, 0), stated), (rates, stated)
+    # ... and the repetitions said to decide reach the target power.
+    enough = needed(DELTA, SPREAD, level)
+    assert power(DELTA, SPREAD, enough, level) >= 0.8 > power(DELTA, SPREAD, enough - 1, level)
+    assert within(outcomes(DELTA, enough, comparisons=3, seed=99).get(BETTER, 0), 0.8)
+
+
+def test_equivalence_is_decided_where_the_interval_lies_inside_the_margin():
+    # Many repetitions with no true difference: the interval shrinks inside (-delta, delta),
+    # save where it excludes zero by chance (the family error rate).
+    rates = outcomes(0.0, 40)
+    assert rates.get(EQUIVALENT, 0) > 0.9 and rates.get(INCONCLUSIVE, 0) < 0.01
+    assert within(rates.get(BETTER, 0) + rates.get(WORSE, 0), 0.05)
+    # Two repetitions cannot decide: inconclusive, with how many would.
+    few = judge(np.array([0.001, -0.002]), DELTA, 3)
+    assert few.outcome == INCONCLUSIVE and few.needed is not None and few.needed > 2
+
+
+def test_an_interval_never_leaves_what_it_bounds_and_one_repetition_decides_nothing():
+    # Two searches 40 points apart: the t interval with one degree of freedom is clipped.
+    verdict = judge(np.array([0.40, -0.41]), DELTA, 1)
+    assert -1 <= verdict.interval.low and verdict.interval.high <= 1
+    assert verdict.outcome == INCONCLUSIVE
+    alone = judge(np.array([0.01]), DELTA, 1)
+    assert alone.outcome == INCONCLUSIVE and np.isnan(alone.power) and alone.needed is None
