@@ -150,10 +150,14 @@ STRATEGY_STUDY_SCHEMA = {
             "additionalProperties": {"type": "object"},
         },
         "baseline": {"type": "string"},
+        "delta": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
     },
     "required": ["kind", "config", "sampling_seeds", "strategies"],
     "additionalProperties": False,
 }
+
+
+DEFAULT_DELTA = 0.003
 
 
 def _slug(label: str) -> str:
@@ -171,6 +175,9 @@ class StrategyStudy:
     sampling_seeds: tuple[int, ...]
     strategies: Mapping[str, Mapping[str, Any]]
     baseline: str
+    # The margin within which a difference is called equivalent, and the power is stated
+    # against (a fraction): 0.3 points unless set, about one training's seed noise on mnist5k.
+    delta: float = DEFAULT_DELTA
 
     @property
     def name(self) -> str:
@@ -241,6 +248,7 @@ def strategy_study(study: Any, path: Path) -> StrategyStudy:
         tuple(study["sampling_seeds"]),
         study["strategies"],
         baseline,
+        float(study.get("delta", DEFAULT_DELTA)),
     )
 
 

@@ -4,10 +4,12 @@ ties to fewer FLOPs then arch_id, as a run picks) is scored on the validation ac
 chose it and on evidence that did not (test accuracy; the pick trained again with another
 seed where the search repeated it), averaged over the searches with a t interval; a strategy
 against the baseline is paired by sampling seed (both start from the same stream's draws).
-Several strategies against one baseline are several questions asked of one study: besides
-each difference's 95 % interval, its Bonferroni interval (95 % / m for m strategies) holds for
-all of them at once with 95 %, and the verdict follows that one, so that one lucky strategy
-among several is not called a gain."""
+Several strategies against one baseline are several questions asked of one study, m of them
+whatever the data at one compute holds: besides each difference's 95 % interval, its
+Bonferroni interval (95 % / m) holds for all of them at once with 95 %, and the verdict
+(random_nas.analysis.verdicts: better, worse, equivalent within the study's delta, or
+inconclusive, with its power against delta) follows that one, so that one lucky strategy among
+several is not called better."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from random_nas.analysis.draws import counted, ranked
-from random_nas.analysis.intervals import Interval, mean_interval
+from random_nas.analysis.intervals import Interval
+from random_nas.analysis.verdicts import Verdict, clipped_interval, judge
 
 SELECTING, TEST = "validation", "test"
 
@@ -40,25 +43,25 @@ class Search:
 @dataclass(frozen=True)
 class Point:
     """One strategy at one compute on one evidence: its picks' mean over searches, and its
-    difference from the baseline's, paired by sampling seed, at 95 % alone and at the level
-    that holds for every strategy against the baseline at once (None for the baseline)."""
+    difference from the baseline's, paired by sampling seed, at 95 % alone and judged at the
+    level that holds for every strategy against the baseline at once (None for the
+    baseline)."""
 
     label: str
     compute: float
     evidence: str
     pick: Interval
     difference: Interval | None
-    together: Interval | None
+    judged: Verdict | None
+
+    @property
+    def together(self) -> Interval | None:
+        """The difference's interval that holds for every comparison at once."""
+        return None if self.judged is None else self.judged.interval
 
     @property
     def verdict(self) -> str | None:
-        """The difference's verdict, judged on the interval that holds for all at once."""
-        return None if self.together is None else self.together.verdict
-
-
-def together_level(comparisons: int, level: float = 0.95) -> float:
-    """Bonferroni: each of `comparisons` intervals at this level, all hold at `level`."""
-    return 1 - (1 - level) / max(comparisons, 1)
+        return None if self.judged is None else self.judged.outcome
 
 
 def pick_at(search: Search, compute: float, classes: int) -> pd.Series | None:
@@ -96,10 +99,16 @@ def compute_points(searches: Sequence[Search]) -> list[float]:
 
 
 def compare_strategies(
-    searches: Sequence[Search], baseline: str, classes: int, points: Sequence[float] | None = None
+    searches: Sequence[Search],
+    baseline: str,
+    classes: int,
+    points: Sequence[float] | None = None,
+    delta: float = 0.003,
 ) -> list[Point]:
-    """Every strategy at every compute on every evidence its picks have in all searches."""
+    """Every strategy at every compute on every evidence its picks have in all searches, each
+    against the baseline judged as one of the study's comparisons, at margin `delta`."""
     labels = list(dict.fromkeys(search.label for search in searches))
+    comparisons = len(labels) - (baseline in labels)
     points = list(points or compute_points(searches))
     table = pd.DataFrame(
         [
@@ -113,14 +122,14 @@ def compare_strategies(
     for (compute, evidence), rows in table.groupby(["compute", "evidence"], sort=False):
         by_label = rows.pivot_table(index="seed", columns="label", values="score")
         present = [label for label in labels if label in by_label and by_label[label].notna().any()]
-        level = together_level(len(present) - (baseline in present))
         for label in present:
-            difference = together = None
+            difference = judged = None
             if label != baseline and baseline in by_label:
                 paired = (by_label[label] - by_label[baseline]).dropna().to_numpy()
-                difference, together = mean_interval(paired), mean_interval(paired, level)
-            pick = mean_interval(by_label[label].to_numpy())
-            found.append(Point(label, float(compute), evidence, pick, difference, together))
+                difference = clipped_interval(paired, 0.95)
+                judged = judge(paired, delta, comparisons)
+            pick = clipped_interval(by_label[label].to_numpy(), 0.95, 0.0, 1.0)
+            found.append(Point(label, float(compute), evidence, pick, difference, judged))
     return found
 
 
@@ -147,6 +156,9 @@ def points_frame(points: Sequence[Point], train_images: int, full_epochs: int) -
                 "together_low": point.together.low,
                 "together_high": point.together.high,
                 "verdict": point.verdict,
+                "delta": point.judged.delta,
+                "power": point.judged.power,
+                "searches_needed": point.judged.needed,
             }
         rows.append(row)
     return pd.DataFrame(rows)

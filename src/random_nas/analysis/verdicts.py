@@ -52,9 +52,11 @@ def family_level(comparisons: int, alpha: float = 0.05) -> float:
     return 1 - alpha / max(comparisons, 1)
 
 
-def clipped_interval(values: np.ndarray, level: float, bound: float = 1.0) -> Interval:
-    """The mean of independent values with its t interval at `level`, clipped to
-    [-bound, bound] (nan where fewer than two values)."""
+def clipped_interval(
+    values: np.ndarray, level: float, low: float = -1.0, high: float = 1.0
+) -> Interval:
+    """The mean of independent values with its t interval at `level`, clipped to [low, high]
+    (a difference of fractions by default; nan where fewer than two values)."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     n = len(values)
@@ -62,7 +64,7 @@ def clipped_interval(values: np.ndarray, level: float, bound: float = 1.0) -> In
     if n < 2:
         return Interval(mean, float("nan"), float("nan"), n, level)
     half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return Interval(mean, max(mean - half, -bound), min(mean + half, bound), n, level)
+    return Interval(mean, max(mean - half, low), min(mean + half, high), n, level)
 
 
 def power(delta: float, spread: float, n: int, level: float) -> float:

@@ -1,5 +1,6 @@
 """The sentences of a study of search strategies: each strategy's pick against the baseline's
-at equal compute, on evidence that did not choose it, with the verdict its interval gives."""
+at equal compute, on evidence that did not choose it, with its verdict (better, worse,
+equivalent or inconclusive), its power against the study's delta, and what would decide."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 
 from random_nas.analysis.intervals import Interval
 from random_nas.analysis.strategies import SELECTING, TEST, Point
+from random_nas.analysis.verdicts import EQUIVALENT, INCONCLUSIVE, Verdict
 from random_nas.findings.common import evidence_name
 
 
@@ -25,7 +27,8 @@ def _trainings(compute: float) -> str:
     return f"{compute:g} training{'s' * (compute != 1)}' worth"
 
 
-def _together(point: Point, strategies: int) -> str:
+def _together(point: Point) -> str:
+    strategies = point.judged.comparisons
     if strategies < 2:
         return ""
     together = point.together
@@ -36,16 +39,39 @@ def _together(point: Point, strategies: int) -> str:
     )
 
 
-def strategy_sentence(point: Point, baseline: Point, strategies: int) -> str:
+def verdict_words(verdict: Verdict) -> str:
+    """The outcome, what it was judged against, and how sure the judgement could be."""
+    delta = f"{100 * verdict.delta:.2f} points"
+    searches = verdict.interval.n
+    power = (
+        f"with {searches} searches, power {verdict.power:.2f} against a true difference of {delta}"
+        if verdict.power == verdict.power
+        else f"{searches} search{'es' * (searches != 1)} cannot estimate the spread"
+    )
+    if verdict.outcome == EQUIVALENT:
+        outcome = f"equivalent within ±{delta}"
+    elif verdict.outcome == INCONCLUSIVE:
+        decide = (
+            f"; about {verdict.needed} searches per strategy would decide"
+            if verdict.needed is not None
+            else ""
+        )
+        outcome = f"inconclusive at ±{delta}{decide}"
+    else:
+        outcome = verdict.outcome
+    return f"{outcome} ({power})"
+
+
+def strategy_sentence(point: Point, baseline: Point) -> str:
     """One strategy against the baseline at one compute on one evidence, its verdict judged
-    with the other `strategies` - 1 against the same baseline."""
+    with the study's other comparisons against the same baseline."""
     return (
         f"{point.label} against {baseline.label} at {_trainings(point.compute)}, on "
         f"{evidence_name(point.evidence)}: its pick scores {_percent(point.pick)} against "
         f"{_percent(baseline.pick)} (means over {point.pick.n} searches with independent "
         f"sampling seeds, 95 % t intervals), a difference of "
-        f"{_points(point.difference, _together(point, strategies))} paired by sampling seed: "
-        f"{point.verdict}."
+        f"{_points(point.difference, _together(point))} paired by sampling seed: "
+        f"{verdict_words(point.judged)}."
     )
 
 
@@ -61,7 +87,7 @@ def strategy_findings(points: Sequence[Point], baseline: str) -> list[str]:
     for evidence in evidences:
         compared = [p for p in at_final if p.evidence == evidence and p.difference is not None]
         for point in compared:
-            sentence = strategy_sentence(point, reference[evidence], len(compared))
+            sentence = strategy_sentence(point, reference[evidence])
             if evidence == SELECTING:
                 sentence += " This evidence chose the picks, so it cannot confirm them."
             lines.append(sentence)

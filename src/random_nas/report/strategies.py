@@ -79,8 +79,8 @@ def _final_table(frame: pd.DataFrame) -> str:
     final = frame[frame["compute_trainings"] == frame["compute_trainings"].max()]
     lines = [
         "| strategy | evidence | mean pick % | 95 % interval | difference (points) | "
-        "interval for all at once | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "interval for all at once | verdict | power against delta | searches that decide |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in final.itertuples():
         verdict = row.verdict if isinstance(getattr(row, "verdict", None), str) else ""
@@ -97,10 +97,13 @@ def _final_table(frame: pd.DataFrame) -> str:
             if compared
             else ""
         )
+        power = f"{row.power:.2f}" if compared and pd.notna(row.power) else ""
+        decide = f"{int(row.searches_needed)}" if compared and pd.notna(row.searches_needed) else ""
         lines.append(
             f"| {row.strategy} | {evidence_name(row.evidence)} | "
             f"{100 * row.mean_pick_accuracy:.2f} | {100 * row.pick_low:.2f} to "
-            f"{100 * row.pick_high:.2f} | {difference} | {together} | {verdict} |"
+            f"{100 * row.pick_high:.2f} | {difference} | {together} | {verdict} | {power} | "
+            f"{decide} |"
         )
     return "\n".join(lines)
 
@@ -110,7 +113,7 @@ def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
     study_path = Path(study_path)
     study = strategy_study(read_study(study_path), study_path)
     searches, classes = read_searches(study)
-    points = compare_strategies(searches, study.baseline, classes)
+    points = compare_strategies(searches, study.baseline, classes, delta=study.delta)
     frame = points_frame(points, searches[0].train_images, searches[0].full_epochs)
     out = study_path.parent / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +138,10 @@ def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
         "arch_id); intervals are over the searches, so they include which architectures "
         "each drew and trained. Each strategy's difference from "
         f"{study.baseline} is one of the questions the study asks: its verdict follows the "
-        "interval that holds for all of them at once with 95 % (Bonferroni).\n\n"
+        "interval that holds for all of them at once with 95 % (Bonferroni): better or worse "
+        f"where it excludes zero, equivalent where it lies within ±{100 * study.delta:.2f} "
+        "points (the study's delta), else inconclusive, with the power the comparison had "
+        "against a true difference of delta and how many searches would decide.\n\n"
         "## Findings\n\n"
         + "".join(f"- {line}\n" for line in lines)
         + "\n## At the full compute\n\n"
