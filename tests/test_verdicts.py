@@ -69,7 +69,7 @@ def test_equivalence_is_decided_where_the_interval_lies_inside_the_margin():
 def test_an_interval_never_leaves_what_it_bounds_and_one_repetition_decides_nothing():
     # Two searches 40 points apart: the t interval with one degree of freedom is clipped.
     verdict = judge(np.array([0.40, -0.41]), DELTA, 1)
-    assert -1 <= verdict.interval.low and verdict.interval.high <= 1
+    assert verdict.interval.low >= -1 and verdict.interval.high <= 1
     assert verdict.outcome == INCONCLUSIVE
     alone = judge(np.array([0.01]), DELTA, 1)
     assert alone.outcome == INCONCLUSIVE and np.isnan(alone.power) and alone.needed is None
