@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from random_nas.analysis.draws import Z95, binomial_difference_se, mcnemar_exact
 from random_nas.correctness import unpack_correct
@@ -67,5 +68,11 @@ class SeedLead:
     freedom: int
 
     @property
+    def half_width(self) -> float:
+        """The 95 % interval's half-width: a t quantile on the pooled noise's degrees of
+        freedom (few seeds: the normal's 1.96 would understate it)."""
+        return float(stats.t.ppf(0.975, self.freedom)) * self.error
+
+    @property
     def beyond_noise(self) -> bool:
-        return self.test_gap > Z95 * self.error
+        return self.test_gap > self.half_width

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from random_nas.analysis.draws import (
-    Z95,
     architecture_features,
     expected_pick_score,
 )
@@ -202,7 +201,7 @@ def _seed_lead_sentence(lead: SeedLead) -> str:
         f"ranked them; on their test accuracy, which did not, by {100 * lead.test_gap:+.2f} "
         f"points, with a standard error of {100 * lead.error:.2f} from the seeds' noise on test "
         f"({100 * lead.test_noise:.2f} points pooled, {lead.freedom} degrees of freedom; 95 % "
-        f"interval ± {100 * Z95 * lead.error:.2f}): {verdict}."
+        f"interval ± {100 * lead.half_width:.2f}, t quantile): {verdict}."
     )
 
 
