@@ -236,3 +236,37 @@ def counting_trainings(
     if broken:
         environment["RANDOM_NAS_TEST_BROKEN"] = "1"
     return environment, counter
+
+
+# What makes a test slow: it starts Snakemake, or another Python, or renders a published
+# report. Such tests are marked `slow` here, by what they call, so that the mark cannot drift
+# from the code; `pytest -m "not slow"` is the fast tier for everyday work, and the README's
+# command runs every test.
+_SLOW_CALLS = (
+    "run_snakemake(",
+    "snakemake_command(",
+    "copy_repository(",
+    "subprocess.",
+    "_published_reports(",
+    "holder_process(",
+)
+
+
+def _source(function) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        functions = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        for definitions in (info.name2fixturedefs.values() if info else ()):
+            functions += [definition.func for definition in definitions]
+        source = "".join(_source(function) for function in functions if function is not None)
+        if any(call in source for call in _SLOW_CALLS):
+            item.add_marker(pytest.mark.slow)
