@@ -51,6 +51,19 @@ def test_the_command_line_names_a_missing_run_folder(tmp_path, capsys):
     assert error.count("\n") == 1
 
 
+def strategy_study_file(folder: Path, other: str) -> Path:
+    """A study of strategies in `folder`: random search and `other` (its YAML line), on a
+    common config of two trainings' worth."""
+    (folder / "common.yaml").write_text("num_architectures: 2\n")
+    study = folder / "s" / "study.yaml"
+    study.parent.mkdir()
+    study.write_text(
+        "kind: strategies\nconfig: common.yaml\nsampling_seeds: [1, 2]\nstrategies:\n"
+        f"  random: {{strategy: random_search}}\n  {other}\n"
+    )
+    return study
+
+
 @pytest.mark.parametrize(
     ("strategy", "named"),
     [
@@ -62,13 +75,7 @@ def test_a_study_of_strategies_is_checked_whole_before_its_first_training(
     tmp_path, monkeypatch, capsys, strategy, named
 ):
     monkeypatch.chdir(tmp_path)
-    Path("common.yaml").write_text("num_architectures: 2\n")
-    study = tmp_path / "s" / "study.yaml"
-    study.parent.mkdir()
-    study.write_text(
-        "kind: strategies\nconfig: common.yaml\nsampling_seeds: [1, 2]\nstrategies:\n"
-        f"  random: {{strategy: random_search}}\n  rea: {{strategy: {strategy}}}\n"
-    )
+    study = strategy_study_file(tmp_path, f"rea: {{strategy: {strategy}}}")
     ran = []
     from random_nas.compare import compare
 
@@ -96,13 +103,7 @@ def test_a_dry_run_of_a_comparison_plans_every_search_and_renders_nothing(
     from random_nas.compare import compare
 
     monkeypatch.chdir(tmp_path)
-    Path("common.yaml").write_text("num_architectures: 2\n")
-    study = tmp_path / "s" / "study.yaml"
-    study.parent.mkdir()
-    study.write_text(
-        "kind: strategies\nconfig: common.yaml\nsampling_seeds: [1, 2]\nstrategies:\n"
-        "  random: {strategy: random_search}\n  local: {strategy: local_search}\n"
-    )
+    study = strategy_study_file(tmp_path, "local: {strategy: local_search}")
     ran = []
     assert compare(study, ["-n"], run=lambda command: ran.append(command) or 0) == 0
     assert len(ran) == 4 and all("-n" in command for command in ran)

@@ -31,8 +31,11 @@ class Interval:
         return UNCLEAR
 
 
-def mean_interval(values: np.ndarray, level: float = 0.95) -> Interval:
-    """The mean of independent values with Student's t interval (nan where n < 2)."""
+def mean_interval(
+    values: np.ndarray, level: float = 0.95, low: float = -np.inf, high: float = np.inf
+) -> Interval:
+    """The mean of independent values with Student's t interval (nan where n < 2), clipped to
+    [low, high], what it bounds (a fraction in [0, 1], a difference of them in [-1, 1])."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     n = len(values)
@@ -40,7 +43,7 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> Interval:
     if n < 2:
         return Interval(mean, float("nan"), float("nan"), n, level)
     half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n, level)
+    return Interval(mean, max(mean - half, low), min(mean + half, high), n, level)
 
 
 def percentile_interval(draws: np.ndarray, estimate: float, level: float = 0.95) -> Interval:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from random_nas.analysis.draws import counted, ranked
-from random_nas.analysis.intervals import Interval
-from random_nas.analysis.verdicts import Verdict, clipped_interval, judge
+from random_nas.analysis.intervals import Interval, mean_interval
+from random_nas.analysis.verdicts import Verdict, judge
 
 SELECTING, TEST = "validation", "test"
 
@@ -126,9 +126,9 @@ def compare_strategies(
             difference = judged = None
             if label != baseline and baseline in by_label:
                 paired = (by_label[label] - by_label[baseline]).dropna().to_numpy()
-                difference = clipped_interval(paired, 0.95)
+                difference = mean_interval(paired, 0.95, -1.0, 1.0)
                 judged = judge(paired, delta, comparisons)
-            pick = clipped_interval(by_label[label].to_numpy(), 0.95, 0.0, 1.0)
+            pick = mean_interval(by_label[label].to_numpy(), 0.95, 0.0, 1.0)
             found.append(Point(label, float(compute), evidence, pick, difference, judged))
     return found
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from random_nas.analysis.intervals import Interval
+from random_nas.analysis.intervals import Interval, mean_interval
 
 BETTER, WORSE, EQUIVALENT, INCONCLUSIVE = "better", "worse", "equivalent", "inconclusive"
 # The power a study is sized for, and the most repetitions `needed` looks at.
@@ -50,21 +50,6 @@ def family_level(comparisons: int, alpha: float = 0.05) -> float:
     """The two-sided level at which each of `comparisons` intervals holds, so that all of
     them hold at once with 1 - alpha (Bonferroni)."""
     return 1 - alpha / max(comparisons, 1)
-
-
-def clipped_interval(
-    values: np.ndarray, level: float, low: float = -1.0, high: float = 1.0
-) -> Interval:
-    """The mean of independent values with its t interval at `level`, clipped to [low, high]
-    (a difference of fractions by default; nan where fewer than two values)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    n = len(values)
-    mean = float(values.mean()) if n else float("nan")
-    if n < 2:
-        return Interval(mean, float("nan"), float("nan"), n, level)
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    return Interval(mean, max(mean - half, low), min(mean + half, high), n, level)
 
 
 def power(delta: float, spread: float, n: int, level: float) -> float:
@@ -106,7 +91,7 @@ def judge(differences: np.ndarray, delta: float, comparisons: int, alpha: float 
     values = np.asarray(differences, dtype=float)
     values = values[np.isfinite(values)]
     level = family_level(comparisons, alpha)
-    interval = clipped_interval(values, level)
+    interval = mean_interval(values, level, -1.0, 1.0)
     spread = float(values.std(ddof=1)) if len(values) >= 2 else float("nan")
     if interval.n < 2 or not np.isfinite(interval.low):
         outcome = INCONCLUSIVE
