@@ -159,7 +159,7 @@ def test_a_holder_stopped_past_its_lease_is_taken_over_and_changes_nothing(tmp_p
         time.sleep(4)  # past the lease: alice's heartbeat is stopped too
         run_snakemake(second, write_config(second, config), env=environment)
         published = entry_files(store)
-        assert len(published) == 3  # metrics.json, history.csv, train.log
+        assert len(published) == 4  # metrics.json, history.csv, train.log, checksums.json
         log = next(path for path in published if path.name == "train.log").read_text()
         assert re.search(r"resumed from the checkpoint after epoch [1-9]", log)
     finally:
