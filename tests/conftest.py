@@ -265,7 +265,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         functions = [getattr(item, "function", None)]
         info = getattr(item, "_fixtureinfo", None)
-        for definitions in (info.name2fixturedefs.values() if info else ()):
+        for definitions in info.name2fixturedefs.values() if info else ():
             functions += [definition.func for definition in definitions]
         source = "".join(_source(function) for function in functions if function is not None)
         if any(call in source for call in _SLOW_CALLS):

@@ -17,8 +17,8 @@ from random_nas.files import atomic_path
 if TYPE_CHECKING:
     from random_nas.data import Splits
     from random_nas.space import Architecture
-    from random_nas.train import Training
     from random_nas.training_config import TrainingConfig
+    from random_nas.training_state import Training
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from random_nas.faults import Fault
 from random_nas.versions import hardware, package_versions
 
 if TYPE_CHECKING:
-    from random_nas.train import Training
+    from random_nas.training_state import Training
 
 NAN = float("nan")
 
