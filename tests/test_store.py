@@ -266,7 +266,7 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
 
     # The trainer gets the key (a field without a default, as a new setting would be) and
     # trains a new entry of the old recipe, which leaves the key out, at its neutral value.
-    trainer = workdir / "src/random_nas/train.py"
+    trainer = workdir / "src/random_nas/training_config.py"
     text = trainer.read_text()
     assert "    tf32: bool\n" in text
     trainer.write_text(text.replace("    tf32: bool\n", "    tf32: bool\n    dropout: float\n", 1))
