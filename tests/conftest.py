@@ -115,6 +115,60 @@ def run_snakemake(
     return result
 
 
+# The README's command that re-renders the published reports, and numpy's dispatch as on a
+# CPU with AVX2 and no AVX-512 (features a CPU lacks are ignored): a log axis rounds otherwise.
+PUBLISHED_REPORTS = ".venv/bin/snakemake --cores 1 published_reports"
+AVX2_ONLY = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+
+
+def _start_published_reports(
+    folder: Path, command: str, env: dict
+) -> tuple[Path, subprocess.Popen]:
+    """`command` started in a copy of the workflow holding results/published without its
+    reports, beside a default run's report that the command must not claim to have written."""
+    workdir = copy_repository(folder)
+    (workdir / ".venv").symlink_to(Path(sys.prefix))
+    shutil.copytree(REPO / "results/published", workdir / "results/published")
+    for report in (workdir / "results/published").glob("*/report"):
+        shutil.rmtree(report)
+    (workdir / "results/default/report").mkdir(parents=True)
+    (workdir / "results/default/report/index.html").write_text("an earlier run's")
+    return workdir, subprocess.Popen(
+        command,
+        shell=True,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+# Under pytest-xdist a session fixture is made once per worker: the tests that use this one
+# are marked to share a worker, `@pytest.mark.xdist_group("published_renders")`.
+@pytest.fixture(scope="session")
+def published_renders(tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    """The published reports rendered from their committed tables once per test run, at once:
+    by the README's command as written, and on this CPU as one without AVX-512 renders them.
+    Each: the working directory and what the command printed."""
+    started = {
+        "as the README says": _start_published_reports(
+            tmp_path_factory.mktemp("published"), PUBLISHED_REPORTS, {}
+        ),
+        "without AVX-512": _start_published_reports(
+            tmp_path_factory.mktemp("published-avx2"),
+            PUBLISHED_REPORTS.replace("--cores 1", "--cores 2"),
+            AVX2_ONLY,
+        ),
+    }
+    renders = {}
+    for name, (workdir, process) in started.items():
+        stdout, stderr = process.communicate(timeout=1800)
+        assert process.returncode == 0, (name, stderr[-3000:])
+        renders[name] = (workdir, stdout)
+    return renders
+
+
 # Loaded by every Python process started with a folder holding it on PYTHONPATH: once the
 # library's MODULE is imported, its FUNCTION is replaced by a call of `_fault(original, ...)`.
 # The faults live in the tests; the production code has no hook for them.
@@ -270,3 +324,5 @@ def pytest_collection_modifyitems(config, items):
         source = "".join(_source(function) for function in functions if function is not None)
         if any(call in source for call in _SLOW_CALLS):
             item.add_marker(pytest.mark.slow)
+    # The slow first: spread over pytest-xdist's workers, the run ends with the short ones.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -1,6 +1,5 @@
 """The published runs re-render from their committed tables, identical to what is committed."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,16 +16,6 @@ from random_nas.report_files import REPLAY_FILES, report_files
 
 PUBLISHED = sorted(
     path.parent for path in (REPO / "results/published").glob("*/candidates.parquet")
-)
-COMPARED = (
-    "ranking.md",
-    "ranking.csv",
-    "pareto.csv",
-    "expected_max.csv",
-    "seeds.csv",
-    "rungs.csv",
-    "replay.csv",
-    "replay.md",
 )
 STUDIES = sorted(path.parent for path in (REPO / "results/published").glob("*/study.yaml"))
 
@@ -45,8 +34,6 @@ def published_files(folder: Path) -> list[str]:
 
 
 PRECISIONS = {"fp32", "bf16", "fp16"}
-# numpy's dispatch as on a CPU with AVX2 and no AVX-512 (features a CPU lacks are ignored).
-AVX2_ONLY = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
 
 
 def test_there_is_a_published_run_of_at_least_100_architectures():
@@ -99,43 +86,33 @@ def test_readme_quotes_only_what_the_published_reports_compute():
             assert line in computed.splitlines(), line
 
 
-def _published_reports(workdir: Path, env: dict[str, str] | None = None) -> str:
-    snakemake = Path(sys.executable).with_name("snakemake")
-    return subprocess.run(
-        [str(snakemake), "--cores", "1", "published_reports"],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    ).stdout
+@pytest.mark.xdist_group("published_renders")
+@pytest.mark.parametrize("folder", [*PUBLISHED, *STUDIES], ids=lambda folder: folder.name)
+def test_published_reports_target_regenerates_the_committed_reports(published_renders, folder):
+    from random_nas.report_files import STRATEGY_STUDY_FILES, STUDY_FILES
+    from random_nas.studies import study_kind
 
-
-@pytest.mark.parametrize("folder", PUBLISHED, ids=lambda folder: folder.name)
-def test_published_reports_target_regenerates_the_committed_reports(workdir, folder):
-    target = workdir / "results/published" / folder.name
-    shutil.copytree(folder, target)
-    assert sorted(path.name for path in (folder / "report").iterdir()) == sorted(
-        published_files(folder)
-    )
-    # Twice: as this CPU renders, and as one without AVX-512 does (numpy's vectorised
-    # logarithms round otherwise there: a log axis moved in the sixth decimal).
-    for env in ({}, AVX2_ONLY):
-        for name in published_files(folder):
-            (target / "report" / name).unlink()
-        # A default run's report lying on disk is not what this command wrote.
-        (workdir / "results/default/report").mkdir(parents=True, exist_ok=True)
-        (workdir / "results/default/report/index.html").write_text("an earlier run's")
-        stdout = _published_reports(workdir, env)
-        assert f"The published report of {folder.name!r}: {target.relative_to(workdir)}" in stdout
+    if (folder / "study.yaml").exists():
+        strategies = study_kind(folder / "study.yaml") == "strategies"
+        files = STRATEGY_STUDY_FILES if strategies else STUDY_FILES
+    else:
+        files = published_files(folder)
+    assert sorted(path.name for path in (folder / "report").iterdir()) == sorted(files)
+    # As this CPU renders, and as one without AVX-512 does: the same bytes.
+    for how, (workdir, stdout) in published_renders.items():
+        target = workdir / folder.relative_to(REPO)
+        if not (folder / "study.yaml").exists():
+            said = f"The published report of {folder.name!r}: {target.relative_to(workdir)}"
+            assert said in stdout, how
         assert "The report of run 'default'" not in stdout
-        for name in published_files(folder):
+        assert sorted(path.name for path in (target / "report").iterdir()) == sorted(files)
+        for name in files:
             regenerated = (target / "report" / name).read_bytes()
-            assert regenerated == (folder / "report" / name).read_bytes(), (name, env)
+            assert regenerated == (folder / "report" / name).read_bytes(), (name, how)
 
 
 @pytest.mark.parametrize("folder", STUDIES, ids=lambda folder: folder.name)
-def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
+def test_a_published_study_is_a_target_rendered_again_when_a_runs_table_changes(workdir, folder):
     from random_nas.report_files import STRATEGY_STUDY_FILES, STUDY_FILES
     from random_nas.studies import study_kind, study_tables
 
@@ -147,14 +124,6 @@ def test_published_studies_regenerate_from_their_runs_tables(workdir, folder):
     for run in [*runs, folder]:
         shutil.copytree(run, workdir / run.relative_to(REPO), dirs_exist_ok=True)
     target = workdir / folder.relative_to(REPO)
-    assert sorted(path.name for path in (folder / "report").iterdir()) == sorted(files)
-    for env in ({}, AVX2_ONLY):
-        shutil.rmtree(target / "report")
-        _published_reports(workdir, env)
-        for name in files:
-            regenerated = (target / "report" / name).read_bytes()
-            assert regenerated == (folder / "report" / name).read_bytes(), (name, env)
-    # The study is a target of its own, rendered again when one of its runs' tables changes.
     snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "1"]
     study_target = [*snakemake, "study"]
     shutil.rmtree(target / "report")

@@ -26,6 +26,8 @@ import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, store_entries, store_entry, write_config
 
+# One Slurm on this machine: its tests share one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("slurm")
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 CGROUP_CONF = Path("/etc/slurm/cgroup.conf")
 MARKER = "# written by the random-nas Slurm test"
