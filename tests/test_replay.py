@@ -569,10 +569,35 @@ def test_a_model_based_strategy_replays_on_the_grid_and_mutation_is_refused(tmp_
 def test_a_grid_too_small_for_any_comparison_says_so():
     """Four draws: at 1 full training's worth random search meets 1, but halving would meet
     more than half the grid; the replay says that no compute qualified."""
-    from random_nas.findings import replay_findings
+    from random_nas.findings import replay_findings, replay_glance
 
     trials = grid_trials({f"a{i}": [0.9 + i / 100, 0.91 + i / 100] for i in range(4)}, [1, 3])
     grid = dense_grid(trials, [1, 3], train_images=100, classes=10)
     table = replay(grid, 3, 1, ReplaySettings(simulations=20, resamples=0))
     lines = replay_findings(table, grid, 3 * 100)
     assert len(lines) == 2 and lines[1].startswith("No compute qualifies")
+    assert replay_glance(table, grid, 3 * 100) == []
+
+
+def test_the_replay_at_a_glance_is_a_row_per_strategy_and_compute_with_its_verdicts():
+    from random_nas.findings import replay_findings, replay_glance
+
+    trials, _ = _noisy_grid()
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
+    table = replay(grid, 3, 1, ReplaySettings(simulations=50, resamples=20))
+    glance = replay_glance(table, grid, 9 * 100)
+    header, rule, *rows = glance
+    assert header.startswith("| strategy | compute (trainings) | spent | draws | test:")
+    assert rule.count("---") == header.count("|") - 1
+    shown = table[(table["draws"] <= grid.size / 2) & (table["strategy"] != "random_search")]
+    shown = shown[shown["compute_epoch_images"].isin(
+        table.loc[(table["strategy"] == "random_search") & (table["draws"] <= grid.size / 2),
+                  "compute_epoch_images"])]  # fmt: skip
+    assert len(rows) == len(shown[["strategy", "compute_epoch_images"]].drop_duplicates()) > 0
+    # Each row states what the sentences state: the difference, its interval, the verdict.
+    sentences = " ".join(replay_findings(table, grid, 9 * 100))
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        difference, verdict = cells[4], cells[5]
+        low_high = difference.split("(")[1].rstrip(")")
+        assert f"({low_high} over architectures): {verdict}" in sentences, row

@@ -11,7 +11,7 @@ from random_nas.findings.common import (
     evidence_name,
     mixed_hardware,
 )
-from random_nas.findings.replay import replay_findings
+from random_nas.findings.replay import replay_findings, replay_glance
 from random_nas.findings.run import (
     halving_findings,
     rank_sentence,
@@ -33,6 +33,7 @@ __all__ = [
     "mixed_hardware",
     "rank_sentence",
     "replay_findings",
+    "replay_glance",
     "run_findings",
     "single_seed_lead",
     "strategy_findings",

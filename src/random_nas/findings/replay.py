@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from random_nas.analysis.replay import SELECTING, Grid, held_out
+from random_nas.analysis.replay import SELECTING, TEST, Grid, held_out
 from random_nas.findings.common import _slashed, evidence_name
 
+# How the replay's table names what it simulates, in a word or two.
+SHORT_NAMES = {
+    "successive_halving": "successive halving",
+    "hyperband": "Hyperband",
+    "asha": "ASHA (Syne Tune)",
+}
 # How the replay names what it simulates.
 NAMES = {
     "successive_halving": "Synchronous successive halving (each rung waits for the whole "
@@ -127,3 +133,45 @@ def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list
             "search fits within half of them (replay.csv has every compute)."
         )
     return lines
+
+
+def _difference_cell(row: pd.Series) -> str:
+    return (
+        f"{100 * row['mean_difference']:+.2f} ({100 * row['difference_low']:+.2f} to "
+        f"{100 * row['difference_high']:+.2f})"
+    )
+
+
+def replay_glance(table: pd.DataFrame, grid: Grid, full_training: int) -> list[str]:
+    """The lines above at a glance, as a Markdown table: a row per strategy and compute shown,
+    its pick's mean difference from random search's in points on each held-out evidence with
+    the 95 % interval over resampled architectures, and the verdict that interval gives."""
+    rows = table[table["draws"] <= grid.size / 2]
+    baseline = rows[rows["strategy"] == "random_search"]
+    evidences = held_out(grid)
+    names = [
+        "test" if evidence == TEST else f"validation, training seed {evidence.split('_')[-1]}"
+        for evidence in evidences
+    ]
+    lines = [
+        "| strategy | compute (trainings) | spent | draws | "
+        + " | ".join(f"{name}: difference, points (95 %) | verdict" for name in names)
+        + " |",
+        "|" + " --- |" * (4 + 2 * len(evidences)),
+    ]
+    ours = rows[rows["compute_epoch_images"].isin(baseline["compute_epoch_images"])]
+    for strategy in [name for name in dict.fromkeys(ours["strategy"]) if name != "random_search"]:
+        judged = ours[ours["strategy"] == strategy].set_index(["compute_epoch_images", "evidence"])
+        for compute in dict.fromkeys(judged.index.get_level_values(0)):
+            chosen = judged.loc[(compute, SELECTING)]
+            cells = [
+                SHORT_NAMES.get(strategy, strategy),
+                f"{compute / full_training:g}",
+                f"{chosen['compute_spent_epoch_images'] / full_training:.2g}",
+                f"{chosen['draws']:.3g}",
+            ]
+            for evidence in evidences:
+                row = judged.loc[(compute, evidence)]
+                cells += [_difference_cell(row), row["verdict"]]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines if len(lines) > 2 else []

@@ -11,7 +11,7 @@ import pandas as pd
 from random_nas.analysis.replay import TEST, Grid, dense_grid, run_on_grid
 from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, replay
 from random_nas.files import atomic_path, write_text
-from random_nas.findings import replay_findings
+from random_nas.findings import replay_findings, replay_glance
 from random_nas.halving import config_ladder
 from random_nas.report.plots import Figures, plot_replay, set_style
 from random_nas.report_files import REPLAY_FILES
@@ -86,9 +86,11 @@ def render_replay(
     )
     Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
     lines = replay_findings(replayed, grid, full_training)
+    glance = "".join(f"{line}\n" for line in replay_glance(replayed, grid, full_training))
     write_text(
         out / "replay.md",
         f"# Strategies replayed on the dense grid of {config.get('run')}\n\n## Findings\n\n"
-        + "".join(f"- {line}\n" for line in lines),
+        + "".join(f"- {line}\n" for line in lines)
+        + (f"\nAt a glance:\n\n{glance}" if glance else ""),
     )
     return [out / name for name in REPLAY_FILES]
