@@ -225,6 +225,16 @@ def out_of_memory_for(arch_id: str, folder: Path) -> dict[str, str]:
     return _with_fault(folder, "random_nas.model", "build_model", fault)
 
 
+def slowed_epochs(seconds: float, folder: Path) -> dict[str, str]:
+    """The environment under which every epoch of every training waits `seconds` first: a
+    run stays alive long enough to be interrupted, at the cost of no arithmetic."""
+    fault = f"""    import time
+
+    time.sleep({seconds!r})
+    return original(*args, **kwargs)"""
+    return _with_fault(folder, "random_nas.train", "train_one_epoch", fault)
+
+
 def full_config(overrides: dict) -> dict:
     """A run's validated config: the schema's defaults with `overrides` merged key by key, as
     `--configfile` merges them."""

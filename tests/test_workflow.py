@@ -23,6 +23,7 @@ from conftest import (
     out_of_memory_for,
     receipt_of,
     run_snakemake,
+    slowed_epochs,
     snakemake_command,
     store_entries,
     store_entry,
@@ -239,15 +240,12 @@ HYPERBAND = {"strategy": "hyperband", "min_epochs": 2, "eta": 3}
     ],
     ids=["SIGINT", "SIGTERM", "SIGTERM-halving", "SIGTERM-hyperband"],
 )
-def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
-    # Enough draws that some wait when the signal comes (Hyperband: one iteration, 3 + 2).
+def test_killed_run_resumes_and_loses_nothing(workdir, tmp_path, signal_number, search):
+    # Enough draws that some wait when the signal comes (Hyperband: one iteration, 3 + 2),
+    # and epochs slowed by a wait (not by arithmetic) so that the signal finds trainings
+    # running; the resumed run trains at full speed.
     draws = 5 if search == HYPERBAND else 6
-    config = tiny(
-        num_architectures=draws,
-        training__epochs=6,
-        dataset={"val_size": 200, "train_size": 800, "test_size": 200},
-        search=search,
-    )
+    config = tiny(num_architectures=draws, training__epochs=6, search=search)
     configfile = write_config(workdir, config)
     run = workdir / "results" / "tiny"
     store = workdir / "results" / "store"
@@ -261,6 +259,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, signal_number, search):
         stderr=subprocess.STDOUT,
         start_new_session=True,
         preexec_fn=_interruptible,
+        env={**os.environ, **slowed_epochs(1.0, tmp_path / "slowed")},
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
