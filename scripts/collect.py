@@ -16,7 +16,7 @@ from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
 table = build_table(
-    snakemake.input,
+    snakemake.input.metrics,
     snakemake.params.config,
     snakemake.params.space_size,
     package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),
@@ -24,7 +24,7 @@ table = build_table(
 )
 write_table(table, snakemake.output.table)
 if hasattr(snakemake.output, "curves"):
-    write_table(build_curves(snakemake.input), snakemake.output.curves)
+    write_table(build_curves(snakemake.input.metrics), snakemake.output.curves)
 statuses = table.column("status").to_pylist()
 logger.info(
     "collected %d candidates into %s: %s",

@@ -8,7 +8,7 @@ from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
 grid = build_table(
-    sorted(snakemake.input),
+    sorted(snakemake.input.metrics),
     snakemake.params.config,
     snakemake.params.space_size,
     package_versions("torch", "torchvision", "snakemake", "pandas", "pyarrow"),

@@ -16,7 +16,7 @@ from random_nas.versions import package_versions
 
 logger = log_to(snakemake.log[0])
 # The top rung's trainings are also the full-budget comparison's: each counts once.
-metrics_paths = sorted(set(snakemake.input))
+metrics_paths = sorted(set(snakemake.input) - {snakemake.input.record})
 trials = build_table(
     metrics_paths,
     snakemake.params.config,

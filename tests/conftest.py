@@ -169,6 +169,17 @@ def published_renders(tmp_path_factory) -> dict[str, tuple[Path, str]]:
     return renders
 
 
+def run_table(run: str) -> str:
+    """A run's table as a target: its trainings, without the report drawn from them."""
+    return f"results/{run}/candidates.parquet"
+
+
+def run_for_table(workdir: Path, configfile: Path, *args: str, **kwargs):
+    """`run_snakemake` with the run's table for its target (for tests that read no report)."""
+    run = yaml.safe_load(configfile.read_text()).get("run") or default_config()["run"]
+    return run_snakemake(workdir, configfile, run_table(run), *args, **kwargs)
+
+
 # Loaded by every Python process started with a folder holding it on PYTHONPATH: once the
 # library's MODULE is imported, its FUNCTION is replaced by a call of `_fault(original, ...)`.
 # The faults live in the tests; the production code has no hook for them.
@@ -308,6 +319,7 @@ def counting_trainings(
 # command runs every test.
 _SLOW_CALLS = (
     "run_snakemake(",
+    "run_for_table(",
     "snakemake_command(",
     "copy_repository(",
     "subprocess.",

@@ -22,6 +22,8 @@ from conftest import (
     WORKFLOW_FILES,
     out_of_memory_for,
     receipt_of,
+    run_for_table,
+    run_table,
     run_snakemake,
     slowed_epochs,
     snakemake_command,
@@ -631,12 +633,12 @@ def test_bad_search_settings_are_refused_before_any_job(workdir, search, named):
 def test_runs_share_the_store_and_a_recipe_change_adds_entries(workdir):
     # Tables for targets: no assertion here reads a report.
     first = tiny(run="first", num_architectures=3)
-    run_snakemake(workdir, write_config(workdir, first, "first.yaml"), _table("first"))
+    run_snakemake(workdir, write_config(workdir, first, "first.yaml"), run_table("first"))
     kept = _files(workdir / "results/store")
     # A second run name with an overlapping draw trains only what the store lacks.
     second = write_config(workdir, tiny(run="second", num_architectures=5), "second.yaml")
-    assert planned_jobs(workdir, second, _table("second"))["train"] == 2
-    run_snakemake(workdir, second, _table("second"))
+    assert planned_jobs(workdir, second, run_table("second"))["train"] == 2
+    run_snakemake(workdir, second, run_table("second"))
     assert len(store_entries(workdir)) == 5
     rows = pd.read_parquet(workdir / "results/second/candidates.parquet")
     assert rows["draw"].tolist() == list(range(5)) and set(rows["status"]) == {"ok"}
@@ -647,17 +649,12 @@ def test_runs_share_the_store_and_a_recipe_change_adds_entries(workdir):
     changed = write_config(
         workdir, tiny(run="first-lr", num_architectures=3, training__lr=0.1), "lr.yaml"
     )
-    assert planned_jobs(workdir, changed, _table("first-lr"))["train"] == 3
-    run_snakemake(workdir, changed, _table("first-lr"))
+    assert planned_jobs(workdir, changed, run_table("first-lr"))["train"] == 3
+    run_snakemake(workdir, changed, run_table("first-lr"))
     assert len(store_entries(workdir)) == 8
     assert all(_files(workdir / "results/store")[path] == data for path, data in kept.items())
     assert len(list(workdir.glob("results/store/*/e1-*/recipe.json"))) == 2
-    assert planned_jobs(workdir, second, _table("second")) == {}
-
-
-def _table(run: str) -> str:
-    """A run's table as a target: its trainings, without the report drawn from it."""
-    return f"results/{run}/candidates.parquet"
+    assert planned_jobs(workdir, second, run_table("second")) == {}
 
 
 def test_other_data_under_a_recipe_is_refused_in_one_line(workdir):
@@ -807,9 +804,10 @@ def test_a_halving_report_reads_as_halving_and_repeats_its_own_pick(workdir):
 
 
 def test_a_run_name_reused_with_another_recipe_is_refused_naming_the_keys(workdir):
+    # Made for its table alone, the run is recorded all the same.
     config = tiny(num_architectures=2)
     configfile = write_config(workdir, config)
-    run_snakemake(workdir, configfile)
+    run_for_table(workdir, configfile)
     other = write_config(workdir, tiny(num_architectures=2, training__batch_size=32), "other.yaml")
     result = run_snakemake(workdir, other, "-n", check=False)
     assert result.returncode != 0
@@ -820,7 +818,7 @@ def test_a_run_name_reused_with_another_recipe_is_refused_naming_the_keys(workdi
     # More draws of the same recipe extend the run; its own config plans nothing.
     more = write_config(workdir, tiny(num_architectures=3), "more.yaml")
     assert planned_jobs(workdir, more)["train"] == 1
-    assert "Nothing to be done" in run_snakemake(workdir, configfile, "-n").stdout
+    assert "Nothing to be done" in run_for_table(workdir, configfile, "-n").stdout
 
 
 def test_the_console_shows_the_trainings_lines_not_every_jobs_block(workdir):

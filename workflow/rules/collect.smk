@@ -3,7 +3,10 @@
 
 rule collect:
     input:
-        [entry(arch_id) for arch_id in ARCH_IDS],
+        metrics=[entry(arch_id) for arch_id in ARCH_IDS],
+        # The run's record (rule sample): written before any table of the run, whatever the
+        # target, so that another recipe under this run name is refused, not written over it.
+        record=f"{RUN_DIR}/run.json",
     output:
         table=f"{RUN_DIR}/candidates.parquet",
         # Every epoch of every training: the report's learning curves.

@@ -4,7 +4,8 @@
 
 rule collect_grid:
     input:
-        GRID_TRIALS,
+        metrics=GRID_TRIALS,
+        record=f"{RUN_DIR}/run.json",
     output:
         f"{RUN_DIR}/grid.parquet",
     log:

@@ -41,6 +41,7 @@ rule collect_trials:
     input:
         **trial_inputs(),
         full_budget=FULL_BUDGET_TRIALS,
+        record=f"{RUN_DIR}/run.json",
     output:
         trials=f"{RUN_DIR}/trials.parquet",
         candidates=f"{RUN_DIR}/candidates.parquet",

@@ -22,7 +22,7 @@ checkpoint select_repeats:
 
 use rule collect as collect_repeats with:
     input:
-        repeated_metrics,
+        metrics=repeated_metrics,
     output:
         table=f"{RUN_DIR}/repeats.parquet",
     log:

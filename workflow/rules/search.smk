@@ -27,6 +27,7 @@ checkpoint ask:
 rule collect_search:
     input:
         unpack(searched),
+        record=f"{RUN_DIR}/run.json",
     output:
         trials=f"{RUN_DIR}/trials.parquet",
         candidates=f"{RUN_DIR}/candidates.parquet",
