@@ -21,6 +21,7 @@ from conftest import (
     copy_repository,
     counting_trainings,
     default_config,
+    run_for_table,
     run_snakemake,
     snakemake_command,
     store_entry,
@@ -157,7 +158,7 @@ def test_a_holder_stopped_past_its_lease_is_taken_over_and_changes_nothing(tmp_p
     os.killpg(stopped.pid, signal.SIGSTOP)
     try:
         time.sleep(4)  # past the lease: alice's heartbeat is stopped too
-        run_snakemake(second, write_config(second, config), env=environment)
+        run_for_table(second, write_config(second, config), env=environment)
         published = entry_files(store)
         assert len(published) == 4  # metrics.json, history.csv, train.log, checksums.json
         log = next(path for path in published if path.name == "train.log").read_text()
@@ -201,14 +202,14 @@ def test_a_run_killed_in_one_directory_is_finished_from_another_and_kept(tmp_pat
     process.communicate(timeout=300)
     assert 1 <= len(list(store.glob("*/*/*/seed_0/metrics.json"))) < 6
 
-    run_snakemake(second, write_config(second, config), env=environment)
+    run_for_table(second, write_config(second, config), env=environment)
     logs = "".join(path.read_text() for path in store.glob("*/*/*/seed_0/train.log"))
     # Alice's killed training, finished by bob, says which architecture it resumed.
     assert re.search(r"[0-9a-f]{12} resumed from the checkpoint after epoch [1-5]", logs)
     finished = entry_files(store)
     before = len(trained(counter))
 
-    run_snakemake(first, configfile, env=environment)
+    run_for_table(first, configfile, env=environment)
     assert len(trained(counter)) == before  # alice trains nothing
     assert entry_files(store) == finished  # bytes and mtimes
     assert set(pd.read_parquet(first / "results/tiny/candidates.parquet")["status"]) == {"ok"}
@@ -218,17 +219,17 @@ def test_a_failing_run_in_one_directory_leaves_the_others_entries(tmp_path):
     store = tmp_path / "shared-store"
     first, second = (copy_repository(tmp_path / name) for name in ("alice", "bob"))
     alice = tiny(store, num_architectures=2)
-    run_snakemake(first, write_config(first, alice))
+    run_for_table(first, write_config(first, alice))
     kept = entry_files(store)
     # Bob's environment is broken and he forces every training of his (overlapping) draw.
     environment, _ = counting_trainings(tmp_path / "hook", broken=True)
     bob = write_config(second, tiny(store, num_architectures=3, training={"retries": 0}))
-    result = run_snakemake(
+    result = run_for_table(
         second, bob, "--forcerun", "train", "--keep-going", env=environment, check=False
     )
     assert result.returncode != 0 and "injected: the environment is broken" in result.stderr
     assert entry_files(store) == kept
-    assert run_snakemake(first, write_config(first, alice), "-n").stdout.count("rule train") == 0
+    assert run_for_table(first, write_config(first, alice), "-n").stdout.count("rule train") == 0
 
 
 def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
@@ -237,13 +238,13 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
     workdir = copy_repository(tmp_path / "upgrade", WORKFLOW_FILES)
     store = tmp_path / "store"
     configfile = write_config(workdir, tiny(store, num_architectures=2))
-    run_snakemake(workdir, configfile)
+    run_for_table(workdir, configfile)
 
     schema_path = workdir / "workflow/schemas/config.schema.yaml"
     schema = yaml.safe_load(schema_path.read_text())
     schema["properties"]["training"]["properties"]["dropout"] = {"type": "number", "default": 0.0}
     schema_path.write_text(yaml.safe_dump(schema, sort_keys=False))
-    result = run_snakemake(workdir, configfile, "-n", check=False)
+    result = run_for_table(workdir, configfile, "-n", check=False)
     # Unregistered, the key makes a new recipe: the run's folder holds the old one.
     assert result.returncode != 0
     assert "training.dropout (unset (its default) against 0.0)" in result.stdout
@@ -257,12 +258,12 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
             'NEUTRAL_TRAINING_VALUES: dict[str, Any] = {"dropout": 0.0}',
         )
     )
-    assert "Nothing to be done" in run_snakemake(workdir, configfile, "-n").stdout
+    assert "Nothing to be done" in run_for_table(workdir, configfile, "-n").stdout
     # At another value the key makes a recipe of its own.
     other = write_config(
         workdir, tiny(store, run="dropout", num_architectures=2, training={"dropout": 0.1})
     )
-    assert run_snakemake(workdir, other, "-n").stdout.count("rule train:") == 2
+    assert run_for_table(workdir, other, "-n").stdout.count("rule train:") == 2
 
     # The trainer gets the key (a field without a default, as a new setting would be) and
     # trains a new entry of the old recipe, which leaves the key out, at its neutral value.
@@ -272,7 +273,7 @@ def test_a_training_key_added_at_its_neutral_value_plans_nothing(tmp_path):
     trainer.write_text(text.replace("    tf32: bool\n", "    tf32: bool\n    dropout: float\n", 1))
     more = write_config(workdir, tiny(store, num_architectures=3))
     environment, counter = counting_trainings(tmp_path / "hook")
-    run_snakemake(workdir, more, env=environment)
+    run_for_table(workdir, more, env=environment)
     assert len(trained(counter)) == 1
     table = pd.read_parquet(workdir / "results/tiny/candidates.parquet")
     assert list(table["status"]) == ["ok"] * 3
@@ -285,7 +286,7 @@ def test_the_store_is_listed_checked_cleaned_and_removed_from_by_name(
     workdir = copy_repository(tmp_path / "work")
     store = tmp_path / "store"
     config = tiny(store, num_architectures=2)
-    run_snakemake(workdir, write_config(workdir, config))
+    run_for_table(workdir, write_config(workdir, config))
     first, second = (store_entry(workdir, config, arch_id).parent for arch_id in arch_ids(config))
 
     monkeypatch.chdir(workdir)
@@ -323,7 +324,7 @@ def test_a_receipt_is_no_proof_of_an_entry_that_left_the_store(tmp_path, capsys,
     store = tmp_path / "store"
     configfile = write_config(workdir, tiny(store, num_architectures=2))
     environment, counter = counting_trainings(tmp_path / "hook")
-    run_snakemake(workdir, configfile, env=environment)
+    run_for_table(workdir, configfile, env=environment)
     entries = sorted(store.glob("*/*/*/seed_0"))
     name = str(entries[1].relative_to(store))
     assert cli(["store", "retire", "--store", str(store), name, "--reason", "a test"]) == 0
@@ -333,9 +334,9 @@ def test_a_receipt_is_no_proof_of_an_entry_that_left_the_store(tmp_path, capsys,
     assert f"{name}: this working directory's receipt names an entry the store no longer" in err
     assert "run the workflow again" in err
 
-    plan = run_snakemake(workdir, configfile, "-n")
+    plan = run_for_table(workdir, configfile, "-n")
     assert "2 trainings named now: 1 the store lacks (they train)" in plan.stdout + plan.stderr
-    run_snakemake(workdir, configfile, env=environment)
+    run_for_table(workdir, configfile, env=environment)
     assert trained(counter)[2:] == [entries[1].parent.name]  # that one alone, again
     assert cli(["store", "check", "--store", str(store)]) == 0
 
@@ -344,14 +345,14 @@ def test_a_receipt_is_no_proof_of_an_entry_that_left_the_store(tmp_path, capsys,
     shutil.rmtree(entries[0])
     assert cli(["store", "check", "--store", str(store)]) == 1
     assert "run the workflow again and it trains it again" in capsys.readouterr().err
-    plan = run_snakemake(workdir, configfile, "-n")
+    plan = run_for_table(workdir, configfile, "-n")
     assert "1 the store lacks (they train)" in plan.stdout + plan.stderr
-    run_snakemake(workdir, configfile, env=environment)
+    run_for_table(workdir, configfile, env=environment)
     assert trained(counter)[3:] == [entries[0].parent.name]
     # An entry that lost a file is refused by name, not trained over.
     os.chmod(entries[1], 0o755)
     (entries[1] / "history.csv").unlink()
-    result = run_snakemake(copy_repository(tmp_path / "other"), configfile, check=False)
+    result = run_for_table(copy_repository(tmp_path / "other"), configfile, check=False)
     assert f"the store's entry {entries[1]} cannot be trusted: history.csv is missing" in (
         result.stdout + result.stderr
     )
@@ -365,7 +366,7 @@ def test_a_compiler_that_is_missing_publishes_nothing_and_the_job_says_why(tmp_p
     broken = {"CXX": "/nonexistent/g++", "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
     # The console as the workflow profile sets it: Snakemake's job blocks (errors too) hidden.
     quiet = ("--quiet", "rules", "host")
-    result = run_snakemake(workdir, write_config(workdir, config), *quiet, env=broken, check=False)
+    result = run_for_table(workdir, write_config(workdir, config), *quiet, env=broken, check=False)
     assert result.returncode != 0
     assert "the environment is at fault" in result.stderr
     assert "a compiler or backend error of torch.compile" in result.stderr
@@ -457,7 +458,7 @@ def test_a_tampered_entry_is_reported_and_kept_out_of_the_next_table(tmp_path, c
     store = tmp_path / "store"
     config = tiny(store, num_architectures=2)
     first = copy_repository(tmp_path / "first")
-    run_snakemake(first, write_config(first, config))
+    run_for_table(first, write_config(first, config))
     entry = store_entry(first, config, arch_ids(config)[0]).parent
     assert json.loads((entry / "checksums.json").read_text())["metrics.json"]
     metrics = json.loads((entry / "metrics.json").read_text())
@@ -472,11 +473,11 @@ def test_a_tampered_entry_is_reported_and_kept_out_of_the_next_table(tmp_path, c
     assert f"`random-nas store retire --store {store} {name}" in err
 
     second = copy_repository(tmp_path / "second")
-    result = run_snakemake(second, write_config(second, config), check=False)
+    result = run_for_table(second, write_config(second, config), check=False)
     assert result.returncode != 0
     assert f"the store's entry {entry} cannot be trusted" in result.stdout + result.stderr
     assert not (second / "results/tiny/candidates.parquet").exists()
     assert cli(["store", "retire", "--store", str(store), str(name), "--reason", "edited"]) == 0
-    run_snakemake(second, write_config(second, config))
+    run_for_table(second, write_config(second, config))
     table = pd.read_parquet(second / "results/tiny/candidates.parquet")
     assert len(table) == 2 and table["val_accuracy"].max() < 0.999
