@@ -168,7 +168,7 @@ def test_operational_settings_take_effect(workdir):
     configfile = write_config(workdir, config)
     (arch_id,) = tiny_arch_ids(config)
     assert "runtime=18" in run_snakemake(workdir, configfile, "-n").stdout  # 10 + 4 x 2
-    run_snakemake(workdir, configfile)
+    run_for_table(workdir, configfile)
     candidate = store_entry(workdir, config, arch_id).parent
     assert json.loads((candidate / "metrics.json").read_text())["threads"] == 2
     assert "2 threads, evaluation batches of 7" in (candidate / "train.log").read_text()
@@ -209,7 +209,7 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     config = tiny(num_architectures=1, training__device="cuda", training__retries=0)
     configfile = write_config(workdir, config)
     (arch_id,) = tiny_arch_ids(config)
-    result = run_snakemake(workdir, configfile, check=False)
+    result = run_for_table(workdir, configfile, check=False)
     assert result.returncode != 0
     assert "torch sees no CUDA device" in result.stderr  # on the console, not only in a log
     entry = store_entry(workdir, config, arch_id)
@@ -353,7 +353,7 @@ def test_missing_dataset_is_warned_in_a_dry_run_and_named_in_one_line(workdir):
 def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(workdir):
     config = tiny(num_architectures=2, training__retries=0)
     configfile = write_config(workdir, config)
-    run_snakemake(workdir, configfile)
+    run_for_table(workdir, configfile)
     first, second = tiny_arch_ids(config)
     metrics = store_entry(workdir, config, second)
     trained = metrics.stat().st_mtime_ns
@@ -363,12 +363,12 @@ def test_damaged_files_are_named_or_rewritten_and_unknown_candidates_refused(wor
     architecture = workdir / f"results/tiny/architectures/{first}.json"
     intact = architecture.read_bytes()
     architecture.write_bytes(intact[:40])
-    run_snakemake(workdir, configfile, "--forcerun", "sample")
+    run_for_table(workdir, configfile, "--forcerun", "sample")
     assert architecture.read_bytes() == intact and metrics.stat().st_mtime_ns == trained
 
     receipt = receipt_of(metrics, workdir)
     receipt.write_text(receipt.read_text()[:60])
-    result = run_snakemake(workdir, configfile, "--forcerun", "collect", check=False)
+    result = run_for_table(workdir, configfile, "--forcerun", "collect", check=False)
     assert result.returncode != 0
     assert f"metrics file {receipt.relative_to(workdir)} is corrupt or truncated" in result.stderr
 
