@@ -504,15 +504,36 @@ def test_the_interval_over_architectures_does_not_shrink_with_more_simulations()
     width = large["difference_high"] - large["difference_low"]
     assert width > 5 * large["mean_difference_se"]
     assert large["resamples"] == 60 and large["simulations"] == 1600
-    expected = (
-        "a gain"
-        if large["difference_low"] > 0
-        else "a loss"
-        if large["difference_high"] < 0
-        else "no clear difference"
-    )
-    assert large["verdict"] == expected
     assert 0 <= large["p_no_gain"] <= 1
+
+
+def test_each_difference_is_judged_by_the_studies_rule_over_its_family_with_its_power():
+    """The replay's verdicts are the studies': better / worse / equivalent / inconclusive on
+    the family-level interval (one comparison per strategy besides random search), with the
+    power against delta; random search against itself under another name is equivalent, not
+    "no clear difference"."""
+    from random_nas.analysis.replay_table import planned
+
+    trials, _ = _noisy_grid()
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10)
+    strategies = planned(3, 1)
+    strategies["itself"] = strategies["random_search"]
+    settings = ReplaySettings(simulations=100, resamples=40, orders_per_resample=10)
+    table = replay(grid, 3, 1, settings, points=[36, 72], strategies=strategies)
+    judged = table[table["strategy"] != "random_search"]
+    assert (judged["family_level"] == 1 - 0.05 / 3).all() and (judged["delta"] == 0.003).all()
+    for _, row in judged.iterrows():
+        low, high = row["family_low"], row["family_high"]
+        expected = (
+            "better" if low > 0 else "worse" if high < 0
+            else "equivalent" if low > -0.003 and high < 0.003 else "inconclusive"
+        )  # fmt: skip
+        assert row["verdict"] == expected, row
+        assert low <= row["mean_difference"] <= high
+        assert np.isnan(row["power"]) or 0 <= row["power"] <= 1
+    itself = judged[judged["strategy"] == "itself"]
+    assert (itself["mean_difference"] == 0).all() and (itself["verdict"] == "equivalent").all()
+    assert set(judged["verdict"]) - {"equivalent"}, "the noisy grid decides something else"
 
 
 def test_ties_are_broken_at_random_and_the_runs_rule_is_stated_beside():
@@ -594,10 +615,14 @@ def test_the_replay_at_a_glance_is_a_row_per_strategy_and_compute_with_its_verdi
         table.loc[(table["strategy"] == "random_search") & (table["draws"] <= grid.size / 2),
                   "compute_epoch_images"])]  # fmt: skip
     assert len(rows) == len(shown[["strategy", "compute_epoch_images"]].drop_duplicates()) > 0
-    # Each row states what the sentences state: the difference, its interval, the verdict.
-    sentences = " ".join(replay_findings(table, grid, 9 * 100))
-    for row in rows:
+    # Each row states the table's difference, its family-level interval and its verdict.
+    assert "test: difference, points (97.5 %) | verdict" in header
+    ordered = shown[shown["evidence"] == "test"]
+    for row, (_, judged) in zip(rows, ordered.iterrows(), strict=True):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        difference, verdict = cells[4], cells[5]
-        low_high = difference.split("(")[1].rstrip(")")
-        assert f"({low_high} over architectures): {verdict}" in sentences, row
+        assert cells[4] == (
+            f"{100 * judged['mean_difference']:+.2f} ({100 * judged['family_low']:+.2f} to "
+            f"{100 * judged['family_high']:+.2f})"
+        )
+        assert cells[5].startswith(judged["verdict"]) and f"power {judged['power']:.2f}" in cells[5]
+    assert "Bonferroni: 2 strategies against random search" in replay_findings(table, grid, 900)[0]

@@ -1,7 +1,8 @@
 """The replay's table: every strategy at every compute it fits, its pick scored on every
 evidence of the grid, against random search's pick at the same compute in the same
 simulation; each statistic with its Monte-Carlo error over orders and its interval over
-resampled architectures, and the verdict that interval gives."""
+resampled architectures, and each difference's verdict (analysis.verdicts, one rule with the
+studies): the strategies replayed besides random search are the family of comparisons."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from random_nas.analysis.intervals import GAIN, LOSS, UNCLEAR
 from random_nas.analysis.replay import (
     PLANNED,
     Grid,
@@ -23,6 +23,7 @@ from random_nas.analysis.replay import (
     shared_orders,
     simulate,
 )
+from random_nas.analysis.verdicts import judge_resampled
 
 BASELINE = "random_search"
 # Searches that others implement (ASHA, ask/tell strategies) cost far more per simulation:
@@ -35,20 +36,23 @@ REPLAY_COLUMNS = [
     "evidence", "simulations", "resamples", "mean_best_accuracy", "mean_best_accuracy_se",
     "mean_best_low", "mean_best_high", "p05", "p50", "p95", "p_beats_random_search",
     "p_beats_random_search_se", "p_beats_low", "p_beats_high", "p_beats_flops_ties",
-    "mean_difference", "mean_difference_se", "difference_low", "difference_high",
-    "p_no_gain", "verdict", "median_regret",
+    "baseline_mean_best_accuracy", "mean_difference", "mean_difference_se", "difference_low",
+    "difference_high", "p_no_gain", "family_level", "family_low", "family_high", "delta",
+    "verdict", "power", "draws_needed", "median_regret",
 ]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ReplaySettings:
     """How much to simulate: orders on the grid itself (Monte-Carlo error), resamples of its
-    architectures and orders within each (the interval over architectures), the seed."""
+    architectures and orders within each (the interval over architectures), the seed; and the
+    margin of "equivalent" (`delta`, a fraction)."""
 
     simulations: int = 1000
     resamples: int = 200
     orders_per_resample: int = 50
     seed: int = 0
+    delta: float = 0.003
 
     def costly(self) -> ReplaySettings:
         return ReplaySettings(
@@ -56,6 +60,7 @@ class ReplaySettings:
             max(20, self.resamples // COSTLY_SHARE) if self.resamples else 0,
             max(2, self.orders_per_resample // 2),
             self.seed,
+            self.delta,
         )
 
 
@@ -124,15 +129,42 @@ def _interval(values: np.ndarray | None) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def verdict_of(low: float, high: float) -> str:
-    if np.isnan(low):
-        return ""
-    return GAIN if low > 0 else LOSS if high < 0 else UNCLEAR
+def _judged(
+    values: np.ndarray, baseline: np.ndarray, resampled: np.ndarray | None, units: int,
+    settings: ReplaySettings, comparisons: int,
+) -> dict:  # fmt: skip
+    """A strategy's picks against the baseline's in the same orders: win rate, difference,
+    their intervals over resampled architectures, and the difference's verdict."""
+    wins, differences = _against(values, baseline)
+    row = {
+        "p_beats_random_search": float(wins.mean()),
+        "p_beats_random_search_se": _se(wins),
+        "baseline_mean_best_accuracy": float(baseline.mean()),
+        "mean_difference": float(differences.mean()),
+        "mean_difference_se": _se(differences),
+        "p_no_gain": float((resampled <= 0).mean()) if resampled is not None else np.nan,
+    }
+    row["difference_low"], row["difference_high"] = _interval(resampled)
+    if resampled is not None and len(resampled) >= 2:
+        verdict = judge_resampled(
+            row["mean_difference"], resampled, units, settings.delta, comparisons
+        )
+        row |= {
+            "family_level": verdict.level,
+            "family_low": verdict.interval.low,
+            "family_high": verdict.interval.high,
+            "delta": verdict.delta,
+            "verdict": verdict.outcome,
+            "power": verdict.power,
+            "draws_needed": verdict.needed,
+        }
+    return row
 
 
 def _rows(
     name: str, grid: Grid, epochs: int, ours: dict, theirs: dict | None, flops: dict | None,
     resampled: dict[str, np.ndarray], settings: ReplaySettings, eta: int, min_epochs: int,
+    comparisons: int,
 ) -> list[dict]:  # fmt: skip
     rows = []
     for evidence, scores in grid.scores.items():
@@ -157,18 +189,11 @@ def _rows(
         }
         row["mean_best_low"], row["mean_best_high"] = _interval(resampled.get(f"best {evidence}"))
         if theirs is not None:
-            wins, differences = _against(values, theirs[evidence])
-            difference = resampled.get(f"difference {evidence}")
-            row |= {
-                "p_beats_random_search": float(wins.mean()),
-                "p_beats_random_search_se": _se(wins),
-                "mean_difference": float(differences.mean()),
-                "mean_difference_se": _se(differences),
-                "p_no_gain": float((difference <= 0).mean()) if difference is not None else np.nan,
-            }
+            row |= _judged(
+                values, theirs[evidence], resampled.get(f"difference {evidence}"), grid.size,
+                settings, comparisons,
+            )  # fmt: skip
             row["p_beats_low"], row["p_beats_high"] = _interval(resampled.get(f"wins {evidence}"))
-            row["difference_low"], row["difference_high"] = _interval(difference)
-            row["verdict"] = verdict_of(row["difference_low"], row["difference_high"])
             if flops is not None:
                 row["p_beats_flops_ties"] = float(
                     _against(flops[evidence], flops["baseline " + evidence])[0].mean()
@@ -185,9 +210,11 @@ def replay(
     points: Sequence[int] | None = None,
     strategies: Mapping[str, Replayed] | None = None,
 ) -> pd.DataFrame:
-    """Every strategy (default: the planned ones) at every compute point it fits."""
+    """Every strategy (default: the planned ones) at every compute point it fits, each but
+    random search judged as one of the replay's comparisons (one per other strategy)."""
     strategies = dict(strategies or planned(eta, min_epochs))
     baseline = strategies[BASELINE]
+    comparisons = len(strategies) - 1
     rows = []
     for epochs in points or compute_points(grid):
         for name, replayed in strategies.items():
@@ -205,7 +232,10 @@ def replay(
                     resampled = _resampled_statistics(grid, replayed, epochs, own, baseline)
             else:
                 resampled = _resampled_statistics(grid, replayed, epochs, own, baseline)
-            rows += _rows(name, grid, epochs, ours, theirs, flops, resampled, own, eta, min_epochs)
+            rows += _rows(
+                name, grid, epochs, ours, theirs, flops, resampled, own, eta, min_epochs,
+                comparisons,
+            )  # fmt: skip
     return pd.DataFrame(rows, columns=REPLAY_COLUMNS)
 
 

@@ -11,6 +11,10 @@ repetitions (searches, or replays), ends in one of four outcomes, by one rule.
 `power` is that probability at the repetitions the comparison has (a noncentral t, with the
 observed standard deviation standing for the true one). Intervals use t quantiles, never the
 normal's, and are clipped to what they bound (a difference of fractions lies in [-1, 1]).
+
+`judge` takes the paired differences of independent repetitions (a study's searches);
+`judge_resampled` an estimate whose uncertainty comes from resampling independent units (a
+replay's architectures), by the same rule.
 """
 
 from __future__ import annotations
@@ -85,6 +89,18 @@ def needed(delta: float, spread: float, level: float, target: float = TARGET_POW
     return n
 
 
+def _outcome(interval: Interval, delta: float) -> str:
+    if interval.n < 2 or not np.isfinite(interval.low):
+        return INCONCLUSIVE
+    if interval.low > 0:
+        return BETTER
+    if interval.high < 0:
+        return WORSE
+    if -delta < interval.low and interval.high < delta:
+        return EQUIVALENT
+    return INCONCLUSIVE
+
+
 def judge(differences: np.ndarray, delta: float, comparisons: int, alpha: float = 0.05) -> Verdict:
     """The verdict on paired differences from the baseline (one per repetition), one of
     `comparisons` that a report states, at family error rate `alpha`, margin `delta`."""
@@ -93,21 +109,49 @@ def judge(differences: np.ndarray, delta: float, comparisons: int, alpha: float 
     level = family_level(comparisons, alpha)
     interval = mean_interval(values, level, -1.0, 1.0)
     spread = float(values.std(ddof=1)) if len(values) >= 2 else float("nan")
-    if interval.n < 2 or not np.isfinite(interval.low):
-        outcome = INCONCLUSIVE
-    elif interval.low > 0:
-        outcome = BETTER
-    elif interval.high < 0:
-        outcome = WORSE
-    elif -delta < interval.low and interval.high < delta:
-        outcome = EQUIVALENT
-    else:
-        outcome = INCONCLUSIVE
+    outcome = _outcome(interval, delta)
     return Verdict(
         outcome,
         interval,
         delta,
         power(delta, spread, len(values), level),
+        needed(delta, spread, level) if outcome == INCONCLUSIVE else None,
+        comparisons,
+    )
+
+
+def judge_resampled(
+    estimate: float,
+    resampled: np.ndarray,
+    units: int,
+    delta: float,
+    comparisons: int,
+    alpha: float = 0.05,
+) -> Verdict:
+    """The verdict on an estimate whose uncertainty is which `units` independent units were
+    drawn (a dense grid's architectures), measured by resampling them with replacement: the
+    spread of the `resampled` estimates is its standard error. The interval is a t interval
+    on the fewer of units and resamples less one (a spread estimated from few resamples is
+    itself uncertain); power and `needed` count units as repetitions, so that `needed` is
+    the size of a grid whose replay would decide."""
+    values = np.asarray(resampled, dtype=float)
+    values = values[np.isfinite(values)]
+    level = family_level(comparisons, alpha)
+    if len(values) < 2 or units < 2 or not np.isfinite(estimate):
+        nowhere = Interval(float(estimate), float("nan"), float("nan"), len(values), level)
+        return Verdict(INCONCLUSIVE, nowhere, delta, float("nan"), None, comparisons)
+    error = float(values.std(ddof=1))
+    half = stats.t.ppf(0.5 + level / 2, min(units, len(values)) - 1) * error
+    interval = Interval(
+        float(estimate), max(estimate - half, -1.0), min(estimate + half, 1.0), units, level
+    )
+    spread = error * np.sqrt(units)
+    outcome = _outcome(interval, delta)
+    return Verdict(
+        outcome,
+        interval,
+        delta,
+        power(delta, spread, units, level),
         needed(delta, spread, level) if outcome == INCONCLUSIVE else None,
         comparisons,
     )

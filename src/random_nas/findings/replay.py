@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from random_nas.analysis.replay import SELECTING, TEST, Grid, held_out
+from random_nas.analysis.verdicts import INCONCLUSIVE, MOST_REPETITIONS, TARGET_POWER
 from random_nas.findings.common import _slashed, evidence_name
 
 # How the replay's table names what it simulates, in a word or two.
@@ -36,25 +37,51 @@ def replay_preamble(table: pd.DataFrame, grid: Grid) -> str:
         f"{' and '.join(map(evidence_name, held_out(grid)))} (a diverged training counts as "
         "chance on every evidence; a draw with a failed training is left out of the grid). "
         "Compute is a cap in full-budget trainings' worth of epoch-images, beside what each "
-        "strategy spent (a training at a lower budget costs its share). The verdict follows "
-        "the 95 % interval over resampled architectures, which says how much the answer would "
-        "move had other architectures of the space been drawn; ± is the Monte-Carlo error over "
-        "orders alone. Strategies run by others (ASHA, ask/tell) use a tenth of the simulations "
-        "and resamples (their rows say how many). Shown: "
+        "strategy spent (a training at a lower budget costs its share). Each difference from "
+        "random search is judged by its interval over resampled architectures, which says how "
+        "much the answer would move had other architectures of the space been drawn: "
+        f"{_family_text(table)} Strategies run by others (ASHA, ask/tell) use a tenth of the "
+        "simulations and resamples, their random search paired on the same orders. Shown: "
         "the computes at which neither strategy met more than half the grid's draws; beyond, "
         "both see most of it (replay.csv has every compute)."
     )
 
 
-def _points(row: pd.Series) -> str:
+def _family_text(table: pd.DataFrame) -> str:
+    judged = table.dropna(subset=["family_level"])
+    if judged.empty:
+        return "with no resamples, nothing is judged."
+    level, delta = judged["family_level"].iloc[0], judged["delta"].iloc[0]
+    comparisons = round(0.05 / (1 - level))
     return (
-        f"{100 * row['mean_difference']:+.2f} ± {100 * row['mean_difference_se']:.2f} points "
-        f"({100 * row['difference_low']:+.2f} to {100 * row['difference_high']:+.2f} over "
-        f"architectures): {row['verdict']}"
+        f"a t interval at {100 * level:.1f} % (Bonferroni: {comparisons} strategies against "
+        "random search hold at once with 95 %) says better or worse where it excludes zero, "
+        f"equivalent where it lies within ±{100 * delta:.2f} points (about one training's seed "
+        "noise), else inconclusive, with its power against a true difference of that size and "
+        "the size of a grid whose replay would decide (the verdicts of the studies, "
+        "analysis.verdicts)."
     )
 
 
-def _evidence_part(judged: pd.DataFrame, against: pd.DataFrame, evidence: str) -> str:
+def verdict_text(row: pd.Series) -> str:
+    """The verdict with its power against delta and, where inconclusive, the grid that
+    would decide."""
+    if not isinstance(row.get("verdict"), str):
+        return "not judged (no resamples)"
+    said = [f"power {row['power']:.2f}"] if pd.notna(row["power"]) else []
+    # An inconclusive verdict at 80 % power or more: the true difference lies between 0 and
+    # delta, likely; a larger grid is not what it lacks.
+    if row["verdict"] == INCONCLUSIVE and not row["power"] >= TARGET_POWER:
+        needed = row["draws_needed"]
+        said.append(
+            f"a grid of about {needed:,.0f} draws would decide"
+            if pd.notna(needed)
+            else f"a grid of more than {MOST_REPETITIONS:,} draws would decide"
+        )
+    return row["verdict"] + (f" ({'; '.join(said)})" if said else "")
+
+
+def _evidence_part(judged: pd.DataFrame, evidence: str) -> str:
     return (
         f"on {evidence_name(evidence)}, it picks better in "
         + " / ".join(
@@ -69,9 +96,8 @@ def _evidence_part(judged: pd.DataFrame, against: pd.DataFrame, evidence: str) -
         + " of the paired simulations (ties half), mean best "
         + _slashed(100 * judged["mean_best_accuracy"], "{:.2f}")
         + " % against "
-        + _slashed(100 * against["mean_best_accuracy"], "{:.2f}")
-        + " %, a difference of "
-        + " / ".join(_points(row) for _, row in judged.iterrows())
+        + _slashed(100 * judged["baseline_mean_best_accuracy"], "{:.2f}")
+        + " % (random search in the same orders)"
     )
 
 
@@ -103,7 +129,7 @@ def strategy_line(rows: pd.DataFrame, random_search: pd.DataFrame, strategy: str
         f"{_slashed(base(SELECTING)['draws'], '{:.3g}')}{brackets})"
     )
     parts = [
-        _evidence_part(ours[ours["evidence"] == evidence].reset_index(), base(evidence), evidence)
+        _evidence_part(ours[ours["evidence"] == evidence].reset_index(), evidence)
         for evidence in evidences
     ]
     ties = _slashed(100 * chosen["p_beats_flops_ties"], "{:.0f}")
@@ -136,16 +162,18 @@ def replay_findings(table: pd.DataFrame, grid: Grid, full_training: int) -> list
 
 
 def _difference_cell(row: pd.Series) -> str:
+    if not isinstance(row.get("verdict"), str):
+        return f"{100 * row['mean_difference']:+.2f}"
     return (
-        f"{100 * row['mean_difference']:+.2f} ({100 * row['difference_low']:+.2f} to "
-        f"{100 * row['difference_high']:+.2f})"
+        f"{100 * row['mean_difference']:+.2f} ({100 * row['family_low']:+.2f} to "
+        f"{100 * row['family_high']:+.2f})"
     )
 
 
 def replay_glance(table: pd.DataFrame, grid: Grid, full_training: int) -> list[str]:
-    """The lines above at a glance, as a Markdown table: a row per strategy and compute shown,
-    its pick's mean difference from random search's in points on each held-out evidence with
-    the 95 % interval over resampled architectures, and the verdict that interval gives."""
+    """The replay's verdicts as a Markdown table: a row per strategy and compute shown, its
+    pick's mean difference from random search's in points on each held-out evidence with the
+    family-level interval over resampled architectures, and the verdict it gives."""
     rows = table[table["draws"] <= grid.size / 2]
     baseline = rows[rows["strategy"] == "random_search"]
     evidences = held_out(grid)
@@ -153,9 +181,11 @@ def replay_glance(table: pd.DataFrame, grid: Grid, full_training: int) -> list[s
         "test" if evidence == TEST else f"validation, training seed {evidence.split('_')[-1]}"
         for evidence in evidences
     ]
+    levels = rows["family_level"].dropna()
+    level = f" ({100 * levels.iloc[0]:.1f} %)" if len(levels) else ""
     lines = [
         "| strategy | compute (trainings) | spent | draws | "
-        + " | ".join(f"{name}: difference, points (95 %) | verdict" for name in names)
+        + " | ".join(f"{name}: difference, points{level} | verdict" for name in names)
         + " |",
         "|" + " --- |" * (4 + 2 * len(evidences)),
     ]
@@ -172,6 +202,6 @@ def replay_glance(table: pd.DataFrame, grid: Grid, full_training: int) -> list[s
             ]
             for evidence in evidences:
                 row = judged.loc[(compute, evidence)]
-                cells += [_difference_cell(row), row["verdict"]]
+                cells += [_difference_cell(row), verdict_text(row)]
             lines.append("| " + " | ".join(cells) + " |")
     return lines if len(lines) > 2 else []

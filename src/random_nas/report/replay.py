@@ -60,6 +60,7 @@ def render_replay(
         simulations=int(report.get("replay_simulations", 1000)),
         resamples=int(report.get("replay_resamples", 200)),
         seed=int(config["seed"]),
+        delta=float(report.get("replay_delta", 0.003)),
     )
     strategies = replayed_strategies(grid, config)
     replayed = replay(grid, search["eta"], search["min_epochs"], settings, None, strategies)
