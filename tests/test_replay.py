@@ -356,6 +356,24 @@ def test_distribution_comparison_measures_the_shift_and_tests_it():
     assert compare_distributions(np.array([1.0, 2.0]), np.array([3.0, 4.0]))["ks_statistic"] == 1
 
 
+def test_a_study_of_spaces_judges_the_means_by_the_studies_rule_with_its_power():
+    """Independent samples of draws: no true difference among many draws is equivalent, a
+    true shift larger than delta is better, few draws are inconclusive and say how many
+    would decide; the family is the comparisons with the first run."""
+    from random_nas.analysis.draws import compare_distributions
+
+    many = np.random.default_rng(0).normal(0.95, 0.01, size=(2, 2000))
+    few = np.random.default_rng(1).normal(0.95, 0.01, size=(2, 30))
+    same = compare_distributions(many[0], many[1], resamples=500, delta=0.003)
+    assert same["verdict"] == "equivalent" and same["power"] > 0.99
+    better = compare_distributions(many[0], many[1] + 0.01, resamples=500, delta=0.003)
+    assert better["verdict"] == "better" and better["family_low"] > 0
+    unsure = compare_distributions(few[0], few[1], resamples=500, delta=0.003, comparisons=3)
+    assert unsure["verdict"] == "inconclusive" and unsure["family_level"] == 1 - 0.05 / 3
+    assert unsure["power"] < 0.8 and unsure["draws_needed"] > 30
+    assert unsure["family_low"] < unsure["mean_low"] < unsure["mean_high"] < unsure["family_high"]
+
+
 def test_scipy_gives_the_published_study_and_ranking_numbers():
     """scipy.stats replaced hand-written statistics: on the published tables it gives what
     they gave. Spearman's ρ and the KS statistic exactly; the bootstrap intervals and the

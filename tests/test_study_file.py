@@ -27,6 +27,8 @@ def test_runs_may_be_a_mapping_or_a_list_of_folders():
         ({"run": {"a": "x", "b": "y"}}, "runs"),
         ({"runs": ["a/x", "b/x"]}, "share a folder name"),
         ([1, 2], "study study.yaml:"),
+        ({"runs": ["a/x", "b/y"], "delta": 3}, "delta: 3 is greater than the maximum of 1"),
+        ({"runs": ["a/x", "b/y"], "margin": 0.1}, "unknown key margin"),
     ],
 )
 def test_a_malformed_study_is_named_in_one_line(study, named):

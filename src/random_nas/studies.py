@@ -18,6 +18,7 @@ STUDY_SCHEMA = {
     "type": "object",
     "properties": {
         "question": {"type": "string"},
+        "delta": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "runs": {
             "oneOf": [
                 {
@@ -50,7 +51,9 @@ def study_runs(study: Any, path: Path) -> dict[str, str]:
             )
         elif error.validator == "additionalProperties":
             unknown = sorted(set(study) - set(STUDY_SCHEMA["properties"]))
-            problem = f"unknown key {', '.join(unknown)}; a study has `question:` and `runs:`"
+            problem = (
+                f"unknown key {', '.join(unknown)}; a study has `question:`, `runs:` and `delta:`"
+            )
         else:
             problem = f"{where}: {error.message}"
         raise InputFileError(f"study {path}: {problem}")

@@ -4,6 +4,7 @@ best of n, EDFs, rank correlations, and how two samples of draws differ."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -228,33 +229,39 @@ def edf_band(
 
 
 def compare_distributions(
-    first: np.ndarray, second: np.ndarray, resamples: int = 10000, seed: int = 0
-) -> dict[str, float]:
+    first: np.ndarray,
+    second: np.ndarray,
+    resamples: int = 10000,
+    seed: int = 0,
+    delta: float = 0.003,
+    comparisons: int = 1,
+) -> dict[str, Any]:
     """How the draws of `second` differ from those of `first`, two independent samples: the
     difference of their means and of their medians with 95 % percentile bootstrap intervals
-    (scipy.stats.bootstrap, each run's draws resampled on their own), and the two-sample
+    (scipy.stats.bootstrap, each run's draws resampled on their own), the verdict on the
+    means' difference (analysis.verdicts.judge_resampled on the same resamples, one of
+    `comparisons` at margin `delta`, the draws per run as its units), and the two-sample
     Kolmogorov–Smirnov statistic (scipy.stats.ks_2samp) with its permutation p-value
     (scipy.stats.permutation_test: labels shuffled `resamples` times, seeded; p = (1 + at
     least as large) / (1 + resamples), which allows for the ties of accuracies measured on a
     finite validation set, as ks_2samp's own p-value does not)."""
+    from random_nas.analysis.verdicts import judge_resampled
+
     first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     rng = np.random.default_rng(seed)
 
-    def interval(statistic: Callable[..., np.ndarray]) -> tuple[float, float]:
-        found = stats.bootstrap(
+    def bootstrap(statistic: Callable[..., np.ndarray]) -> Any:
+        return stats.bootstrap(
             (first, second),
             statistic,
             vectorized=True,
             n_resamples=resamples,
             method="percentile",
             rng=rng,
-        ).confidence_interval
-        return float(found.low), float(found.high)
+        )
 
-    mean_low, mean_high = interval(lambda a, b, axis: b.mean(axis=axis) - a.mean(axis=axis))
-    median_low, median_high = interval(
-        lambda a, b, axis: np.median(b, axis=axis) - np.median(a, axis=axis)
-    )
+    means = bootstrap(lambda a, b, axis: b.mean(axis=axis) - a.mean(axis=axis))
+    medians = bootstrap(lambda a, b, axis: np.median(b, axis=axis) - np.median(a, axis=axis))
     ks = stats.permutation_test(
         (first, second),
         lambda a, b, axis: stats.ks_2samp(a, b, axis=axis).statistic,
@@ -263,13 +270,28 @@ def compare_distributions(
         alternative="greater",
         rng=rng,
     )
+    difference = float(second.mean() - first.mean())
+    verdict = judge_resampled(
+        difference,
+        means.bootstrap_distribution,
+        min(len(first), len(second)),
+        delta,
+        comparisons,
+    )
     return {
-        "mean_difference": float(second.mean() - first.mean()),
-        "mean_low": mean_low,
-        "mean_high": mean_high,
+        "mean_difference": difference,
+        "mean_low": float(means.confidence_interval.low),
+        "mean_high": float(means.confidence_interval.high),
         "median_difference": float(np.median(second) - np.median(first)),
-        "median_low": median_low,
-        "median_high": median_high,
+        "median_low": float(medians.confidence_interval.low),
+        "median_high": float(medians.confidence_interval.high),
         "ks_statistic": float(ks.statistic),
         "ks_p_value": float(ks.pvalue),
+        "family_level": verdict.level,
+        "family_low": verdict.interval.low,
+        "family_high": verdict.interval.high,
+        "delta": delta,
+        "verdict": verdict.outcome,
+        "power": verdict.power,
+        "draws_needed": verdict.needed,
     }

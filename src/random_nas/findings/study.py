@@ -10,6 +10,7 @@ import pandas as pd
 from random_nas.analysis.draws import (
     expected_best,
 )
+from random_nas.analysis.verdicts import INCONCLUSIVE, MOST_REPETITIONS, TARGET_POWER
 from random_nas.findings.common import (
     counting_note,
     epochs_text,
@@ -55,6 +56,7 @@ def study_findings(
             f"{100 * c['median_difference']:+.2f} ({100 * c['median_low']:+.2f} to "
             f"{100 * c['median_high']:+.2f}); two-sample Kolmogorov–Smirnov D = "
             f"{c['ks_statistic']:.2f}, permutation p = {c['ks_p_value']:.3f}; "
+            f"{_verdict(c, len(others))}; "
             f"{100 * scored['flops'].mean() / base['flops'].mean():.0f} % of the mean FLOPs "
             f"per draw ({100 * scored['flops'].median() / base['flops'].median():.0f} % of the "
             "median; training seconds are not compared: runs trained at other times share no "
@@ -62,3 +64,26 @@ def study_findings(
             "simultaneous."
         )
     return lines
+
+
+def _verdict(c: Mapping[str, float], comparisons: int) -> str:
+    """The verdict on the means' difference by the studies' rule (analysis.verdicts)."""
+    family = (
+        f"at {100 * c['family_level']:.1f} %, so that the {comparisons} comparisons with the "
+        "first run hold at once"
+        if comparisons > 1
+        else "at 95 %"
+    )
+    said = f"power {c['power']:.2f} against a true difference of that size"
+    if c["verdict"] == INCONCLUSIVE and not c["power"] >= TARGET_POWER:
+        needed = c["draws_needed"]
+        said += (
+            f"; about {needed:,.0f} draws per run would decide"
+            if pd.notna(needed)
+            else f"; more than {MOST_REPETITIONS:,} draws per run would decide"
+        )
+    return (
+        f"the means' difference {family} runs from {100 * c['family_low']:+.2f} to "
+        f"{100 * c['family_high']:+.2f} points (a t interval on the bootstrap's spread): "
+        f"{c['verdict']} at ±{100 * c['delta']:.2f} points ({said})"
+    )

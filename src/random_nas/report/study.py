@@ -18,7 +18,7 @@ from random_nas.recipes import sampling_seed
 from random_nas.report.plots import Figures, plot_study_edfs, plot_study_expected, set_style
 from random_nas.report_files import STUDY_FILES
 from random_nas.results import num_classes, read_table
-from random_nas.studies import StudyRun, incomparable, study_runs
+from random_nas.studies import DEFAULT_DELTA, StudyRun, incomparable, study_runs
 
 
 def _study_run(folder: Path) -> tuple[pd.DataFrame, int, StudyRun]:
@@ -59,8 +59,14 @@ def render_study(study_path: str | os.PathLike[str]) -> list[Path]:
     if (problem := incomparable(about)) is not None:
         raise InputFileError(f"{study_path}: {problem}")
     (first, base), *others = runs.items()
+    delta = float(study.get("delta", DEFAULT_DELTA))
     comparisons = {
-        label: compare_distributions(base["score"].to_numpy(), scored["score"].to_numpy())
+        label: compare_distributions(
+            base["score"].to_numpy(),
+            scored["score"].to_numpy(),
+            delta=delta,
+            comparisons=len(others),
+        )
         for label, scored in others
     }
     out = study_path.parent / "report"
