@@ -245,3 +245,44 @@ def test_several_strategies_against_random_search_are_judged_together():
     )
     lucky = next(p for p in alone if p.label == "lucky" and p.evidence == "test")
     assert lucky.together == lucky.difference and lucky.verdict == "better"
+
+
+def _searched(label: str, seed: int, flops: list[float], accuracy: list[float]) -> Search:
+    """A search of full trainings in asking order, each of `flops`, scoring `accuracy`."""
+    n = len(flops)
+    trainings = pd.DataFrame(
+        {"arch_id": [f"{label}-{seed}-{i}" for i in range(n)], "epochs": [3] * n,
+         "status": ["ok"] * n, "seed": [0] * n, "val_accuracy": accuracy,
+         "test_accuracy": accuracy, "flops": flops}
+    )  # fmt: skip
+    return Search(label, seed, trainings, None, 3000, 3)
+
+
+def test_equal_compute_in_flops_cuts_each_search_at_what_its_baseline_spent():
+    """Counted in FLOPs, a strategy proposing networks twice the size of random search's
+    reaches random search's spend of n trainings after n / 2 of its own: at 4 trainings'
+    worth it has trained 2, and its better third pick (found at its fourth training, by
+    trainings) is not yet its pick; counted in trainings, it is. The cut follows the
+    baseline's search with the same sampling seed, and each point states the other unit."""
+    from random_nas.analysis.strategies import FLOPS, TRAININGS
+
+    searches = []
+    for seed in (1, 2, 3):
+        small = 1.0 + seed / 10  # each seed's random search draws networks of its own size
+        searches.append(_searched("random", seed, [small] * 6, [0.90 + seed / 1000] * 6))
+        searches.append(
+            _searched("big", seed, [2 * small] * 6, [0.80, 0.85, 0.86, 0.99, 0.99, 0.99])
+        )
+    by_flops = compare_strategies(searches, "random", 10, unit=FLOPS)
+    by_trainings = compare_strategies(searches, "random", 10, unit=TRAININGS)
+    assert max(p.compute for p in by_flops) == max(p.compute for p in by_trainings) == 6
+
+    def at_four(points: list) -> dict:
+        return {p.label: p for p in points if p.compute == 4 and p.evidence == "test"}
+
+    big, random = at_four(by_flops)["big"], at_four(by_flops)["random"]
+    assert big.spent_trainings == pytest.approx(2.0) and random.spent_trainings == 4.0
+    assert big.pick.mean == pytest.approx(0.85)
+    assert big.spent_flops == pytest.approx(random.spent_flops) == pytest.approx(4.0)
+    trained = at_four(by_trainings)["big"]
+    assert trained.pick.mean == pytest.approx(0.99) and trained.spent_flops == pytest.approx(8.0)

@@ -154,6 +154,7 @@ STRATEGY_STUDY_SCHEMA = {
         },
         "baseline": {"type": "string"},
         "delta": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "compute": {"enum": ["flops", "trainings"]},
     },
     "required": ["kind", "config", "sampling_seeds", "strategies"],
     "additionalProperties": False,
@@ -181,6 +182,9 @@ class StrategyStudy:
     # The margin within which a difference is called equivalent, and the power is stated
     # against (a fraction): 0.3 points unless set, about one training's seed noise on mnist5k.
     delta: float = DEFAULT_DELTA
+    # How equal compute is counted: `flops` (a training costs its epochs times its FLOPs, so
+    # that proposing bigger networks is not free) or `trainings` (each full training one).
+    compute: str = "flops"
 
     @property
     def name(self) -> str:
@@ -252,6 +256,7 @@ def strategy_study(study: Any, path: Path) -> StrategyStudy:
         study["strategies"],
         baseline,
         float(study.get("delta", DEFAULT_DELTA)),
+        study.get("compute", "flops"),
     )
 
 

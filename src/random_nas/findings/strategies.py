@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from random_nas.analysis.intervals import Interval
-from random_nas.analysis.strategies import SELECTING, TEST, Point
+from random_nas.analysis.strategies import FLOPS, SELECTING, TEST, TRAININGS, Point
 from random_nas.analysis.verdicts import EQUIVALENT, INCONCLUSIVE, Verdict
 from random_nas.findings.common import evidence_name
 
@@ -23,8 +23,19 @@ def _points(interval: Interval, beside: str = "") -> str:
     )
 
 
-def _trainings(compute: float) -> str:
-    return f"{compute:g} training{'s' * (compute != 1)}' worth"
+def _compute(point: Point, baseline: Point, unit: str) -> str:
+    """The compute in the study's unit, and what each side spent in the other."""
+    worth = f"{point.compute:g} training{'s' * (point.compute != 1)}' worth"
+    if unit == FLOPS:
+        return (
+            f"{worth} of FLOPs (what {baseline.label} spent in its first {point.compute:g} "
+            f"with the same sampling seed; by then they had trained {point.spent_trainings:.1f} "
+            f"and {baseline.spent_trainings:.1f} full trainings on average)"
+        )
+    return (
+        f"{worth} (in FLOPs of {baseline.label}'s mean network, they spent "
+        f"{point.spent_flops:.1f} and {baseline.spent_flops:.1f} on average)"
+    )
 
 
 def _together(point: Point) -> str:
@@ -53,7 +64,7 @@ def verdict_words(verdict: Verdict) -> str:
     elif verdict.outcome == INCONCLUSIVE:
         decide = (
             f"; about {verdict.needed} searches per strategy would decide"
-            if verdict.needed is not None
+            if verdict.needed is not None and verdict.needed > searches
             else ""
         )
         outcome = f"inconclusive at ±{delta}{decide}"
@@ -62,11 +73,18 @@ def verdict_words(verdict: Verdict) -> str:
     return f"{outcome} ({power})"
 
 
-def strategy_sentence(point: Point, baseline: Point) -> str:
+def strategy_sentence(point: Point, baseline: Point, unit: str = TRAININGS) -> str:
     """One strategy against the baseline at one compute on one evidence, its verdict judged
     with the study's other comparisons against the same baseline."""
+    if point.difference.n < 2:
+        return (
+            f"{point.label} against {baseline.label} at {_compute(point, baseline, unit)}, on "
+            f"{evidence_name(point.evidence)}: {point.difference.n} of the paired searches "
+            "have this evidence for both picks, too few to judge (a pick is retrained with "
+            "another seed where a search repeated it)."
+        )
     return (
-        f"{point.label} against {baseline.label} at {_trainings(point.compute)}, on "
+        f"{point.label} against {baseline.label} at {_compute(point, baseline, unit)}, on "
         f"{evidence_name(point.evidence)}: its pick scores {_percent(point.pick)} against "
         f"{_percent(baseline.pick)} (means over {point.pick.n} searches with independent "
         f"sampling seeds, 95 % t intervals), a difference of "
@@ -75,7 +93,7 @@ def strategy_sentence(point: Point, baseline: Point) -> str:
     )
 
 
-def strategy_findings(points: Sequence[Point], baseline: str) -> list[str]:
+def strategy_findings(points: Sequence[Point], baseline: str, unit: str = TRAININGS) -> list[str]:
     """At the largest compute every search reached: each strategy against the baseline on
     the test accuracy and on every other seed's validation accuracy (evidence that did not
     choose), then on the validation accuracy that chose, which cannot confirm a choice."""
@@ -87,7 +105,7 @@ def strategy_findings(points: Sequence[Point], baseline: str) -> list[str]:
     for evidence in evidences:
         compared = [p for p in at_final if p.evidence == evidence and p.difference is not None]
         for point in compared:
-            sentence = strategy_sentence(point, reference[evidence])
+            sentence = strategy_sentence(point, reference[evidence], unit)
             if evidence == SELECTING:
                 sentence += " This evidence chose the picks, so it cannot confirm them."
             lines.append(sentence)

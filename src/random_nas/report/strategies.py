@@ -10,10 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from random_nas.analysis.strategies import (
+    FLOPS,
     SELECTING,
     TEST,
+    TRAININGS,
+    Budget,
     Search,
     anytime,
+    budget,
     compare_strategies,
     points_frame,
 )
@@ -76,7 +80,7 @@ def read_searches(study: StrategyStudy) -> tuple[list[Search], int]:
 
 
 def _final_table(frame: pd.DataFrame) -> str:
-    final = frame[frame["compute_trainings"] == frame["compute_trainings"].max()]
+    final = frame[frame["compute"] == frame["compute"].max()]
     lines = [
         "| strategy | evidence | mean pick % | 95 % interval | difference (points) | "
         "interval for all at once | verdict | power against delta | searches that decide |",
@@ -84,7 +88,9 @@ def _final_table(frame: pd.DataFrame) -> str:
     ]
     for row in final.itertuples():
         verdict = row.verdict if isinstance(getattr(row, "verdict", None), str) else ""
-        compared = pd.notna(getattr(row, "mean_difference", None))
+        if not pd.notna(row.pick_low):
+            continue  # one search or none: nothing to state at 95 %
+        compared = pd.notna(getattr(row, "difference_low", None))
         difference = (
             f"{100 * row.mean_difference:+.2f} ({100 * row.difference_low:+.2f} to "
             f"{100 * row.difference_high:+.2f})"
@@ -108,44 +114,90 @@ def _final_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def compute_axis(counted_in: Budget, baseline: str) -> str:
+    if counted_in.unit == FLOPS:
+        return f"the FLOPs of {baseline}'s first n full trainings"
+    return "full trainings' worth"
+
+
+def compute_words(counted_in: Budget, baseline: str, search: Search) -> str:
+    """How the study counts compute, in a sentence."""
+    training = f"{search.full_epochs} epochs on {search.train_images:,} images"
+    if counted_in.unit == FLOPS:
+        return (
+            "counted in FLOPs (a training costs its epochs times its network's FLOPs), pair by "
+            f"pair: at n trainings' worth, every search is cut at the FLOPs that {baseline}'s "
+            f"search with the same sampling seed spent in its first n full trainings ({training}; "
+            f"{baseline}'s networks have {counted_in.reference_flops / 1e6:.1f} MFLOPs on "
+            "average), so that a strategy proposing bigger networks spends its budget sooner "
+            "(strategies.csv states beside each row what the searches spent in full trainings, "
+            f"whatever their size, and in FLOPs as full trainings of {baseline}'s mean network)."
+        )
+    return (
+        f"counted in full trainings' worth ({training}), whatever a network's size "
+        f"(strategies.csv states beside each row what they spent in FLOPs, as full trainings "
+        f"of {baseline}'s mean network)."
+    )
+
+
+def _study_page(
+    study: StrategyStudy, searches: list[Search], points: list, frame: pd.DataFrame
+) -> str:
+    """study.md: how the study counts and judges, its Findings, and the verdicts at the
+    largest compute, in the study's unit of compute and, beside, in the other."""
+    counted_in = budget(searches, study.baseline, study.compute)
+    lines = strategy_findings(points, study.baseline, study.compute)
+    other = TRAININGS if study.compute == FLOPS else FLOPS
+    beside = frame[frame["compute_unit"] == other]
+    other_words = "in full trainings, whatever their size" if other == TRAININGS else "in FLOPs"
+    return (
+        f"# Study: {study.question or study.name}\n\n"
+        f"Each strategy searched {len(study.sampling_seeds)} times, with sampling seeds "
+        f"{', '.join(map(str, study.sampling_seeds))}; every search spent the same compute, "
+        f"{compute_words(counted_in, study.baseline, searches[0])} A search's pick is its "
+        "best validation accuracy so far (ties to fewer FLOPs, then arch_id); intervals are "
+        "over the searches, so they include which architectures each drew and trained. Each "
+        f"strategy's difference from {study.baseline} is one of the questions the study asks: "
+        "its verdict follows the interval that holds for all of them at once with 95 % "
+        "(Bonferroni): better or worse where it excludes zero, equivalent where it lies within "
+        f"±{100 * study.delta:.2f} points (the study's delta), else inconclusive, with the "
+        "power the comparison had against a true difference of delta and how many searches "
+        "would decide.\n\n## Findings\n\n"
+        + "".join(f"- {line}\n" for line in lines)
+        + "\n## At the full compute\n\n"
+        + _final_table(frame[frame["compute_unit"] == study.compute])
+        + f"\n\n## Counted {other_words}, beside\n\n"
+        f"The same judgement with compute counted {other_words}, at "
+        f"{beside['compute'].max():g} trainings' worth, the most every search reached so "
+        "counted; the study's verdicts are the ones above.\n\n"
+        + _final_table(beside)
+        + "\n\n![Best so far against compute](anytime.svg)\n"
+    )
+
+
 def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
     """Render a study of strategies into `report/` beside its study.yaml; the paths written."""
     study_path = Path(study_path)
     study = strategy_study(read_study(study_path), study_path)
     searches, classes = read_searches(study)
-    points = compare_strategies(searches, study.baseline, classes, delta=study.delta)
-    frame = points_frame(points, searches[0].train_images, searches[0].full_epochs)
+    other = TRAININGS if study.compute == FLOPS else FLOPS
+    points, beside = (
+        compare_strategies(searches, study.baseline, classes, delta=study.delta, unit=unit)
+        for unit in (study.compute, other)
+    )
+    frame = pd.concat(
+        [points_frame(points, study.compute), points_frame(beside, other)], ignore_index=True
+    )
     out = study_path.parent / "report"
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "strategies.csv") as temporary:
         frame.to_csv(temporary, index=False, float_format="%.6g")
     set_style()
-    figures = Figures(out)
     curves = {
         "validation accuracy that chose": anytime(points, SELECTING),
         "test accuracy (did not choose)": anytime(points, TEST),
     }
-    figures.save(plot_anytime(curves, "full trainings' worth"), "anytime")
-    lines = strategy_findings(points, study.baseline)
-    seeds = ", ".join(map(str, study.sampling_seeds))
-    write_text(
-        out / "study.md",
-        f"# Study: {study.question or study.name}\n\n"
-        f"Each strategy searched {len(study.sampling_seeds)} times, with sampling seeds "
-        f"{seeds}; every search spent the same compute, counted in full trainings' worth of "
-        f"{searches[0].full_epochs} epochs on {searches[0].train_images:,} images. A "
-        "search's pick is its best validation accuracy so far (ties to fewer FLOPs, then "
-        "arch_id); intervals are over the searches, so they include which architectures "
-        "each drew and trained. Each strategy's difference from "
-        f"{study.baseline} is one of the questions the study asks: its verdict follows the "
-        "interval that holds for all of them at once with 95 % (Bonferroni): better or worse "
-        f"where it excludes zero, equivalent where it lies within ±{100 * study.delta:.2f} "
-        "points (the study's delta), else inconclusive, with the power the comparison had "
-        "against a true difference of delta and how many searches would decide.\n\n"
-        "## Findings\n\n"
-        + "".join(f"- {line}\n" for line in lines)
-        + "\n## At the full compute\n\n"
-        + _final_table(frame)
-        + "\n\n![Best so far against compute](anytime.svg)\n",
-    )
+    axis = compute_axis(budget(searches, study.baseline, study.compute), study.baseline)
+    Figures(out).save(plot_anytime(curves, axis), "anytime")
+    write_text(out / "study.md", _study_page(study, searches, points, frame))
     return [out / name for name in STRATEGY_STUDY_FILES]
