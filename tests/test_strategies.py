@@ -286,3 +286,29 @@ def test_equal_compute_in_flops_cuts_each_search_at_what_its_baseline_spent():
     assert big.spent_flops == pytest.approx(random.spent_flops) == pytest.approx(4.0)
     trained = at_four(by_trainings)["big"]
     assert trained.pick.mean == pytest.approx(0.99) and trained.spent_flops == pytest.approx(8.0)
+
+
+def test_a_study_is_planned_from_a_pilot_before_it_trains(tmp_path, capsys):
+    """plan-study reads a pilot's searches (here the published study) and says, per strategy,
+    the searches that reach 80 % power against the planned study's delta at its family level,
+    and what they cost: a smaller delta or more strategies need more."""
+    from random_nas.analysis.verdicts import family_level, needed, power
+    from random_nas.cli import main as cli
+    from random_nas.report.study_plan import paired_spreads, plan_study
+    from random_nas.studies import read_study, strategy_study
+
+    pilot_path = REPO / "results/published/mnist5k-strategies/study.yaml"
+    planned = tmp_path / "study.yaml"
+    planned.write_text(
+        "kind: strategies\nconfig: c.yaml\nsampling_seeds: [1, 2]\ndelta: 0.002\n"
+        "strategies:\n  random search: {strategy: random}\n  TPE: {strategy: tpe}\n"
+    )
+    text = plan_study(planned, pilot_path)
+    spreads, _, _ = paired_spreads(strategy_study(read_study(pilot_path), pilot_path))
+    n = needed(0.002, spreads["TPE"], family_level(1))
+    assert power(0.002, spreads["TPE"], n, 0.95) >= 0.8 > power(0.002, spreads["TPE"], n - 1, 0.95)
+    assert f"| TPE | {100 * spreads['TPE']:.2f} | {n} |" in text
+    assert "local search" not in text  # only the planned study's strategies
+    assert n > needed(0.003, spreads["TPE"], family_level(3)) > 5
+    assert cli(["plan-study", str(planned), "--pilot", str(pilot_path)]) == 0
+    assert capsys.readouterr().out == text

@@ -110,3 +110,55 @@ def test_a_dry_run_of_a_comparison_plans_every_search_and_renders_nothing(
     assert compare(study, ["-n"], run=lambda command: ran.append(command) or 0) == 0
     assert len(ran) == 4 and all("-n" in command for command in ran)
     assert "a dry run: the study renders once its searches have run" in capsys.readouterr().out
+
+
+def test_a_growing_study_runs_stage_after_stage_until_every_verdict_is_decided(
+    tmp_path, monkeypatch, capsys
+):
+    """Two seeds first, then two more at a time up to six: after the first stage one
+    verdict is open, so the study grows; after the second none is, so it stops there and
+    renders over the four seeds whose searches have run (three looks in its family)."""
+    import random_nas.report.strategies as report
+    from random_nas.compare import compare
+    from random_nas.studies import read_study, strategy_study
+
+    monkeypatch.chdir(tmp_path)
+    study_path = strategy_study_file(tmp_path, "local: {strategy: local_search}")
+    study_path.write_text(study_path.read_text() + "sequential: {step: 2, up_to: 6}\n")
+    study = strategy_study(read_study(study_path), study_path)
+    assert study.looks == 3 and study.stages() == [(1, 2), (1, 2, 3, 4), (1, 2, 3, 4, 5, 6)]
+
+    def run(command: list[str]) -> int:  # a search "runs": its table appears
+        run_name = Path(command[-1]).stem
+        (tmp_path / "results" / run_name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "results" / run_name / "candidates.parquet").write_text("")
+        ran.append(run_name)
+        return 0
+
+    judged, rendered, ran = [], [], []
+
+    def undecided(grown) -> list[str]:  # one verdict open after the first look only
+        judged.append(grown.sampling_seeds)
+        return ["local"] if len(judged) == 1 else []
+
+    monkeypatch.setattr(report, "undecided", undecided)
+    monkeypatch.setattr(
+        report, "render_strategy_study",
+        lambda path: rendered.append(strategy_study(read_study(path), path).grown()) or [],
+    )  # fmt: skip
+    assert compare(study_path, ["--cores", "1"], run=run) == 0
+    assert judged == [(1, 2), (1, 2, 3, 4)]
+    assert not any(name.endswith(("-s5", "-s6")) for name in ran)
+    assert rendered[0].sampling_seeds == (1, 2, 3, 4)
+    out = capsys.readouterr().out
+    assert "look 1 of 3, 2 sampling seeds: local inconclusive; 2 more seeds" in out
+    assert "every verdict on test is decided after 4 sampling seeds" in out
+
+
+def test_a_growing_study_must_grow_past_its_listed_seeds():
+    from random_nas.studies import strategy_study
+
+    study = {"kind": "strategies", "config": "c.yaml", "sampling_seeds": [1, 2, 3],
+             "strategies": {"a": {}, "b": {}}, "sequential": {"step": 2, "up_to": 3}}  # fmt: skip
+    with pytest.raises(InputFileError, match=r"sequential.up_to \(3\) must exceed the 3"):
+        strategy_study(study, STUDY)

@@ -113,3 +113,30 @@ def test_a_resampled_estimate_that_cannot_move_is_equivalent_and_no_resamples_de
     assert judge_resampled(0.01, np.array([0.01]), 27, DELTA, 3).outcome == INCONCLUSIVE
     wide = judge_resampled(0.9, np.array([0.0, 0.9, 1.8]), 27, DELTA, 1)
     assert wide.interval.low >= -1.0 and wide.interval.high <= 1.0
+
+
+def sequential_error_rate(looks_counted: int, sims: int = 800, seed: int = 5) -> float:
+    """Studies of three strategies with no true difference, growing by 5 searches up to 20
+    (4 looks) and stopping once every verdict is decided: how often any is called better or
+    worse at some look, each judged as one of 3 x `looks_counted` comparisons."""
+    rng = np.random.default_rng(seed)
+    wrong = 0
+    for _ in range(sims):
+        differences = rng.normal(0.0, SPREAD, size=(3, 20))
+        for n in (5, 10, 15, 20):
+            verdicts = [judge(d[:n], DELTA, 3 * looks_counted).outcome for d in differences]
+            if BETTER in verdicts or WORSE in verdicts:
+                wrong += 1
+                break
+            if INCONCLUSIVE not in verdicts:
+                break
+    return wrong / sims
+
+
+def test_a_study_that_grows_until_it_decides_keeps_its_family_error_rate():
+    """Judged at each look as one of comparisons x looks (Bonferroni over both), a growing
+    study calls a difference that is not there at most at 5 %; judged at each look as if it
+    were the only one, it would call one about three times as often."""
+    bound = 4 * np.sqrt(0.05 * 0.95 / 800)
+    assert sequential_error_rate(looks_counted=4) <= 0.05 + bound
+    assert sequential_error_rate(looks_counted=1) > 0.05 + bound

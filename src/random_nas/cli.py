@@ -6,6 +6,7 @@
     random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
     random-nas migrate RUN [RUN ...]           old run folders into the store
     random-nas compare STUDY.yaml              every search of a study of strategies, rendered
+    random-nas plan-study STUDY.yaml [--pilot P]   the searches it needs, and their cost here
     random-nas run [SNAKEMAKE ARGS]            snakemake, its --configfile files checked first
 
 Exit codes: 0 done, 1 the files at fault are named on stderr (a check found problems, an input
@@ -82,6 +83,13 @@ def _study(args: argparse.Namespace) -> int:
 
     for path in render_study(args.study):
         print(path)
+    return 0
+
+
+def _plan_study(args: argparse.Namespace) -> int:
+    from random_nas.report.study_plan import plan_study
+
+    print(plan_study(args.study, args.pilot), end="")
     return 0
 
 
@@ -250,6 +258,19 @@ def parser() -> argparse.ArgumentParser:
         help="Snakemake arguments for every search (default --cores all)",
     )
     compare.set_defaults(handler=_compare)
+
+    plan = commands.add_parser(
+        "plan-study",
+        help="before a study of strategies trains: the searches each strategy needs for 80 %% "
+        "power against its delta, and their cost here, from a pilot",
+    )
+    plan.add_argument("study", type=Path, help="a study.yaml of kind: strategies")
+    plan.add_argument(
+        "--pilot",
+        type=Path,
+        help="another study of strategies whose searches have run (default: the study's own)",
+    )
+    plan.set_defaults(handler=_plan_study)
 
     migrate = commands.add_parser("migrate", help="import run folders made before the store")
     migrate.add_argument("runs", nargs="+", type=Path, help="old run folders, e.g. results/default")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,32 +68,58 @@ def write_run_configs(study: StrategyStudy) -> list[Path]:
     return written
 
 
-def compare(
-    study_path: Path,
+def _run_searches(
+    study: StrategyStudy,
     snakemake_args: Sequence[str],
-    run: Callable[[list[str]], int] = lambda command: subprocess.call(command),
+    run: Callable[[list[str]], int],
 ) -> int:
-    """Run every search of the study in turn, then render it; the first failing search's
-    exit code (its Snakemake's account above), or 0."""
-    study = read_study(study_path)
-    if not is_strategy_study(study):
-        raise InputFileError(f"study {study_path} is not a study of strategies (kind: strategies)")
-    checked = strategy_study(study, study_path)
-    if problems := search_problems(checked):
-        raise InputFileError("; ".join(problems) + " (nothing was trained)")
+    """Each search of the study's sampling seeds in turn (one already finished plans
+    nothing); the first failing search's exit code, or 0."""
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    configs = write_run_configs(checked)
+    configs = write_run_configs(study)
     for number, config in enumerate(configs, start=1):
         print(f"search {number} of {len(configs)}: {config.stem}", flush=True)
         code = run([snakemake, *snakemake_args, "--configfile", str(config)])
         if code != 0:
             print(f"search {config.stem} stopped (exit {code}); the same command resumes it")
             return code
-    if DRY_RUN & set(snakemake_args):
-        print(f"a dry run: the study renders once its searches have run ({study_path})")
-        return 0
-    from random_nas.report.strategies import render_strategy_study
+    return 0
 
+
+def compare(
+    study_path: Path,
+    snakemake_args: Sequence[str],
+    run: Callable[[list[str]], int] = lambda command: subprocess.call(command),
+) -> int:
+    """Run every search of the study in turn, stage by stage where it grows (until every
+    verdict on test is decided or its cap), then render it; the first failing search's exit
+    code (its Snakemake's account above), or 0."""
+    study = read_study(study_path)
+    if not is_strategy_study(study):
+        raise InputFileError(f"study {study_path} is not a study of strategies (kind: strategies)")
+    checked = strategy_study(study, study_path)
+    if problems := search_problems(checked):
+        raise InputFileError("; ".join(problems) + " (nothing was trained)")
+    from random_nas.report.strategies import render_strategy_study, undecided
+
+    stages = checked.stages()
+    for number, seeds in enumerate(stages, start=1):
+        if code := _run_searches(replace(checked, sampling_seeds=seeds), snakemake_args, run):
+            return code
+        if DRY_RUN & set(snakemake_args):
+            grows = f"; it may grow to {len(stages[-1])} seeds" if len(stages) > 1 else ""
+            print(f"a dry run: the study renders once its searches have run{grows} ({study_path})")
+            return 0
+        if number == len(stages):
+            break
+        if not (open_questions := undecided(replace(checked, sampling_seeds=seeds))):
+            print(f"every verdict on test is decided after {len(seeds)} sampling seeds")
+            break
+        print(
+            f"look {number} of {checked.looks}, {len(seeds)} sampling seeds: "
+            f"{', '.join(open_questions)} inconclusive; {checked.step} more seeds",
+            flush=True,
+        )
     for path in render_strategy_study(study_path):
         print(path)
     return 0

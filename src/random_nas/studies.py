@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ def study_tables(study_path: str | Path) -> list[str]:
     if is_strategy_study(study):
         return [
             f"{folder}/{table}"
-            for _, _, folder in strategy_study(study, path).searches()
+            for _, _, folder in strategy_study(study, path).grown().searches()
             for table in ("candidates.parquet", "trials.parquet", "repeats.parquet")
             if table == "candidates.parquet" or (folder / table).exists()
         ]
@@ -155,6 +155,15 @@ STRATEGY_STUDY_SCHEMA = {
         "baseline": {"type": "string"},
         "delta": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "compute": {"enum": ["flops", "trainings"]},
+        "sequential": {
+            "type": "object",
+            "properties": {
+                "step": {"type": "integer", "minimum": 1},
+                "up_to": {"type": "integer", "minimum": 3},
+            },
+            "required": ["step", "up_to"],
+            "additionalProperties": False,
+        },
     },
     "required": ["kind", "config", "sampling_seeds", "strategies"],
     "additionalProperties": False,
@@ -185,6 +194,40 @@ class StrategyStudy:
     # How equal compute is counted: `flops` (a training costs its epochs times its FLOPs, so
     # that proposing bigger networks is not free) or `trainings` (each full training one).
     compute: str = "flops"
+    # A study that grows: `step` more sampling seeds at a time, after the listed ones, until
+    # every verdict on test is decided or `up_to` seeds have searched (0: it does not grow).
+    step: int = 0
+    up_to: int = 0
+    # How many of planned_seeds study.yaml lists (the first stage), and every seed it may
+    # search (the listed ones where it does not grow).
+    listed: int = 0
+    planned_seeds: tuple[int, ...] = ()
+
+    @property
+    def looks(self) -> int:
+        """How many times the study may judge: once, or at each stage of its growth."""
+        extra = max(self.up_to - len(self.first_seeds), 0)
+        return 1 + (-(-extra // self.step) if self.step else 0)
+
+    @property
+    def first_seeds(self) -> tuple[int, ...]:
+        return self.planned_seeds[: self.listed] if self.planned_seeds else self.sampling_seeds
+
+    def stages(self) -> list[tuple[int, ...]]:
+        """The sampling seeds each look judges: the listed ones, then `step` more each."""
+        stages = [self.first_seeds]
+        while self.step and len(stages[-1]) < len(self.planned_seeds):
+            stages.append(self.planned_seeds[: len(stages[-1]) + self.step])
+        return stages
+
+    def grown(self) -> StrategyStudy:
+        """The study over the seeds of its last stage whose every search has a table (the
+        listed seeds where none has more)."""
+        for seeds in reversed(self.stages()[1:]):
+            if all(_has_table(self.run_folder(label, seed))
+                   for label in self.strategies for seed in seeds):  # fmt: skip
+                return replace(self, sampling_seeds=seeds)
+        return replace(self, sampling_seeds=self.first_seeds)
 
     @property
     def name(self) -> str:
@@ -257,7 +300,28 @@ def strategy_study(study: Any, path: Path) -> StrategyStudy:
         baseline,
         float(study.get("delta", DEFAULT_DELTA)),
         study.get("compute", "flops"),
+        *_growth(study, path),
     )
+
+
+def _growth(study: Mapping[str, Any], path: Path) -> tuple[int, int, int, tuple[int, ...]]:
+    """A study's step, cap, listed seeds and every seed it may search (the listed ones, then
+    the integers after the largest, as many as the cap allows)."""
+    listed = tuple(study["sampling_seeds"])
+    if "sequential" not in study:
+        return 0, 0, len(listed), listed
+    step, up_to = study["sequential"]["step"], study["sequential"]["up_to"]
+    if up_to <= len(listed):
+        raise InputFileError(
+            f"study {path}: sequential.up_to ({up_to}) must exceed the {len(listed)} sampling "
+            "seeds listed, which are its first stage"
+        )
+    more = tuple(range(max(listed) + 1, max(listed) + 1 + up_to - len(listed)))
+    return step, up_to, len(listed), listed + more
+
+
+def _has_table(folder: Path) -> bool:
+    return (folder / "candidates.parquet").exists()
 
 
 def study_kind(study_path: str | Path) -> str:

@@ -189,10 +189,13 @@ def compare_strategies(
     points: Sequence[float] | None = None,
     delta: float = 0.003,
     unit: str = TRAININGS,
+    looks: int = 1,
 ) -> list[Point]:
     """Every strategy at every compute (in `unit`) on every evidence its picks have in all
     searches, each against the baseline judged as one of the study's comparisons, at margin
-    `delta`."""
+    `delta`; a study that may judge at several `looks` as it grows counts each comparison
+    once per look (Bonferroni over both), so that stopping at the first decision keeps the
+    family error rate."""
     labels = list(dict.fromkeys(search.label for search in searches))
     comparisons = len(labels) - (baseline in labels)
     counted_in = budget(searches, baseline, unit)
@@ -225,7 +228,7 @@ def compare_strategies(
             if label != baseline and baseline in by_label:
                 paired = (by_label[label] - by_label[baseline]).dropna().to_numpy()
                 difference = mean_interval(paired, 0.95, -1.0, 1.0)
-                judged = judge(paired, delta, comparisons)
+                judged = judge(paired, delta, comparisons * looks)
             pick = mean_interval(by_label[label].to_numpy(), 0.95, 0.0, 1.0)
             found.append(
                 Point(

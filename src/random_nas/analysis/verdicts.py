@@ -44,6 +44,8 @@ class Verdict:
     power: float
     needed: int | None
     comparisons: int
+    # The standard deviation of one repetition's difference (one architecture's, resampled).
+    spread: float = float("nan")
 
     @property
     def level(self) -> float:
@@ -56,18 +58,23 @@ def family_level(comparisons: int, alpha: float = 0.05) -> float:
     return 1 - alpha / max(comparisons, 1)
 
 
+def _power_curve(delta: float, spread: float, ns: np.ndarray, level: float) -> np.ndarray:
+    """power() at each of `ns` (every one at least 2), in one call of scipy per statistic."""
+    freedom = ns - 1
+    critical = stats.t.ppf(0.5 + level / 2, freedom)
+    shift = delta * np.sqrt(ns) / spread
+    found = stats.nct.sf(critical, freedom, shift) + stats.nct.cdf(-critical, freedom, shift)
+    # scipy's noncentral t fails far out; the normal's holds there.
+    normal = stats.norm.sf(critical - shift) + stats.norm.cdf(-critical - shift)
+    return np.minimum(np.where(np.isfinite(found), found, normal), 1.0)
+
+
 def power(delta: float, spread: float, n: int, level: float) -> float:
     """The probability that a two-sided t interval at `level` over `n` paired differences of
     standard deviation `spread` excludes zero when the true difference is `delta`."""
     if n < 2 or not np.isfinite(spread) or spread <= 0:
         return float("nan")
-    freedom = n - 1
-    critical = stats.t.ppf(0.5 + level / 2, freedom)
-    shift = delta * np.sqrt(n) / spread
-    found = stats.nct.sf(critical, freedom, shift) + stats.nct.cdf(-critical, freedom, shift)
-    if not np.isfinite(found):  # scipy's noncentral t fails far out; the normal's holds there
-        found = stats.norm.sf(critical - shift) + stats.norm.cdf(-critical - shift)
-    return float(min(found, 1.0))
+    return float(_power_curve(delta, spread, np.array([n]), level)[0])
 
 
 def needed(delta: float, spread: float, level: float, target: float = TARGET_POWER) -> int | None:
@@ -75,18 +82,20 @@ def needed(delta: float, spread: float, level: float, target: float = TARGET_POW
     `target` (None where no spread was observed, or more than MOST_REPETITIONS)."""
     if not np.isfinite(spread) or spread <= 0 or delta <= 0:
         return None
-    # The normal approximation's n, then the exact power's, a few steps from it.
+    # The normal approximation's n, then the exact power over a window around it, which
+    # holds the answer save far from the normal's (then it moves the window).
     z = stats.norm.ppf(0.5 + level / 2) + stats.norm.ppf(target)
-    n = max(2, int(np.ceil((z * spread / delta) ** 2)))
-    if n > MOST_REPETITIONS:
-        return None
-    while n > 2 and power(delta, spread, n - 1, level) >= target:
-        n -= 1
-    while power(delta, spread, n, level) < target:
-        n += 1
-        if n > MOST_REPETITIONS:
-            return None
-    return n
+    start = max(2, int(np.ceil((z * spread / delta) ** 2)) - 8)
+    while start <= MOST_REPETITIONS:
+        ns = np.arange(start, min(start + 24, MOST_REPETITIONS + 1))
+        enough = _power_curve(delta, spread, ns, level) >= target
+        if enough[0] and start > 2:
+            start = max(2, start - 24)
+        elif enough.any():
+            return int(ns[np.argmax(enough)])
+        else:
+            start = ns[-1] + 1
+    return None
 
 
 def _outcome(interval: Interval, delta: float) -> str:
@@ -117,6 +126,7 @@ def judge(differences: np.ndarray, delta: float, comparisons: int, alpha: float 
         power(delta, spread, len(values), level),
         needed(delta, spread, level) if outcome == INCONCLUSIVE else None,
         comparisons,
+        spread,
     )
 
 
@@ -154,4 +164,5 @@ def judge_resampled(
         power(delta, spread, units, level),
         needed(delta, spread, level) if outcome == INCONCLUSIVE else None,
         comparisons,
+        spread,
     )

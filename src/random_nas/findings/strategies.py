@@ -38,15 +38,19 @@ def _compute(point: Point, baseline: Point, unit: str) -> str:
     )
 
 
-def _together(point: Point) -> str:
-    strategies = point.judged.comparisons
-    if strategies < 2:
+def _together(point: Point, looks: int) -> str:
+    family = point.judged.comparisons
+    if family < 2:
         return ""
     together = point.together
+    over = (
+        f"the {family // looks} strategies' intervals at each of the study's {looks} looks"
+        if looks > 1
+        else f"the {family} strategies' intervals"
+    )
     return (
         f"; {100 * together.low:+.2f} to {100 * together.high:+.2f} at "
-        f"{100 * together.level:.1f} %, the level at which the {strategies} strategies' "
-        "intervals hold at once with 95 %"
+        f"{100 * together.level:.1f} %, the level at which {over} hold at once with 95 %"
     )
 
 
@@ -73,7 +77,7 @@ def verdict_words(verdict: Verdict) -> str:
     return f"{outcome} ({power})"
 
 
-def strategy_sentence(point: Point, baseline: Point, unit: str = TRAININGS) -> str:
+def strategy_sentence(point: Point, baseline: Point, unit: str = TRAININGS, looks: int = 1) -> str:
     """One strategy against the baseline at one compute on one evidence, its verdict judged
     with the study's other comparisons against the same baseline."""
     if point.difference.n < 2:
@@ -88,12 +92,14 @@ def strategy_sentence(point: Point, baseline: Point, unit: str = TRAININGS) -> s
         f"{evidence_name(point.evidence)}: its pick scores {_percent(point.pick)} against "
         f"{_percent(baseline.pick)} (means over {point.pick.n} searches with independent "
         f"sampling seeds, 95 % t intervals), a difference of "
-        f"{_points(point.difference, _together(point))} paired by sampling seed: "
+        f"{_points(point.difference, _together(point, looks))} paired by sampling seed: "
         f"{verdict_words(point.judged)}."
     )
 
 
-def strategy_findings(points: Sequence[Point], baseline: str, unit: str = TRAININGS) -> list[str]:
+def strategy_findings(
+    points: Sequence[Point], baseline: str, unit: str = TRAININGS, looks: int = 1
+) -> list[str]:
     """At the largest compute every search reached: each strategy against the baseline on
     the test accuracy and on every other seed's validation accuracy (evidence that did not
     choose), then on the validation accuracy that chose, which cannot confirm a choice."""
@@ -105,7 +111,7 @@ def strategy_findings(points: Sequence[Point], baseline: str, unit: str = TRAINI
     for evidence in evidences:
         compared = [p for p in at_final if p.evidence == evidence and p.difference is not None]
         for point in compared:
-            sentence = strategy_sentence(point, reference[evidence], unit)
+            sentence = strategy_sentence(point, reference[evidence], unit, looks)
             if evidence == SELECTING:
                 sentence += " This evidence chose the picks, so it cannot confirm them."
             lines.append(sentence)

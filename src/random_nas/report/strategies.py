@@ -140,13 +140,26 @@ def compute_words(counted_in: Budget, baseline: str, search: Search) -> str:
     )
 
 
+def _growth_words(study: StrategyStudy) -> str:
+    if study.looks == 1:
+        return ""
+    return (
+        f" The study grows by {study.step} sampling seeds at a time, up to {study.up_to}, "
+        "until every verdict on test is decided: it may judge at "
+        f"{study.looks} looks, so each interval holds at 1 − 0.05 / "
+        f"({len(study.strategies) - 1} × {study.looks}), Bonferroni over comparisons and "
+        "looks, which keeps the family error rate however early it stops; it judged here "
+        f"after {len(study.sampling_seeds)} seeds."
+    )
+
+
 def _study_page(
     study: StrategyStudy, searches: list[Search], points: list, frame: pd.DataFrame
 ) -> str:
     """study.md: how the study counts and judges, its Findings, and the verdicts at the
     largest compute, in the study's unit of compute and, beside, in the other."""
     counted_in = budget(searches, study.baseline, study.compute)
-    lines = strategy_findings(points, study.baseline, study.compute)
+    lines = strategy_findings(points, study.baseline, study.compute, study.looks)
     other = TRAININGS if study.compute == FLOPS else FLOPS
     beside = frame[frame["compute_unit"] == other]
     other_words = "in full trainings, whatever their size" if other == TRAININGS else "in FLOPs"
@@ -162,7 +175,7 @@ def _study_page(
         "(Bonferroni): better or worse where it excludes zero, equivalent where it lies within "
         f"±{100 * study.delta:.2f} points (the study's delta), else inconclusive, with the "
         "power the comparison had against a true difference of delta and how many searches "
-        "would decide.\n\n## Findings\n\n"
+        f"would decide.{_growth_words(study)}\n\n## Findings\n\n"
         + "".join(f"- {line}\n" for line in lines)
         + "\n## At the full compute\n\n"
         + _final_table(frame[frame["compute_unit"] == study.compute])
@@ -175,15 +188,35 @@ def _study_page(
     )
 
 
+def judged_points(study: StrategyStudy, searches: list[Search], classes: int, unit: str) -> list:
+    return compare_strategies(
+        searches, study.baseline, classes, delta=study.delta, unit=unit, looks=study.looks
+    )
+
+
+def undecided(study: StrategyStudy) -> list[str]:
+    """The strategies whose verdict on test, at the largest compute every search of the
+    study's sampling seeds reached, is inconclusive (a search without a table counts as
+    undecided: nothing can be judged before it has run)."""
+    searches, classes = read_searches(study)
+    points = [
+        p for p in judged_points(study, searches, classes, study.compute) if p.evidence == TEST
+    ]
+    final = max(p.compute for p in points)
+    return [
+        p.label for p in points if p.compute == final and p.verdict in ("inconclusive", None)
+        and p.label != study.baseline
+    ]  # fmt: skip
+
+
 def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
     """Render a study of strategies into `report/` beside its study.yaml; the paths written."""
     study_path = Path(study_path)
-    study = strategy_study(read_study(study_path), study_path)
+    study = strategy_study(read_study(study_path), study_path).grown()
     searches, classes = read_searches(study)
     other = TRAININGS if study.compute == FLOPS else FLOPS
     points, beside = (
-        compare_strategies(searches, study.baseline, classes, delta=study.delta, unit=unit)
-        for unit in (study.compute, other)
+        judged_points(study, searches, classes, unit) for unit in (study.compute, other)
     )
     frame = pd.concat(
         [points_frame(points, study.compute), points_frame(beside, other)], ignore_index=True
