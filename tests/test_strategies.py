@@ -25,7 +25,7 @@ from conftest import (
 )
 from scipy import stats
 
-from random_nas.analysis.strategies import Search, compare_strategies
+from random_nas.analysis.strategies import Budget, Search, compare_strategies
 from random_nas.findings import strategy_findings
 from random_nas.space import SearchSpace
 from random_nas.strategies.encoding import distance
@@ -312,3 +312,37 @@ def test_a_study_is_planned_from_a_pilot_before_it_trains(tmp_path, capsys):
     assert n > needed(0.003, spreads["TPE"], family_level(3)) > 5
     assert cli(["plan-study", str(planned), "--pilot", str(pilot_path)]) == 0
     assert capsys.readouterr().out == text
+
+
+def test_ties_are_broken_at_random_and_the_runs_rule_is_stated_beside():
+    """Two trainings tie at the best validation accuracy; the run's rule (fewer FLOPs) takes
+    one, the study scores the expectation over a random draw between them: their mean."""
+    from random_nas.analysis.strategies import FLOPS_TIES, RANDOM_TIES, pick_scores, picked
+
+    search = _searched("s", 1, [2.0, 1.0, 3.0], [0.95, 0.97, 0.97])
+    search.trainings["test_accuracy"] = [0.90, 0.91, 0.99]
+    at_random = pick_scores(search, picked(search, 3, 10, Budget(), RANDOM_TIES), 10)
+    by_rule = pick_scores(search, picked(search, 3, 10, Budget(), FLOPS_TIES), 10)
+    assert at_random["test"] == pytest.approx(0.95) and by_rule["test"] == pytest.approx(0.91)
+    assert at_random["validation"] == by_rule["validation"] == pytest.approx(0.97)
+
+
+def test_the_test_images_shared_error_is_estimated_from_a_crossed_design():
+    """Searches x images, every search scored on the same images: the variance the images'
+    sampling adds to the mean is sigma_I^2 / N, estimated without bias whatever the
+    searches' own spread and their interaction with the images."""
+    from random_nas.analysis.strategies import shared_image_variance
+
+    rng = np.random.default_rng(0)
+    searches, images, sigma_image = 5, 1000, 0.05
+    found = [
+        shared_image_variance(
+            rng.normal(0, 0.02, (searches, 1))  # each search's own level
+            + rng.normal(0, sigma_image, (1, images))  # each image's difficulty, shared
+            + rng.normal(0, 0.3, (searches, images))  # their interaction
+        )
+        for _ in range(400)
+    ]
+    assert np.mean(found) == pytest.approx(sigma_image**2 / images, rel=0.1)
+    alone = shared_image_variance(rng.normal(0, 0.3, (5, images)))  # nothing shared
+    assert alone < 0.3**2 / images / 5

@@ -140,3 +140,18 @@ def test_a_study_that_grows_until_it_decides_keeps_its_family_error_rate():
     bound = 4 * np.sqrt(0.05 * 0.95 / 800)
     assert sequential_error_rate(looks_counted=4) <= 0.05 + bound
     assert sequential_error_rate(looks_counted=1) > 0.05 + bound
+
+
+def test_the_repetitions_said_to_decide_are_the_fewest_of_enough_power_even_with_a_shared_error():
+    """needed() is the first n at which power() reaches 80 %, whatever the spread, level and
+    shared variance (an error every repetition shares does not shrink with n: beyond some
+    size no n decides, and it says so with None)."""
+    for spread in (0.0005, 0.001, 0.003, 0.004, 0.01, 0.02):
+        for level in (0.95, 0.983, 0.9958):
+            for shared in (0.0, 1e-7, 1e-6, 3e-6):
+                n = needed(DELTA, spread, level, shared=shared)
+                if n is None:
+                    assert power(DELTA, spread, 10_000, level, shared) < 0.8
+                    continue
+                assert power(DELTA, spread, n, level, shared) >= 0.8
+                assert n == 2 or power(DELTA, spread, n - 1, level, shared) < 0.8

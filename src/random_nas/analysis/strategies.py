@@ -1,6 +1,7 @@
 """A study of search strategies at equal compute: each strategy searched several times with
 independent sampling seeds; at each compute its pick (the best validation accuracy so far,
-ties to fewer FLOPs then arch_id, as a run picks) is scored on the validation accuracy that
+ties broken at random: the mean over the tied picks; or as a run picks, fewer FLOPs then
+arch_id) is scored on the validation accuracy that
 chose it and on evidence that did not (test accuracy; the pick trained again with another
 seed where the search repeated it), averaged over the searches with a t interval; a strategy
 against the baseline is paired by sampling seed (both start from the same stream's draws).
@@ -20,7 +21,7 @@ size. Each point states what the searches spent in the other unit beside it."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,13 @@ import pandas as pd
 from random_nas.analysis.draws import counted, ranked
 from random_nas.analysis.intervals import Interval, mean_interval
 from random_nas.analysis.verdicts import Verdict, judge
+from random_nas.correctness import unpack_correct
 
 SELECTING, TEST = "validation", "test"
 FLOPS, TRAININGS = "flops", "trainings"
+# How a search's ties at the best validation accuracy are broken: at random (the study's), or
+# by the run's own rule, fewer FLOPs then arch_id (stated beside).
+RANDOM_TIES, FLOPS_TIES = "random", "flops"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Search:
     repeats: pd.DataFrame | None
     train_images: int
     full_epochs: int
+    # The test images every accuracy on test was measured on (None where not recorded).
+    test_images: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,34 +145,97 @@ def budget(searches: Sequence[Search], baseline: str, unit: str) -> Budget:
     return Budget(unit, spent, float(flops.mean()))
 
 
-def pick_at(
+def tied_best(
     search: Search, compute: float, classes: int, budget: Budget = Budget()
-) -> pd.Series | None:
-    """The search's pick once `compute` was spent (the trainings it asked for first), or
-    None where nothing was measured by then."""
+) -> pd.DataFrame:
+    """The trainings tied at the best validation accuracy once `compute` was spent (the
+    trainings it asked for first), in the run's order (fewer FLOPs, then arch_id); empty
+    where nothing was measured by then."""
     best = ranked(counted(budget.within(search, compute), classes))
-    return None if best.empty else best.iloc[0]
+    return best[best["val_accuracy"] == best["val_accuracy"].iloc[0]] if len(best) else best
 
 
-def pick_scores(
-    search: Search, compute: float, classes: int, budget: Budget = Budget()
-) -> dict[str, float]:
-    """What the pick at `compute` scored on each evidence (nan where it has none)."""
-    pick = pick_at(search, compute, classes, budget)
-    if pick is None:
+def picked(
+    search: Search, compute: float, classes: int, budget: Budget, ties: str = RANDOM_TIES
+) -> pd.DataFrame:
+    """The pick at `compute`: with ties broken at random, every tied training (each is the
+    pick with equal probability; its scores are their mean, the expectation over the draw);
+    with FLOPS_TIES, the run's own pick, the first."""
+    tied = tied_best(search, compute, classes, budget)
+    return tied.iloc[:1] if ties == FLOPS_TIES else tied
+
+
+def pick_scores(search: Search, pick: pd.DataFrame, classes: int) -> dict[str, float]:
+    """What the pick (`picked`) scored on each evidence (nan where it has none). A pick
+    retrained with another seed is scored there where the search repeated it (the run
+    repeats its own pick)."""
+    if pick.empty:
         return {SELECTING: np.nan, TEST: np.nan}
-    scores = {SELECTING: float(pick["val_accuracy"]), TEST: float(pick["test_accuracy"])}
+    scores = {
+        SELECTING: float(pick["val_accuracy"].mean()),
+        TEST: float(pick["test_accuracy"].mean()),
+    }
     if search.repeats is not None:
-        again = search.repeats[
-            (search.repeats["arch_id"] == pick["arch_id"])
-            & (search.repeats["epochs"] == pick["epochs"])
-        ]
+        again = search.repeats.merge(pick[["arch_id", "epochs"]], on=["arch_id", "epochs"])
         for seed, rows in again.groupby("seed"):
             if seed != search.trainings["seed"].iloc[0]:
                 scores[f"validation_seed_{seed}"] = float(
                     counted(rows, classes)["val_accuracy"].mean()
                 )
     return scores
+
+
+def pick_correct(search: Search, pick: pd.DataFrame) -> np.ndarray | None:
+    """Which test images the pick (`picked`) classified correctly (tied at random: the share
+    of the tied trainings that did); None where not recorded."""
+    texts = pick.get("test_correct", pd.Series(dtype=object))
+    if pick.empty or not search.test_images or texts.isna().any():
+        return None
+    return np.mean([unpack_correct(text, search.test_images) for text in texts], axis=0)
+
+
+def shared_image_variance(scores: np.ndarray) -> float:
+    """The variance that sampling the images adds to the mean of `scores` (searches x
+    images: correctness, or paired differences of it) when every search was scored on the
+    same images: sigma_I^2 / N of the crossed random-effects model, (MS_images -
+    MS_residual) / (S N) from its two-way mean squares (clipped at 0), the search-by-image
+    interaction being in the searches' own spread already. One search: the images' whole
+    variance over N."""
+    searches, images = scores.shape
+    by_image = scores.mean(axis=0)
+    if searches < 2:
+        return float(by_image.var(ddof=1) / images)
+    residual = scores - scores.mean(axis=1, keepdims=True) - by_image + scores.mean()
+    between = searches * by_image.var(ddof=1)
+    within = (residual**2).sum() / ((searches - 1) * (images - 1))
+    return float(max(between - within, 0.0) / (searches * images))
+
+
+def image_variances(
+    searches: Sequence[Search], picks: Mapping[tuple[str, int, float], pd.DataFrame],
+    baseline: str,
+) -> dict[tuple[str, float], tuple[float, float]]:  # fmt: skip
+    """Per strategy and compute, the variance that the test images' sampling adds to its
+    picks' mean accuracy over searches and to its mean paired difference from the
+    baseline (`picks`: label, seed, compute: picked): every search is scored on one set of
+    images, so that part of the error does not average out (shared_image_variance)."""
+    by_key = {(s.label, s.seed): s for s in searches}
+    correct = {key: pick_correct(by_key[key[:2]], pick) for key, pick in picks.items()}
+    found = {}
+    for (label, seed, compute), ours in correct.items():
+        if seed != min(s.seed for s in searches if s.label == label) or ours is None:
+            continue
+        seeds = [s.seed for s in searches if s.label == label]
+        mine = [correct[(label, s, compute)] for s in seeds]
+        theirs = [correct.get((baseline, s, compute)) for s in seeds]
+        if any(vector is None for vector in mine):
+            continue
+        paired = [m - t for m, t in zip(mine, theirs, strict=True) if t is not None]
+        found[(label, compute)] = (
+            shared_image_variance(np.array(mine)),
+            shared_image_variance(np.array(paired)) if paired else 0.0,
+        )
+    return found
 
 
 def compute_points(searches: Sequence[Search], budget: Budget = Budget()) -> list[float]:
@@ -182,6 +252,20 @@ def _spent(search: Search, compute: float, budget: Budget) -> dict[str, float]:
     return {"spent_trainings": trainings, "spent_flops": flops}
 
 
+# What a pick and its cost are read from: a search's table has many more columns, which
+# would be copied at every compute.
+PICKED_BY = ["arch_id", "epochs", "status", "seed", "val_accuracy", "test_accuracy", "flops",
+             "test_correct"]  # fmt: skip
+
+
+def _slim(search: Search) -> Search:
+    """The search with its table's columns that pick, as numpy arrays (pyarrow's are slow to
+    filter a row at a time)."""
+    kept = [column for column in PICKED_BY if column in search.trainings]
+    table = search.trainings
+    return replace(search, trainings=pd.DataFrame({c: table[c].to_numpy() for c in kept}))
+
+
 def compare_strategies(
     searches: Sequence[Search],
     baseline: str,
@@ -190,22 +274,28 @@ def compare_strategies(
     delta: float = 0.003,
     unit: str = TRAININGS,
     looks: int = 1,
+    ties: str = RANDOM_TIES,
 ) -> list[Point]:
     """Every strategy at every compute (in `unit`) on every evidence its picks have in all
     searches, each against the baseline judged as one of the study's comparisons, at margin
     `delta`; a study that may judge at several `looks` as it grows counts each comparison
     once per look (Bonferroni over both), so that stopping at the first decision keeps the
     family error rate."""
+    searches = [_slim(search) for search in searches]
     labels = list(dict.fromkeys(search.label for search in searches))
     comparisons = len(labels) - (baseline in labels)
     counted_in = budget(searches, baseline, unit)
     points = list(points or compute_points(searches, counted_in))
+    picks = {
+        (s.label, s.seed, c): picked(s, c, classes, counted_in, ties) for s in searches
+        for c in points
+    }  # fmt: skip
+    by_key = {(s.label, s.seed): s for s in searches}
     table = pd.DataFrame(
         [
-            {"label": s.label, "seed": s.seed, "compute": c, "evidence": evidence, "score": value}
-            for s in searches
-            for c in points
-            for evidence, value in pick_scores(s, c, classes, counted_in).items()
+            {"label": label, "seed": seed, "compute": c, "evidence": evidence, "score": value}
+            for (label, seed, c), pick in picks.items()
+            for evidence, value in pick_scores(by_key[(label, seed)], pick, classes).items()
         ]
     )
     spent = (
@@ -219,17 +309,19 @@ def compare_strategies(
         .groupby(["label", "compute"])
         .mean()
     )
+    images = image_variances(searches, picks, baseline)
     found = []
     for (compute, evidence), rows in table.groupby(["compute", "evidence"], sort=False):
         by_label = rows.pivot_table(index="seed", columns="label", values="score")
         present = [label for label in labels if label in by_label and by_label[label].notna().any()]
         for label in present:
             difference = judged = None
+            alone, shared = images.get((label, compute), (0.0, 0.0)) if evidence == TEST else (0, 0)
             if label != baseline and baseline in by_label:
                 paired = (by_label[label] - by_label[baseline]).dropna().to_numpy()
-                difference = mean_interval(paired, 0.95, -1.0, 1.0)
-                judged = judge(paired, delta, comparisons * looks)
-            pick = mean_interval(by_label[label].to_numpy(), 0.95, 0.0, 1.0)
+                difference = mean_interval(paired, 0.95, -1.0, 1.0, shared)
+                judged = judge(paired, delta, comparisons * looks, shared_variance=shared)
+            pick = mean_interval(by_label[label].to_numpy(), 0.95, 0.0, 1.0, alone)
             found.append(
                 Point(
                     label,

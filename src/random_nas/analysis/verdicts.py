@@ -44,8 +44,10 @@ class Verdict:
     power: float
     needed: int | None
     comparisons: int
-    # The standard deviation of one repetition's difference (one architecture's, resampled).
+    # The standard deviation of one repetition's difference (one architecture's, resampled),
+    # and the variance of an error all repetitions share (the test images they were scored on).
     spread: float = float("nan")
+    shared_variance: float = 0.0
 
     @property
     def level(self) -> float:
@@ -58,43 +60,52 @@ def family_level(comparisons: int, alpha: float = 0.05) -> float:
     return 1 - alpha / max(comparisons, 1)
 
 
-def _power_curve(delta: float, spread: float, ns: np.ndarray, level: float) -> np.ndarray:
+def _power_curve(
+    delta: float, spread: float, ns: np.ndarray, level: float, shared: float = 0.0
+) -> np.ndarray:
     """power() at each of `ns` (every one at least 2), in one call of scipy per statistic."""
     freedom = ns - 1
     critical = stats.t.ppf(0.5 + level / 2, freedom)
-    shift = delta * np.sqrt(ns) / spread
+    shift = delta / np.sqrt(spread**2 / ns + shared)
     found = stats.nct.sf(critical, freedom, shift) + stats.nct.cdf(-critical, freedom, shift)
     # scipy's noncentral t fails far out; the normal's holds there.
     normal = stats.norm.sf(critical - shift) + stats.norm.cdf(-critical - shift)
     return np.minimum(np.where(np.isfinite(found), found, normal), 1.0)
 
 
-def power(delta: float, spread: float, n: int, level: float) -> float:
+def power(delta: float, spread: float, n: int, level: float, shared: float = 0.0) -> float:
     """The probability that a two-sided t interval at `level` over `n` paired differences of
-    standard deviation `spread` excludes zero when the true difference is `delta`."""
+    standard deviation `spread` excludes zero when the true difference is `delta`; `shared`,
+    the variance of an error every difference shares (the test images), does not shrink
+    with n."""
     if n < 2 or not np.isfinite(spread) or spread <= 0:
         return float("nan")
-    return float(_power_curve(delta, spread, np.array([n]), level)[0])
+    return float(_power_curve(delta, spread, np.array([n]), level, shared)[0])
 
 
-def needed(delta: float, spread: float, level: float, target: float = TARGET_POWER) -> int | None:
+def needed(
+    delta: float, spread: float, level: float, target: float = TARGET_POWER, shared: float = 0.0
+) -> int | None:
     """The fewest repetitions whose test finds a true difference of `delta` with probability
-    `target` (None where no spread was observed, or more than MOST_REPETITIONS)."""
+    `target` (None where no spread was observed, or more than MOST_REPETITIONS, as where the
+    `shared` variance alone keeps the power below the target)."""
     if not np.isfinite(spread) or spread <= 0 or delta <= 0:
+        return None
+    if _power_curve(delta, spread, np.array([MOST_REPETITIONS]), level, shared)[0] < target:
         return None
     # The normal approximation's n, then the exact power over a window around it, which
     # holds the answer save far from the normal's (then it moves the window).
     z = stats.norm.ppf(0.5 + level / 2) + stats.norm.ppf(target)
     start = max(2, int(np.ceil((z * spread / delta) ** 2)) - 8)
+    while start > 2 and _power_curve(delta, spread, np.array([start]), level, shared)[0] >= target:
+        start = max(2, start - 24)
+    # Power grows with n: the first n of enough power from here is the answer.
     while start <= MOST_REPETITIONS:
         ns = np.arange(start, min(start + 24, MOST_REPETITIONS + 1))
-        enough = _power_curve(delta, spread, ns, level) >= target
-        if enough[0] and start > 2:
-            start = max(2, start - 24)
-        elif enough.any():
+        enough = _power_curve(delta, spread, ns, level, shared) >= target
+        if enough.any():
             return int(ns[np.argmax(enough)])
-        else:
-            start = ns[-1] + 1
+        start = ns[-1] + 1
     return None
 
 
@@ -110,23 +121,32 @@ def _outcome(interval: Interval, delta: float) -> str:
     return INCONCLUSIVE
 
 
-def judge(differences: np.ndarray, delta: float, comparisons: int, alpha: float = 0.05) -> Verdict:
+def judge(
+    differences: np.ndarray,
+    delta: float,
+    comparisons: int,
+    alpha: float = 0.05,
+    shared_variance: float = 0.0,
+) -> Verdict:
     """The verdict on paired differences from the baseline (one per repetition), one of
-    `comparisons` that a report states, at family error rate `alpha`, margin `delta`."""
+    `comparisons` that a report states, at family error rate `alpha`, margin `delta`; with
+    `shared_variance`, an error every difference shares (all scored on one set of test
+    images), in its interval, power and the repetitions that would decide."""
     values = np.asarray(differences, dtype=float)
     values = values[np.isfinite(values)]
     level = family_level(comparisons, alpha)
-    interval = mean_interval(values, level, -1.0, 1.0)
+    interval = mean_interval(values, level, -1.0, 1.0, shared_variance)
     spread = float(values.std(ddof=1)) if len(values) >= 2 else float("nan")
     outcome = _outcome(interval, delta)
     return Verdict(
         outcome,
         interval,
         delta,
-        power(delta, spread, len(values), level),
-        needed(delta, spread, level) if outcome == INCONCLUSIVE else None,
+        power(delta, spread, len(values), level, shared_variance),
+        needed(delta, spread, level, shared=shared_variance) if outcome == INCONCLUSIVE else None,
         comparisons,
         spread,
+        shared_variance,
     )
 
 

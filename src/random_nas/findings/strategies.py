@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from random_nas.analysis.intervals import Interval
 from random_nas.analysis.strategies import FLOPS, SELECTING, TEST, TRAININGS, Point
 from random_nas.analysis.verdicts import EQUIVALENT, INCONCLUSIVE, Verdict
@@ -69,6 +71,9 @@ def verdict_words(verdict: Verdict) -> str:
         decide = (
             f"; about {verdict.needed} searches per strategy would decide"
             if verdict.needed is not None and verdict.needed > searches
+            else "; no number of searches would, on these test images: their sampling alone "
+            f"leaves ±{196 * np.sqrt(verdict.shared_variance):.2f} points"
+            if verdict.needed is None and verdict.shared_variance > 0
             else ""
         )
         outcome = f"inconclusive at ±{delta}{decide}"

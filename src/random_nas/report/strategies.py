@@ -11,6 +11,8 @@ import pandas as pd
 
 from random_nas.analysis.strategies import (
     FLOPS,
+    FLOPS_TIES,
+    RANDOM_TIES,
     SELECTING,
     TEST,
     TRAININGS,
@@ -27,7 +29,7 @@ from random_nas.findings.common import evidence_name
 from random_nas.recipes import sampling_seed
 from random_nas.report.plots import Figures, plot_anytime, set_style
 from random_nas.report_files import STRATEGY_STUDY_FILES
-from random_nas.results import num_classes, read_table, train_images
+from random_nas.results import num_classes, read_table, test_images, train_images
 from random_nas.studies import StrategyStudy, read_study, strategy_study
 
 
@@ -54,6 +56,7 @@ def read_search(label: str, seed: int, folder: Path) -> tuple[Search, dict]:
         repeats,
         train_images(trainings),
         int(config["training"]["epochs"]),
+        test_images(trainings),
     )
     return search, config
 
@@ -83,8 +86,9 @@ def _final_table(frame: pd.DataFrame) -> str:
     final = frame[frame["compute"] == frame["compute"].max()]
     lines = [
         "| strategy | evidence | mean pick % | 95 % interval | difference (points) | "
-        "interval for all at once | verdict | power against delta | searches that decide |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "interval for all at once | verdict | power against delta | searches that decide | "
+        "with ties to fewer FLOPs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in final.itertuples():
         verdict = row.verdict if isinstance(getattr(row, "verdict", None), str) else ""
@@ -105,11 +109,19 @@ def _final_table(frame: pd.DataFrame) -> str:
         )
         power = f"{row.power:.2f}" if compared and pd.notna(row.power) else ""
         decide = f"{int(row.searches_needed)}" if compared and pd.notna(row.searches_needed) else ""
+        if compared and row.verdict == "inconclusive" and not decide:
+            decide = "none: the test images' sampling"
+        by_rule = getattr(row, "mean_difference_flops_ties", float("nan"))
+        by_rule = (
+            f"{100 * by_rule:+.2f}: {row.verdict_flops_ties}"
+            if compared and pd.notna(by_rule)
+            else ""
+        )
         lines.append(
             f"| {row.strategy} | {evidence_name(row.evidence)} | "
             f"{100 * row.mean_pick_accuracy:.2f} | {100 * row.pick_low:.2f} to "
             f"{100 * row.pick_high:.2f} | {difference} | {together} | {verdict} | {power} | "
-            f"{decide} |"
+            f"{decide} | {by_rule} |"
         )
     return "\n".join(lines)
 
@@ -168,8 +180,14 @@ def _study_page(
         f"Each strategy searched {len(study.sampling_seeds)} times, with sampling seeds "
         f"{', '.join(map(str, study.sampling_seeds))}; every search spent the same compute, "
         f"{compute_words(counted_in, study.baseline, searches[0])} A search's pick is its "
-        "best validation accuracy so far (ties to fewer FLOPs, then arch_id); intervals are "
-        "over the searches, so they include which architectures each drew and trained. Each "
+        "best validation accuracy so far, ties between equal accuracies (1,000 validation "
+        "images tie often) broken at random: it scores the mean over the tied picks, the "
+        "expectation over the draw (the tables' last column: the run's own rule, fewer "
+        "FLOPs, then arch_id); intervals are "
+        "over the searches, so they include which architectures each drew and trained, and "
+        "on test the test images' own sampling too (every search was scored on the same "
+        "images: the images' share of the variance, from the crossed design of searches and "
+        "images, is added, with Satterthwaite's degrees of freedom). Each "
         f"strategy's difference from {study.baseline} is one of the questions the study asks: "
         "its verdict follows the interval that holds for all of them at once with 95 % "
         "(Bonferroni): better or worse where it excludes zero, equivalent where it lies within "
@@ -188,9 +206,28 @@ def _study_page(
     )
 
 
-def judged_points(study: StrategyStudy, searches: list[Search], classes: int, unit: str) -> list:
+def judged_points(
+    study: StrategyStudy, searches: list[Search], classes: int, unit: str, ties: str = RANDOM_TIES
+) -> list:
     return compare_strategies(
-        searches, study.baseline, classes, delta=study.delta, unit=unit, looks=study.looks
+        searches, study.baseline, classes, delta=study.delta, unit=unit, looks=study.looks,
+        ties=ties,
+    )  # fmt: skip
+
+
+def _with_flops_ties(frame: pd.DataFrame, tied: list) -> pd.DataFrame:
+    """The study's rows with each difference's mean had ties gone to fewer FLOPs."""
+    by_rule = points_frame(tied, frame["compute_unit"].iloc[0])
+    keys = ["strategy", "compute", "evidence"]
+    return frame.merge(
+        by_rule[[*keys, "mean_difference", "verdict"]].rename(
+            columns={
+                "mean_difference": "mean_difference_flops_ties",
+                "verdict": "verdict_flops_ties",
+            }
+        ),
+        on=keys,
+        how="left",
     )
 
 
@@ -218,9 +255,11 @@ def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
     points, beside = (
         judged_points(study, searches, classes, unit) for unit in (study.compute, other)
     )
-    frame = pd.concat(
-        [points_frame(points, study.compute), points_frame(beside, other)], ignore_index=True
+    ours = _with_flops_ties(
+        points_frame(points, study.compute),
+        judged_points(study, searches, classes, study.compute, FLOPS_TIES),
     )
+    frame = pd.concat([ours, points_frame(beside, other)], ignore_index=True)
     out = study_path.parent / "report"
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "strategies.csv") as temporary:
