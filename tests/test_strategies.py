@@ -288,6 +288,37 @@ def test_equal_compute_in_flops_cuts_each_search_at_what_its_baseline_spent():
     assert trained.pick.mean == pytest.approx(0.99) and trained.spent_flops == pytest.approx(8.0)
 
 
+def test_the_anytime_band_of_a_difference_holds_over_the_whole_curve():
+    """A curve read as a curve needs a band that holds at every compute at once: on
+    simulated paired-difference curves of 5 searches (random walks over 20 computes, true
+    difference zero), the sup-t band covers the whole curve near its 95 %, where pointwise t
+    intervals cover it two times in three; and a study's band contains the pointwise
+    interval it widens."""
+    from random_nas.analysis.strategies import sup_t_quantile
+
+    generator = np.random.default_rng(1)
+    covered = {"band": 0, "pointwise": 0}
+    for _ in range(200):
+        steps = generator.standard_normal((5, 20)) * np.linspace(1, 0.3, 20)
+        curves = 0.3 * np.cumsum(steps, axis=1) + 0.2 * generator.standard_normal((5, 20))
+        error = curves.std(axis=0, ddof=1) / np.sqrt(5)
+        for kind, critical in (("band", sup_t_quantile(curves, draws=4000)),
+                               ("pointwise", stats.t.ppf(0.975, 4))):  # fmt: skip
+            covered[kind] += bool(np.all(np.abs(curves.mean(axis=0)) <= critical * error))
+    assert covered["band"] / 200 >= 0.88 and covered["pointwise"] / 200 <= 0.75
+    assert sup_t_quantile(curves[:, :1]) == pytest.approx(stats.t.ppf(0.975, 4), rel=0.03)
+    searches = [
+        _searched(label, seed, [1.0] * 6, list(0.9 + shift + generator.uniform(0, 0.02, 6)))
+        for seed in (1, 2, 3, 4)
+        for label, shift in (("random", 0.0), ("better", 0.01))
+    ]
+    for point in compare_strategies(searches, "random", 10):
+        if point.label == "better":
+            assert point.band.low <= point.difference.low <= point.difference.high
+            assert point.difference.high <= point.band.high
+            assert point.band.mean == pytest.approx(point.difference.mean)
+
+
 def test_a_study_is_planned_from_a_pilot_before_it_trains(tmp_path, capsys):
     """plan-study reads a pilot's searches (here the published study) and says, per strategy,
     the searches that reach 80 % power against the planned study's delta at its family level,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,9 +19,7 @@ import seaborn as sns
 from random_nas.analysis.draws import (
     COSTS,
     architecture_features,
-    edf_band,
     empirical_distribution,
-    expected_best,
     pareto_front,
 )
 from random_nas.analysis.replay import SELECTING, TEST
@@ -302,7 +299,7 @@ def plot_val_vs_test(ok: pd.DataFrame, correlation: float) -> plt.Figure:
     return figure
 
 
-def _labelled(figure: plt.Figure, axis: plt.Axes, x: str, y: str, title: str) -> plt.Figure:
+def labelled(figure: plt.Figure, axis: plt.Axes, x: str, y: str, title: str) -> plt.Figure:
     """A figure with its axes' labels, title and legend (lower right), laid out."""
     axis.set_xlabel(x)
     axis.set_ylabel(y)
@@ -352,7 +349,7 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
     points = pd.concat([table["compute_epoch_images"], runs["compute_epoch_images"]])
     if not points.empty:
         label_log_axis(axis.xaxis, points.min() / full_training, points.max() / full_training)
-    return _labelled(
+    return labelled(
         figure,
         axis,
         "compute (full-budget trainings' worth of epoch-images)",
@@ -361,73 +358,7 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
     )
 
 
-def plot_study_edfs(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
-    """The runs' validation-error EDFs, each with its 90 % bootstrap band."""
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    errors = {label: 1 - scored["score"].to_numpy() for label, scored in runs.items()}
-    points = np.unique(np.concatenate(list(errors.values())))
-    for number, (label, error) in enumerate(errors.items()):
-        band = edf_band(error, points, seed=number)
-        color = f"C{number}"
-        axis.fill_between(100 * band["value"], band["low"], band["high"], step="post",
-                          color=color, alpha=0.2, linewidth=0)  # fmt: skip
-        axis.step(100 * band["value"], band["fraction"], where="post", color=color,
-                  label=f"{label} ({len(error)} draws)")  # fmt: skip
-    axis.set_xscale("log")
-    label_log_axis(axis.xaxis, 100 * points[points > 0].min(), 100 * points.max())
-    return _labelled(
-        figure,
-        axis,
-        "validation error (%)",
-        "fraction of draws with lower error",
-        "Error EDFs (pointwise 90 % bootstrap bands)",
-    )
-
-
-def plot_study_expected(runs: Mapping[str, pd.DataFrame]) -> plt.Figure:
-    """The runs' unbiased expected best of n, each with its 5th–95th percentile band."""
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    largest = 1
-    for number, (label, scored) in enumerate(runs.items()):
-        curve = expected_best(scored["score"].to_numpy())
-        largest = max(largest, len(curve))
-        color = f"C{number}"
-        axis.fill_between(curve["n"], 100 * curve["band_low"], 100 * curve["band_high"],
-                          color=color, alpha=0.15, linewidth=0)  # fmt: skip
-        axis.plot(curve["n"], 100 * curve["expected_best"], color=color, label=label)
-    axis.set_xscale("log")
-    label_log_axis(axis.xaxis, 1, largest)
-    return _labelled(
-        figure,
-        axis,
-        "architectures sampled (n)",
-        "best validation accuracy (%)",
-        "Expected best of n draws (unbiased; 5th–95th percentile)",
-    )
-
-
 def caption(plot: str) -> str:
     """The caption of `plot`, from captions/{plot}.rst, on one line."""
     text = files("random_nas.report").joinpath("captions", f"{plot}.rst").read_text("utf-8")
     return " ".join(text.split())
-
-
-def plot_anytime(curves: Mapping[str, Mapping[str, pd.DataFrame]], unit: str) -> plt.Figure:
-    """Each strategy's pick against compute spent, one panel per evidence (the validation
-    accuracy that chose it, then the test accuracy that did not): the mean over searches with
-    its 95 % t interval."""
-    figure, axes = plt.subplots(1, len(curves), figsize=(7 * len(curves), 4.5), sharex=True)
-    axes = np.atleast_1d(axes)
-    for axis, (title, by_strategy) in zip(axes, curves.items(), strict=True):
-        for number, (label, curve) in enumerate(by_strategy.items()):
-            color = f"C{number}"
-            axis.fill_between(curve["compute"], 100 * curve["low"], 100 * curve["high"],
-                              color=color, alpha=0.12, linewidth=0)  # fmt: skip
-            axis.plot(curve["compute"], 100 * curve["mean"], color=color, label=label)
-        axis.set_title(title)
-        axis.set_xlabel(f"compute spent ({unit})")
-        axis.set_ylabel("pick's accuracy (%)")
-    axes[0].legend(loc="lower right")
-    figure.suptitle("Best so far against compute (mean over searches; 95 % t interval)")
-    figure.tight_layout()
-    return figure

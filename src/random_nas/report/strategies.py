@@ -27,7 +27,8 @@ from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.findings import strategy_findings
 from random_nas.findings.common import evidence_name
 from random_nas.recipes import sampling_seed
-from random_nas.report.plots import Figures, plot_anytime, set_style
+from random_nas.report.plots import Figures, set_style
+from random_nas.report.study_plots import plot_anytime
 from random_nas.report_files import STRATEGY_STUDY_FILES
 from random_nas.results import num_classes, read_table, test_images, train_images
 from random_nas.studies import StrategyStudy, read_study, strategy_study
@@ -265,11 +266,15 @@ def render_strategy_study(study_path: str | os.PathLike[str]) -> list[Path]:
     with atomic_path(out / "strategies.csv") as temporary:
         frame.to_csv(temporary, index=False, float_format="%.6g")
     set_style()
-    curves = {
-        "validation accuracy that chose": anytime(points, SELECTING),
-        "test accuracy (did not choose)": anytime(points, TEST),
+    titles = {
+        SELECTING: "validation accuracy that chose",
+        TEST: "test accuracy (did not choose)",
     }
+    curves, differences = (
+        {title: anytime(points, evidence, paired) for evidence, title in titles.items()}
+        for paired in (False, True)
+    )
     axis = compute_axis(budget(searches, study.baseline, study.compute), study.baseline)
-    Figures(out).save(plot_anytime(curves, axis), "anytime")
+    Figures(out).save(plot_anytime(curves, differences, axis, study.baseline), "anytime")
     write_text(out / "study.md", _study_page(study, searches, points, frame))
     return [out / name for name in STRATEGY_STUDY_FILES]

@@ -15,7 +15,8 @@ from random_nas.analysis.fidelity import choose_fidelity
 from random_nas.files import InputFileError, atomic_path, parse_with_context, write_text
 from random_nas.findings import study_findings
 from random_nas.recipes import sampling_seed
-from random_nas.report.plots import Figures, plot_study_edfs, plot_study_expected, set_style
+from random_nas.report.plots import Figures, set_style
+from random_nas.report.study_plots import plot_study_edfs, plot_study_expected
 from random_nas.report_files import STUDY_FILES
 from random_nas.results import num_classes, read_table
 from random_nas.studies import DEFAULT_DELTA, StudyRun, incomparable, study_runs
