@@ -7,10 +7,10 @@ import time
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, SCHEMA, TINY_CONFIG
 
 from random_nas.console import written_reports
-from random_nas.plan import ConfigError, plan_run, schema_defaults
+from random_nas.plan import ConfigError, config_problem, plan_run, schema_defaults
 from random_nas.recipes import RecipeRegistry, UnknownRecipe, data_recipe, training_recipe
 from random_nas.store.layout import data_key, recipe_key
 
@@ -139,3 +139,71 @@ def test_a_plan_too_large_is_warned_with_its_cost_or_refused_where_it_cannot_fit
     assert "planning 1,000,000 training jobs takes Snakemake about 27 min and 24.9 GiB" in warning
     with pytest.raises(ConfigError, match=r"24\.9 GiB before .* more than the 8\.0 GiB"):
         _scale_warnings(1_000_000, available=8 * 2**30)
+
+
+BAD_CONFIGS = [
+    ({"num_architectures": 0}, "num_architectures"),
+    ({"num_architectures": "many"}, "num_architectures"),
+    ({"num_architectures": 5000}, "holds only 4096"),
+    ({"search_space": {"filters": []}}, "filters"),
+    ({"search_space": {"strides": [1, 1]}}, "strides"),
+    ({"search_space": {"kernel_sizes": [3, 4]}}, "kernel_sizes"),
+    ({"dataset": {"name": "imagenet"}}, "mnist5k"),
+    ({"training": {"device": "tpu"}}, "device"),
+    ({"training": {"epochs": "three"}}, "epochs"),
+    ({"training": {"epoch": 3}}, "epoch"),
+    ({"trainig": {"epochs": 3}}, "trainig"),
+    ({"run": "../elsewhere"}, "run"),
+    ({"run": "a/b"}, "run"),
+    ({"dataset": {"val_size": 4900}}, "dataset.val_size is 4900, which leaves no training images"),
+    (
+        {"dataset": {"val_size": 3000, "train_size": 2000}},
+        "dataset.val_size (3000) + dataset.train_size (2000) is 5,000, more than the 4,800",
+    ),
+    ({"dataset": {"test_size": 5000}}, "dataset.test_size is 5000, but mnist5k has 5,000"),
+    ({"report": {"top_k": 5}}, "config key report.top_k is now called report.ranking_rows"),
+]
+
+BAD_SEARCHES = [
+    (
+        {"strategy": "bohb"},
+        "config search.strategy is 'bohb'; known: random, successive_halving, hyperband, "
+        "random_search, regularized_evolution, local_search, tpe, or a file of your own",
+    ),
+    # The tiny run's 3 draws: the brackets of 1 and 3 epochs take 3 + 2 per iteration.
+    (
+        {"strategy": "hyperband"},
+        "config num_architectures is 3, but Hyperband's brackets take 3 + 2 = 5 draws",
+    ),
+    ({"strategy": "successive_halving", "eta": 1}, "search.eta"),
+    ({"strategy": "successive_halving", "min_epochs": 5}, "search.min_epochs is 5"),
+]
+
+
+def refusal(*overrides: dict) -> str:
+    """Why the workflow refuses the tiny config with `overrides`, each given as a further
+    `--configfile`, made in-process as the Snakefile makes it: config.yaml, then each file
+    merged over it, the schema's problem (config_problem), else the plan's (ConfigError)."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import update_config, validate
+
+    merged = copy.deepcopy(DEFAULTS)
+    for layer in (TINY_CONFIG, *overrides):
+        update_config(merged, copy.deepcopy(layer))
+    try:
+        validate(merged, str(SCHEMA))
+    except WorkflowError:
+        return config_problem(merged, yaml.safe_load(SCHEMA.read_text()))
+    with pytest.raises(ConfigError) as refused:
+        plan_run(merged, gpu=False, cores=1)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(("overrides", "named"), BAD_CONFIGS)
+def test_a_bad_config_is_refused_naming_the_key(overrides, named):
+    assert named in refusal(overrides)
+
+
+@pytest.mark.parametrize(("search", "named"), BAD_SEARCHES)
+def test_bad_search_settings_are_refused_naming_the_key(search, named):
+    assert named in refusal({"search": search, "training": {"epochs": 3}})
