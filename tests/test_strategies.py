@@ -25,7 +25,8 @@ from conftest import (
 )
 from scipy import stats
 
-from random_nas.analysis.strategies import Budget, Search, compare_strategies
+from random_nas.analysis.searches import Budget, Search
+from random_nas.analysis.strategies import compare_strategies
 from random_nas.findings import strategy_findings
 from random_nas.space import SearchSpace
 from random_nas.strategies.encoding import distance
@@ -264,7 +265,7 @@ def test_equal_compute_in_flops_cuts_each_search_at_what_its_baseline_spent():
     worth it has trained 2, and its better third pick (found at its fourth training, by
     trainings) is not yet its pick; counted in trainings, it is. The cut follows the
     baseline's search with the same sampling seed, and each point states the other unit."""
-    from random_nas.analysis.strategies import FLOPS, TRAININGS
+    from random_nas.analysis.searches import FLOPS, TRAININGS
 
     searches = []
     for seed in (1, 2, 3):
@@ -348,7 +349,7 @@ def test_a_study_is_planned_from_a_pilot_before_it_trains(tmp_path, capsys):
 def test_ties_are_broken_at_random_and_the_runs_rule_is_stated_beside():
     """Two trainings tie at the best validation accuracy; the run's rule (fewer FLOPs) takes
     one, the study scores the expectation over a random draw between them: their mean."""
-    from random_nas.analysis.strategies import FLOPS_TIES, RANDOM_TIES, pick_scores, picked
+    from random_nas.analysis.searches import FLOPS_TIES, RANDOM_TIES, pick_scores, picked
 
     search = _searched("s", 1, [2.0, 1.0, 3.0], [0.95, 0.97, 0.97])
     search.trainings["test_accuracy"] = [0.90, 0.91, 0.99]

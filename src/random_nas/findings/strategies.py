@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from random_nas.analysis.intervals import Interval
-from random_nas.analysis.strategies import FLOPS, SELECTING, TEST, TRAININGS, Point
+from random_nas.analysis.searches import FLOPS, SELECTING, TEST, TRAININGS
+from random_nas.analysis.strategies import Point
 from random_nas.analysis.verdicts import EQUIVALENT, INCONCLUSIVE, Verdict
 from random_nas.findings.common import evidence_name
 

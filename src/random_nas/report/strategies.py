@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from random_nas.analysis.strategies import (
+from random_nas.analysis.searches import (
     FLOPS,
     FLOPS_TIES,
     RANDOM_TIES,
@@ -18,11 +18,9 @@ from random_nas.analysis.strategies import (
     TRAININGS,
     Budget,
     Search,
-    anytime,
     budget,
-    compare_strategies,
-    points_frame,
 )
+from random_nas.analysis.strategies import anytime, compare_strategies, points_frame
 from random_nas.files import InputFileError, atomic_path, write_text
 from random_nas.findings import strategy_findings
 from random_nas.findings.common import evidence_name

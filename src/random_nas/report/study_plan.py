@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from random_nas.analysis.strategies import TEST
+from random_nas.analysis.searches import TEST
 from random_nas.analysis.verdicts import TARGET_POWER, family_level, needed
 from random_nas.report.strategies import judged_points, read_searches
 from random_nas.studies import StrategyStudy, read_study, strategy_study
