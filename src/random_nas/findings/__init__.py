@@ -11,14 +11,9 @@ from random_nas.findings.common import (
     evidence_name,
     mixed_hardware,
 )
+from random_nas.findings.halving import halving_findings, strategy_pick
 from random_nas.findings.replay import replay_findings, replay_glance
-from random_nas.findings.run import (
-    halving_findings,
-    rank_sentence,
-    run_findings,
-    single_seed_lead,
-    strategy_pick,
-)
+from random_nas.findings.run import rank_sentence, run_findings, single_seed_lead
 from random_nas.findings.strategies import strategy_findings
 from random_nas.findings.study import study_findings
 from random_nas.findings.verification import verification_basis, verification_lines
