@@ -207,3 +207,21 @@ def test_a_bad_config_is_refused_naming_the_key(overrides, named):
 @pytest.mark.parametrize(("search", "named"), BAD_SEARCHES)
 def test_bad_search_settings_are_refused_naming_the_key(search, named):
     assert named in refusal({"search": search, "training": {"epochs": 3}})
+
+
+def test_each_operational_setting_alone_leaves_every_recipe_as_it_was():
+    """Operational keys change how a run runs, never what it trains: each alone leaves the
+    data and training recipes (the store's keys) as they were (test_workflow checks them all
+    at once against Snakemake's plan)."""
+    from snakemake.utils import update_config
+    from test_workflow import OPERATIONAL_CHANGES, tiny
+
+    def keys(config: dict) -> tuple[str, str]:
+        merged = copy.deepcopy(DEFAULTS)
+        update_config(merged, copy.deepcopy(config))
+        return data_key(data_recipe(merged)), recipe_key(training_recipe(merged, 1))
+
+    for key, value in OPERATIONAL_CHANGES.items():
+        assert keys(tiny(**{key: value})) == keys(tiny()), key
+    assert keys(tiny(training__lr=0.1))[1] != keys(tiny())[1]  # a recipe key does change it
+    assert keys(tiny(dataset__val_size=100))[0] != keys(tiny())[0]
