@@ -211,12 +211,14 @@ GRID_CONFIG = {
 
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory) -> Path:
-    """A tiny dense-grid run: 6 draws at 1 and 3 epochs."""
+    """A tiny dense-grid run: 6 draws at 1 and 3 epochs, made once for the tests that read it,
+    which share a worker (`xdist_group("grid_run")`: on two workers it was made twice)."""
     workdir = copy_repository(tmp_path_factory.mktemp("grid"))
     run_snakemake(workdir, write_config(workdir, GRID_CONFIG))
     return workdir
 
 
+@pytest.mark.xdist_group("grid_run")
 def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_run):
     workdir = grid_run
     run = workdir / "results/tiny"
@@ -249,6 +251,7 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     assert "train" not in planned_jobs(workdir, write_config(workdir, halving, "halving.yaml"))
 
 
+@pytest.mark.xdist_group("grid_run")
 def test_the_exported_grid_loads_in_syne_tune_and_its_random_search_runs(grid_run, tmp_path):
     blackbox_tabular = pytest.importorskip(
         "syne_tune.blackbox_repository.blackbox_tabular",
@@ -299,6 +302,7 @@ def test_the_exported_grid_loads_in_syne_tune_and_its_random_search_runs(grid_ru
     assert tuner.tuning_status.num_trials_finished >= 4
 
 
+@pytest.mark.xdist_group("grid_run")
 def test_the_export_has_a_row_per_seed_the_grids_repeats_trained(grid_run, tmp_path):
     pytest.importorskip("syne_tune", reason="syne-tune is a test extra: pip install -e '.[test]'")
     from random_nas.export import export_grid
@@ -411,6 +415,7 @@ def test_a_sampling_seed_of_its_own_draws_apart_and_unset_draws_with_the_seed():
     assert [d["index"] for d in apart.values()] != [d["index"] for d in unset.values()]
 
 
+@pytest.mark.xdist_group("grid_run")
 def test_a_study_of_two_tiny_runs_compares_their_distributions(grid_run):
     from random_nas.report.study import render_study
 
