@@ -318,6 +318,25 @@ def test_the_anytime_band_of_a_difference_holds_over_the_whole_curve():
             assert point.band.low <= point.difference.low <= point.difference.high
             assert point.difference.high <= point.band.high
             assert point.band.mean == pytest.approx(point.difference.mean)
+    # Read as curves: a strategy far above the baseline at every compute departs from zero
+    # there, one that differs by noise alone nowhere, and the report's sentence says which.
+    from random_nas.analysis.strategies import curve_departures
+    from random_nas.findings import curve_sentence
+
+    base = {seed: list(0.9 + generator.uniform(0, 0.01, 4)) for seed in (1, 2, 3, 4)}
+    curves = [
+        _searched(
+            label, seed, [1.0] * 4, [a + shift + generator.normal(0, 0.001) for a in base[seed]]
+        )
+        for seed in base
+        for label, shift in (("random", 0.0), ("far", 0.05), ("near", 0.0))
+    ]
+    departures = curve_departures(compare_strategies(curves, "random", 10), "test")
+    assert departures == {"far": [1.0, 2.0, 3.0, 4.0], "near": []}
+    sentence = curve_sentence(departures, "random", "trainings")
+    assert "far's band excludes zero at 1, 2, 3, 4 trainings' worth" in sentence
+    assert "every other strategy's spans zero throughout" in sentence
+    assert "none is told from random" in curve_sentence({"near": []}, "random", "flops")
 
 
 def test_a_study_is_planned_from_a_pilot_before_it_trains(tmp_path, capsys):

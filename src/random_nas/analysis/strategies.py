@@ -284,3 +284,15 @@ def anytime(
                  "high": shown.high}
             )  # fmt: skip
     return {label: pd.DataFrame(rows) for label, rows in curves.items()}
+
+
+def curve_departures(points: Sequence[Point], evidence: str) -> dict[str, list[float]]:
+    """Per strategy with a band on `evidence`, the computes at which its band over the whole
+    curve lies wholly above or below zero (none: read as a curve, it is not told from the
+    baseline anywhere)."""
+    found: dict[str, list[float]] = {}
+    for point in points:
+        if point.evidence == evidence and point.band is not None:
+            departs = point.band.low > 0 or point.band.high < 0
+            found.setdefault(point.label, []).extend([point.compute] if departs else [])
+    return found

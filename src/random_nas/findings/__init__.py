@@ -14,7 +14,7 @@ from random_nas.findings.common import (
 from random_nas.findings.halving import halving_findings, strategy_pick
 from random_nas.findings.replay import replay_findings, replay_glance
 from random_nas.findings.run import rank_sentence, run_findings, single_seed_lead
-from random_nas.findings.strategies import strategy_findings
+from random_nas.findings.strategies import curve_sentence, strategy_findings
 from random_nas.findings.study import study_findings
 from random_nas.findings.verification import verification_basis, verification_lines
 
@@ -22,6 +22,7 @@ __all__ = [
     "NEAR_CHANCE",
     "chance_warning",
     "counting_note",
+    "curve_sentence",
     "epochs_text",
     "evidence_name",
     "halving_findings",

@@ -122,3 +122,24 @@ def strategy_findings(
                 sentence += " This evidence chose the picks, so it cannot confirm them."
             lines.append(sentence)
     return lines
+
+
+def curve_sentence(departures: dict[str, list[float]], baseline: str, unit: str) -> str:
+    """What the anytime plot's lower row shows on test, read as curves."""
+    opening = (
+        f"Read as curves (the plot's lower row: each strategy's difference from {baseline}, "
+        "paired by sampling seed, with a 95 % band that holds at every compute at once), on "
+        "the test accuracy "
+    )
+    told = {label: computes for label, computes in departures.items() if computes}
+    if not told:
+        return (
+            f"{opening}no strategy's band excludes zero at any compute: none is told from "
+            f"{baseline} along its curve."
+        )
+    words = "trainings' worth" + (" of FLOPs" if unit == FLOPS else "")
+    parts = [
+        f"{label}'s band excludes zero at {', '.join(f'{c:g}' for c in computes)} {words}"
+        for label, computes in told.items()
+    ]
+    return opening + "; ".join(parts) + "; every other strategy's spans zero throughout."

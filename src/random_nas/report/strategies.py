@@ -20,9 +20,14 @@ from random_nas.analysis.searches import (
     Search,
     budget,
 )
-from random_nas.analysis.strategies import anytime, compare_strategies, points_frame
+from random_nas.analysis.strategies import (
+    anytime,
+    compare_strategies,
+    curve_departures,
+    points_frame,
+)
 from random_nas.files import InputFileError, atomic_path, write_text
-from random_nas.findings import strategy_findings
+from random_nas.findings import curve_sentence, strategy_findings
 from random_nas.findings.common import evidence_name
 from random_nas.recipes import sampling_seed
 from random_nas.report.plots import Figures, set_style
@@ -201,7 +206,9 @@ def _study_page(
         f"{beside['compute'].max():g} trainings' worth, the most every search reached so "
         "counted; the study's verdicts are the ones above.\n\n"
         + _final_table(beside)
-        + "\n\n![Best so far against compute](anytime.svg)\n"
+        + "\n\n![Best so far against compute](anytime.svg)\n\n"
+        + curve_sentence(curve_departures(points, TEST), study.baseline, study.compute)
+        + "\n"
     )
 
 
