@@ -1,39 +1,31 @@
-"""Make sure one training is in the store, then write this working directory's receipt of it:
-a copy of its metrics and per-epoch history (rule `train`; random_nas.job does the work).
+"""One train job (rule `train`): make sure one training is in the store, then write this
+working directory's receipt of it (random_nas.job does the work).
 
-The recipe comes as `params` (its hash is in the entry's path); operational settings (the
-store's location among them) are read from the config or given as params that are functions
-of the job's output, so that changing them retrains nothing.
+A thin job: its arguments are the job's request (JSON: the recipe, whose hash is in the
+entry's path, and the operational settings), its attempt and its time limit in minutes. Where
+the run started a warm trainer (its socket in the environment), the training is forked from
+it and this process only waits and passes signals on (random_nas.warm); elsewhere (a cluster
+node, RANDOM_NAS_WARM_TRAINER=0) it trains here. Until then it imports nothing but the
+standard library.
 """
 
+import json
+import os
 import sys
-from pathlib import Path
 
 import _library  # noqa: F401  (src/ first on the path)
 
-from random_nas.job import JobFailed, TrainingJob
-from random_nas.logs import log_to
-from random_nas.store.entry import EntryDamaged, Store, WaitLimitReached
-from random_nas.store.layout import StorePathError
+from random_nas.warm import SOCKET_ENV, train_through
 
-logger = log_to(snakemake.log[0])
-job = TrainingJob(
-    store=Store(snakemake.params.store),
-    data=snakemake.wildcards.data,
-    recipe=snakemake.wildcards.recipe,
-    architecture=snakemake.params.architecture,
-    seed=snakemake.params.seed,
-    training=snakemake.params.training,
-    dataset=snakemake.params.dataset,
-    location={key: snakemake.config["dataset"][key] for key in ("root", "download")},
-    operational=snakemake.config["training"],
-    attempt=snakemake.resources.attempt,
-    runtime_minutes=snakemake.resources.runtime,
-)
-try:
-    job.run(Path(snakemake.output.metrics).parent)
-except JobFailed:
-    sys.exit(1)
-except (WaitLimitReached, StorePathError, EntryDamaged) as error:
-    logger.error("%s: %s", job.label, error)
-    sys.exit(1)
+request = {
+    **json.loads(sys.argv[1]),
+    "attempt": int(sys.argv[2]),
+    "runtime_minutes": float(sys.argv[3]),
+}
+trainer = os.environ.get(SOCKET_ENV)
+status = None if trainer is None else train_through(trainer, request)
+if status is None:
+    from random_nas.job import run_request
+
+    status = run_request(request)
+sys.exit(status)

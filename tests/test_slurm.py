@@ -411,6 +411,8 @@ def test_k_trainings_share_one_gpu_per_submission(workdir, recording_sbatch):
         expect=2,
     )  # fmt: skip
     assert len(sbatch) == 2, output[-3000:]
+    # No warm trainer on the login node: the run says so once.
+    assert output.count("Each training starts its own process: they run on the cluster") == 1
     for call in sbatch:
         assert "--gres=gpu:1" in call and "--gpus" not in call  # one GPU for the pair
         # The pair trains in turn: one training's CPUs and memory, the sum of their limits.

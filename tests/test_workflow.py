@@ -117,20 +117,30 @@ def test_tiny_run_end_to_end_is_complete_and_reproducible(workdir, tmp_path_fact
     entry = store_entry(workdir, TINY_CONFIG, frame["arch_id"][0]).parent
     assert (entry / "history.csv").read_text().startswith("epoch,")
     assert "epoch 1/1" in (entry / "train.log").read_text()
+    assert "forked from the run's warm trainer" in (entry / "train.log").read_text()
     assert json.loads((entry.parent.parent / "recipe.json").read_text())["epochs"] == 1
     assert not list(workdir.glob("results/store/**/checkpoint.pt"))  # removed once done
     run_snakemake(workdir, configfile, "--report", "report.html")
     assert "cost_vs_accuracy.svg" in (workdir / "report.html").read_text()
 
-    # Same config and seed in a second place: identical architecture files, identical metrics.
+    # Same config and seed in a second place, each training in its own process there (as on
+    # a cluster): identical architecture files, identical metrics.
     other = tmp_path_factory.mktemp("again")
     for name in WORKFLOW_FILES:
         os.symlink(workdir / name, other / name)
-    run_snakemake(other, write_config(other, TINY_CONFIG))
+    result = run_snakemake(
+        other, write_config(other, TINY_CONFIG), env={"RANDOM_NAS_WARM_TRAINER": "0"}
+    )
+    output = result.stdout + result.stderr
+    assert output.count("Each training starts its own process: RANDOM_NAS_WARM_TRAINER=0") == 1
     for path in (run / "architectures").glob("*.json"):
         assert path.read_bytes() == (other / "results/tiny/architectures" / path.name).read_bytes()
     for path in entries:
         assert comparable(path) == comparable(other / path.relative_to(workdir))
+        assert (
+            "in its own process"
+            in (other / path.relative_to(workdir)).with_name("train.log").read_text()
+        )
 
     # Nothing to redo, and operational changes plan no job at all (their keys given in
     # another order, as a merged YAML gives them; all at once: none can undo another's).

@@ -3,22 +3,20 @@ memory of its training above what it held before (Linux /proc; None where unknow
 
 from __future__ import annotations
 
-import os
 import resource
+import time
 from pathlib import Path
 
 import torch
 
+from random_nas.warm import job_started_at
+
 
 def seconds_since_process_start() -> float | None:
-    """Wall seconds since this process started (Linux /proc), or None where that is unknown."""
-    try:
-        # Field 22 of /proc/self/stat, counted after the parenthesised command name.
-        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except OSError:
-        return None
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    """Wall seconds since this training's job started (its own process's start, or the thin
+    job's that handed it to a warm trainer), or None where that is unknown."""
+    started = job_started_at()
+    return None if started is None else time.time() - started
 
 
 def _process_memory_kib(field: str) -> int | None:

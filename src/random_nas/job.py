@@ -19,10 +19,10 @@ from typing import Any
 
 from random_nas.faults import disk_fault
 from random_nas.files import write_json, write_text
-from random_nas.logs import also_log_to
+from random_nas.logs import also_log_to, log_to
 from random_nas.store.claim import Claim, ClaimLost
-from random_nas.store.entry import Holder, Store, write_receipt
-from random_nas.store.layout import entry_dir
+from random_nas.store.entry import EntryDamaged, Holder, Store, WaitLimitReached, write_receipt
+from random_nas.store.layout import StorePathError, entry_dir
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class TrainingJob:
     operational: Mapping[str, Any]
     attempt: int = 1
     runtime_minutes: float | None = None
+    # Which process trains: the job's own, or a fork of the run's warm trainer.
+    process: str = "in its own process"
 
     @property
     def entry(self) -> Path:
@@ -189,12 +191,13 @@ class TrainingJob:
         )
         arch = Architecture.from_dict(self.architecture)
         logger.info(
-            "training %s (attempt %d of %d, %d threads, evaluation batches of %d): %s",
+            "training %s (attempt %d of %d, %d threads, evaluation batches of %d, %s): %s",
             self.label,
             self.attempt,
             self.attempts,
             threads,
             config.eval_batch_size,
+            self.process,
             arch,
         )
         try:
@@ -228,3 +231,32 @@ class TrainingJob:
             )
             logger.error("%s", message)
             raise JobFailed(message) from error
+
+
+def run_request(request: Mapping[str, Any], process: str = "in its own process") -> int:
+    """A train job's whole work, from the request the train rule gives its script (the
+    entry's key and recipes, the config's operational settings, the job's attempt, time limit,
+    receipt folder and log), trained by `process`: the status the job ends with."""
+    job_logger = log_to(request["log"])
+    job = TrainingJob(
+        store=Store(request["store"]),
+        data=request["data"],
+        recipe=request["recipe"],
+        architecture=request["architecture"],
+        seed=request["seed"],
+        training=request["training"],
+        dataset=request["dataset"],
+        location=request["location"],
+        operational=request["operational"],
+        attempt=request["attempt"],
+        runtime_minutes=request["runtime_minutes"],
+        process=process,
+    )
+    try:
+        job.run(Path(request["receipt"]))
+    except JobFailed:
+        return 1
+    except (WaitLimitReached, StorePathError, EntryDamaged) as error:
+        job_logger.error("%s: %s", job.label, error)
+        return 1
+    return 0
