@@ -43,18 +43,15 @@ def in_conda():
     return DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 
 
-def training_command(wildcards, output):
-    """The train job's thin script, run by the Python of the job's environment (its conda
-    environment's where Snakemake made one)."""
-    python = "python" if in_conda() else shlex.quote(sys.executable)
-    return f"{python} {shlex.quote(TRAIN_SCRIPT)}"
-
-
 TRAIN_SCRIPT = os.path.abspath(
     workflow.current_basedir.join("../../scripts/train.py").get_path_or_uri(
         secret_free=True
     )
 )
+# The train job's thin script, run by the Python of the job's environment (its conda
+# environment's where Snakemake made one).
+JOB_PYTHON = "python" if in_conda() else shlex.quote(sys.executable)
+TRAIN_COMMAND = f"{JOB_PYTHON} {shlex.quote(TRAIN_SCRIPT)}"
 WARM_TRAINER = {}
 
 
@@ -123,9 +120,8 @@ rule train:
         architecture=architecture_of,
         store=job_store,
         taken_out=taken_out,
-        # The thin job's command and request (random_nas.warm: it hands its training to
-        # the run's warm trainer where there is one, and trains itself elsewhere).
-        command=training_command,
+        # The thin job's request (random_nas.warm: it hands its training to the run's
+        # warm trainer where there is one, and trains itself elsewhere).
         request=training_request,
     shell:
-        "{params.command} {params.request:q} {resources.attempt} {resources.runtime}"
+        "{TRAIN_COMMAND} {params.request:q} {resources.attempt} {resources.runtime}"
