@@ -228,6 +228,19 @@ def test_a_broken_environment_fails_loudly_records_nothing_and_is_retried(workdi
     assert planned_jobs(workdir, configfile)["train"] == 1  # the next run tries it again
 
 
+def warm_trainers_of(owner: int) -> list[int]:
+    """The warm trainers (and their forks) that Snakemake process `owner` started, alive."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if "random_nas.warm" in arguments and str(owner) in arguments:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
 def _interruptible() -> None:
     """SIGINT as a terminal sends it, even where pytest runs in the background: a shell
     starts background commands with SIGINT ignored, and an ignored signal stays ignored
@@ -287,6 +300,7 @@ def test_killed_run_resumes_and_loses_nothing(workdir, tmp_path, signal_number, 
     os.killpg(process.pid, signal_number)  # the whole process group, as Ctrl-C does
     process.wait(timeout=300)  # the jobs it was running end first; slower on a loaded machine
     console.close()
+    assert not warm_trainers_of(process.pid)  # nor its trainings, children of the trainer
     assert not (run / "candidates.parquet").exists()
     # The workflow's last word (before Snakemake's log hint): what happened, how to go on.
     said = (workdir / "console.txt").read_text().splitlines()
