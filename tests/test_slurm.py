@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, store_entries, store_entry, write_config
+from conftest import TINY_CONFIG, slowed_epochs, store_entries, store_entry, write_config
 
 # One Slurm on this machine: its tests share one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("slurm")
@@ -280,21 +280,23 @@ def _later_array_task_of(arch_id: str) -> str | None:
     return None
 
 
-# Three trainings long enough to be cancelled mid-way. No retry: the run ends with the
-# cancelled training failed, and the next run resubmits it (a retry would resubmit it alone
-# within the same run).
+# Three trainings of ten epochs, kept alive long enough to be cancelled mid-way by a wait
+# before each epoch (sbatch exports the environment), not by arithmetic. No retry: the run
+# ends with the cancelled training failed, and the next run resubmits it (a retry would
+# resubmit it alone within the same run).
 LONG = {
     **TINY_CONFIG,
     "num_architectures": 3,
-    "dataset": {"val_size": 200, "train_size": 4000, "test_size": 200},
+    "dataset": {"val_size": 200, "train_size": 800, "test_size": 200},
     "training": {**TINY_CONFIG["training"], "epochs": 10, "retries": 0},
 }
 
 
 def _start_arrays(workdir: Path, configfile: Path, *args: str) -> subprocess.Popen:
+    slowed = slowed_epochs(1.5, workdir / "slowed")
     return subprocess.Popen(
         slurm_snakemake(configfile, *ARRAYS, *args), cwd=workdir, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        stderr=subprocess.STDOUT, text=True, env={**os.environ, **slowed},
     )  # fmt: skip
 
 
