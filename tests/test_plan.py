@@ -38,6 +38,18 @@ def test_the_default_plan_draws_twenty_at_three_epochs_on_the_cpu():
     assert plan_run(config(), gpu=False).arch_ids == plan.arch_ids
 
 
+def test_a_live_search_states_its_resolved_batch_size_and_leaves_the_config_as_given():
+    given = config(search={"strategy": "regularized_evolution"}, training={"threads": 1})
+    as_given = copy.deepcopy(given)
+    plan = plan_run(given, gpu=False, cores=3)
+    assert given == as_given and given["search"]["batch_size"] is None
+    assert plan.batch_size == 3 and plan.config["search"]["batch_size"] == 3
+    # The size the first batch was asked with holds whatever cores a later parse is given.
+    assert plan_run(given, gpu=False, cores=8, recorded_batch=3).config["search"]["batch_size"] == 3
+    # A random search has no batches: its config is stated as given.
+    assert plan_run(config(), gpu=False, cores=3).config == config()
+
+
 def test_halving_hyperband_and_a_dense_grid_plan_their_budgets():
     halving = plan_run(
         config(training={"epochs": 9}, search={"strategy": "successive_halving"}), gpu=False

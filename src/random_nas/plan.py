@@ -32,6 +32,9 @@ class RunPlan:
     """What a run trains and where, before anything trains."""
 
     run_dir: str
+    # The config as the run's tables and records state it: the given one, except that a live
+    # search's batch size is the resolved one (what it asks depends on its batches).
+    config: dict[str, Any]
     store: str
     # A verification retrains into a store of its own: the entries of the run it checks would
     # otherwise check the store against itself.
@@ -199,8 +202,12 @@ def plan_run(
         training["device"] == "auto" and (gpu_present() if gpu is None else gpu)
     )
     records = sampled_records(space, config["num_architectures"], sampling_seed(config))
+    stated = json.loads(json.dumps(config))
+    if live:
+        stated["search"]["batch_size"] = batch_size
     return RunPlan(
         run_dir=f"results/{config['run']}",
+        config=stated,
         store=config["store"].rstrip("/"),
         verify_store=config["verify"]["store"].rstrip("/"),
         space=space,

@@ -17,7 +17,7 @@ rule collect:
     conda:
         "../envs/random_nas.yaml"
     params:
-        config=table_config(config),
+        config=table_config(RUN_CONFIG),
         space_size=SPACE.size,
     script:
         "../../scripts/collect.py"

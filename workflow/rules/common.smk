@@ -66,15 +66,14 @@ try:
     )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
-if PLAN.live:
-    # What a live search asks depends on its batches: the resolved size is part of its table.
-    config["search"]["batch_size"] = PLAN.batch_size
+# The config the run's tables and records state (Snakemake's `config` stays as it was given).
+RUN_CONFIG = PLAN.config
 # Targets that leave the run's folder alone (Snakemake knows its targets only after parsing
 # the workflow; the command line names them before). The run's plan is not theirs to state.
 OTHER_TARGETS = {"verify_published", "published_reports", "study"}
 TARGETS = OTHER_TARGETS & set(sys.argv[1:])
 OTHERS_ONLY = bool(TARGETS)
-if not OTHERS_ONLY and (refused := run_record_problem(PLAN.run_dir, config)):
+if not OTHERS_ONLY and (refused := run_record_problem(PLAN.run_dir, RUN_CONFIG)):
     raise WorkflowError(refused)
 for warning in PLAN.warnings:
     logger.warning(warning)

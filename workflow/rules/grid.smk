@@ -14,7 +14,7 @@ rule collect_grid:
     conda:
         "../envs/random_nas.yaml"
     params:
-        config=table_config(config),
+        config=table_config(RUN_CONFIG),
         space_size=SPACE.size,
     script:
         "../../scripts/collect_grid.py"

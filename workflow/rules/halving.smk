@@ -52,7 +52,7 @@ rule collect_trials:
     conda:
         "../envs/random_nas.yaml"
     params:
-        config=table_config(config),
+        config=table_config(RUN_CONFIG),
         space_size=SPACE.size,
     script:
         "../../scripts/collect_trials.py"

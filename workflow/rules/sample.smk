@@ -15,7 +15,7 @@ rule sample:
         search_space=canonical(config["search_space"]),
         num_architectures=config["num_architectures"],
         seed=sampling_seed(config),
-        identity=run_identity(config),
+        identity=run_identity(RUN_CONFIG),
     script:
         "../../scripts/sample.py"
 

@@ -15,7 +15,7 @@ checkpoint ask:
     conda:
         "../envs/random_nas.yaml"
     params:
-        search=search_identity(config["search"]),
+        search=search_identity(RUN_CONFIG["search"]),
         search_space=canonical(config["search_space"]),
         seed=sampling_seed(config),
         epochs=config["training"]["epochs"],
@@ -38,7 +38,7 @@ rule collect_search:
     conda:
         "../envs/random_nas.yaml"
     params:
-        config=table_config(config),
+        config=table_config(RUN_CONFIG),
         space_size=SPACE.size,
     script:
         "../../scripts/collect_search.py"
