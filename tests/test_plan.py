@@ -50,6 +50,23 @@ def test_a_live_search_states_its_resolved_batch_size_and_leaves_the_config_as_g
     assert plan_run(config(), gpu=False, cores=3).config == config()
 
 
+def test_all_enumerates_the_space_in_a_seeded_order_at_every_budget_of_a_dense_grid():
+    space = {"num_layers": 2, "filters": [8, 12], "kernel_sizes": [3], "strides": [1, 2]}
+    grid = config(
+        num_architectures="all",
+        search_space=space,
+        training={"epochs": 3},
+        search={"strategy": "successive_halving", "dense_grid": True},
+    )
+    plan = plan_run(grid, gpu=False)
+    assert plan.space.size == 16 and plan.config["num_architectures"] == 16
+    assert sorted(record["index"] for record in plan.sampled.values()) == list(range(16))
+    assert plan.ladder == [1, 3] and plan.trained_budgets == [1, 3]
+    # The order is the draw of 16 with the run's sampling seed: another seed, another order.
+    assert plan.arch_ids == plan_run({**grid, "num_architectures": 16}, gpu=False).arch_ids
+    assert plan.arch_ids != plan_run({**grid, "sampling_seed": 7}, gpu=False).arch_ids
+
+
 def test_halving_hyperband_and_a_dense_grid_plan_their_budgets():
     halving = plan_run(
         config(training={"epochs": 9}, search={"strategy": "successive_halving"}), gpu=False
@@ -157,6 +174,15 @@ BAD_CONFIGS = [
     ({"num_architectures": 0}, "num_architectures"),
     ({"num_architectures": "many"}, "num_architectures"),
     ({"num_architectures": 5000}, "holds only 4096"),
+    (
+        {"num_architectures": "most"},
+        "num_architectures is 'most'; it may be an integer of at least 1 or 'all'",
+    ),
+    (
+        {"num_architectures": "all", "search_space": {"num_layers": 5}},
+        "config num_architectures is 'all': search_space holds 32,768 architectures, 32,768 "
+        "trainings (32,768 epochs of training) to enumerate, more than the 10,000",
+    ),
     ({"search_space": {"filters": []}}, "filters"),
     ({"search_space": {"strides": [1, 1]}}, "strides"),
     ({"search_space": {"kernel_sizes": [3, 4]}}, "kernel_sizes"),

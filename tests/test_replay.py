@@ -251,6 +251,27 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     assert "train" not in planned_jobs(workdir, write_config(workdir, halving, "halving.yaml"))
 
 
+def test_all_trains_every_architecture_of_a_small_space_once_at_every_budget(workdir):
+    enumerated = {
+        **GRID_CONFIG,
+        "run": "tiny-all",
+        "num_architectures": "all",
+        "search_space": {
+            "num_layers": 1,
+            "filters": [8, 12],
+            "kernel_sizes": [3],
+            "strides": [1, 2],
+        },
+    }
+    configfile = write_config(workdir, enumerated)
+    run_snakemake(workdir, configfile, "results/tiny-all/grid.parquet")
+    grid = read_table(workdir / "results/tiny-all/grid.parquet")[0].to_pandas()
+    assert sorted(grid.groupby("epochs").size().items()) == [(1, 4), (3, 4)]
+    assert sorted(set(grid["index"].astype(int))) == [0, 1, 2, 3] and (grid["status"] == "ok").all()
+    # Enumerated whole, the space has nothing left to train.
+    assert planned_jobs(workdir, configfile, "results/tiny-all/grid.parquet") == {}
+
+
 @pytest.mark.xdist_group("grid_run")
 def test_the_exported_grid_loads_in_syne_tune_and_its_random_search_runs(grid_run, tmp_path):
     blackbox_tabular = pytest.importorskip(

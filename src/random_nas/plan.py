@@ -159,7 +159,8 @@ def plan_run(
         space = SearchSpace.from_config(config["search_space"])
     except ValueError as error:
         raise ConfigError(f"config search_space: {error}") from None
-    if config["num_architectures"] > space.size:
+    count = space.size if config["num_architectures"] == "all" else config["num_architectures"]
+    if count > space.size:
         raise ConfigError(
             f"config num_architectures is {config['num_architectures']}, but search_space "
             f"holds only {space.size} distinct architectures"
@@ -181,9 +182,7 @@ def plan_run(
         ladder = [training["epochs"]]
     try:
         brackets = (
-            hyperband_slices(
-                config["num_architectures"], search["min_epochs"], search["eta"], training["epochs"]
-            )
+            hyperband_slices(count, search["min_epochs"], search["eta"], training["epochs"])
             if hyperband
             else []
         )
@@ -195,14 +194,23 @@ def plan_run(
             f"config repeats.seeds holds the run's own seed {config['seed']}: the first round "
             "already trains every candidate with it; list other seeds"
         )
-    jobs = config["num_architectures"] * (len(ladder) if search["dense_grid"] else 1)
+    jobs = count * (len(ladder) if search["dense_grid"] else 1)
+    if config["num_architectures"] == "all" and jobs > LARGE_PLAN_JOBS:
+        epochs = count * (sum(ladder) if search["dense_grid"] else training["epochs"])
+        raise ConfigError(
+            f"config num_architectures is 'all': search_space holds {space.size:,} "
+            f"architectures, {jobs:,} trainings ({epochs:,} epochs of training) to enumerate, "
+            f"more than the {LARGE_PLAN_JOBS:,} a run plans in seconds; enumerate a smaller "
+            "space (fewer layers or choices), or draw a number of its architectures"
+        )
     warnings += _scale_warnings(jobs)
     # `auto` on a machine with a GPU trains on it, so it asks for the gpu resource as `cuda`.
     train_on_gpu = training["device"] == "cuda" or (
         training["device"] == "auto" and (gpu_present() if gpu is None else gpu)
     )
-    records = sampled_records(space, config["num_architectures"], sampling_seed(config))
+    records = sampled_records(space, count, sampling_seed(config))
     stated = json.loads(json.dumps(config))
+    stated["num_architectures"] = count
     if live:
         stated["search"]["batch_size"] = batch_size
     return RunPlan(
@@ -253,6 +261,14 @@ def _key(path: Any) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
 
 
+def _described(schema: Mapping[str, Any]) -> str:
+    """One alternative of a key's schema in words: `an integer of at least 1`, `'all'`."""
+    if "const" in schema:
+        return repr(schema["const"])
+    words = f"a{'n' * schema['type'].startswith(('a', 'i', 'o'))} {schema['type']}"
+    return words + (f" of at least {schema['minimum']}" if "minimum" in schema else "")
+
+
 def config_problem(config: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     """One line that names the config key at fault and what it may be, for a config the schema
     refuses (jsonschema comes with Snakemake; imported only when there is a problem)."""
@@ -278,6 +294,9 @@ def config_problem(config: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"config {where} is {error.instance!r}; allowed: {allowed}"
+    if error.validator == "oneOf":
+        allowed = " or ".join(_described(choice) for choice in error.validator_value)
+        return f"config {where} is {error.instance!r}; it may be {allowed}"
     if error.validator == "not" and error.validator_value == {"multipleOf": 2}:
         return f"config {where} is {error.instance}; it must be odd"
     if error.validator == "not":

@@ -72,6 +72,14 @@ def sampling_seed(config: Mapping[str, Any]) -> int:
     return int(config["seed"] if seed is None else seed)
 
 
+def draw_size(config: Mapping[str, Any]) -> int:
+    """How many architectures a run draws: `num_architectures`, or where that is `all` (an
+    enumeration), its space's size."""
+    if config["num_architectures"] == "all":
+        return SearchSpace.from_config(config["search_space"]).size
+    return int(config["num_architectures"])
+
+
 def training_recipe(config: Mapping[str, Any], epochs: int | None = None) -> dict[str, Any]:
     """The training settings a result depends on, at `epochs` (default: training.epochs): with
     the training seed and the data recipe, what identifies a training in the store."""
@@ -208,9 +216,7 @@ class RecipeRegistry:
             self.complete(published)
             self.add(published, trained_budgets(published))
             space = SearchSpace.from_config(published["search_space"])
-            self.add_draw(
-                sampled_records(space, published["num_architectures"], sampling_seed(published))
-            )
+            self.add_draw(sampled_records(space, draw_size(published), sampling_seed(published)))
             self.add_search_batches(self.published_root / name)
             self.published[name] = published
         return self.published[name]

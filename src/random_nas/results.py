@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from random_nas.datasets import NUM_CLASSES
 from random_nas.files import InputFileError, atomic_path, parse_with_context
-from random_nas.recipes import sampling_seed
+from random_nas.recipes import draw_size, sampling_seed
 from random_nas.space import SearchSpace, sampled_records
 from random_nas.store.records import read_metrics
 
@@ -101,7 +101,7 @@ def run_draws(config: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     space = SearchSpace.from_config(config["search_space"])
     return {
         record["arch_id"]: {"draw": record["draw"], "index": record["index"]}
-        for record in sampled_records(space, config["num_architectures"], sampling_seed(config))
+        for record in sampled_records(space, draw_size(config), sampling_seed(config))
     }
 
 

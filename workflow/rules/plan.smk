@@ -42,7 +42,7 @@ def trainings_later():
         later += halving_later(len(ARCH_IDS), BUDGETS, config["search"]["eta"])
     elif LIVE:
         later += search_later(
-            config["num_architectures"],
+            len(ARCH_IDS),
             searched_so_far(),
             PLAN.batch_size,
             config["training"]["epochs"],

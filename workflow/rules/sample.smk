@@ -13,7 +13,7 @@ rule sample:
         "../envs/random_nas.yaml"
     params:
         search_space=canonical(config["search_space"]),
-        num_architectures=config["num_architectures"],
+        num_architectures=len(ARCH_IDS),
         seed=sampling_seed(config),
         identity=run_identity(RUN_CONFIG),
     script:

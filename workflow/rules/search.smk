@@ -19,7 +19,7 @@ checkpoint ask:
         search_space=canonical(config["search_space"]),
         seed=sampling_seed(config),
         epochs=config["training"]["epochs"],
-        budget=config["num_architectures"],
+        budget=RUN_CONFIG["num_architectures"],
     script:
         "../../scripts/ask.py"
 

@@ -20,6 +20,7 @@ from random_nas.analysis.draws import (
     scored_draws,
 )
 from random_nas.halving import budget_ladder, hyperband_slices, promoted_count
+from random_nas.recipes import draw_size
 from random_nas.results import num_classes, train_images
 
 
@@ -220,9 +221,7 @@ def brackets_as_promoted(
     if search["strategy"] != "hyperband":
         ladder = budget_ladder(search["min_epochs"], search["eta"], epochs)
         return [rungs_as_promoted(trials, ladder, search["eta"])]
-    slices = hyperband_slices(
-        int(config["num_architectures"]), search["min_epochs"], search["eta"], epochs
-    )
+    slices = hyperband_slices(draw_size(config), search["min_epochs"], search["eta"], epochs)
     brackets = []
     for start, schedule in slices:
         members = trials[trials["draw"].between(start, start + schedule[0][0] - 1)]
