@@ -4,6 +4,7 @@ and a strategy of one's own from the docs alone."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from scipy import stats
 from random_nas.analysis.searches import Budget, Search
 from random_nas.analysis.strategies import compare_strategies
 from random_nas.findings import strategy_findings
+from random_nas.search_run import ask_next, replayed_batches
 from random_nas.space import SearchSpace
 from random_nas.strategies.encoding import distance
 from random_nas.strategies.protocol import Observation, SearchContext
@@ -397,3 +399,72 @@ def test_the_test_images_shared_error_is_estimated_from_a_crossed_design():
     assert np.mean(found) == pytest.approx(sigma_image**2 / images, rel=0.1)
     alone = shared_image_variance(rng.normal(0, 0.3, (5, images)))  # nothing shared
     assert alone < 0.3**2 / images / 5
+
+
+ENUMERABLE_SPACE = {"num_layers": 2, "filters": [8, 12], "kernel_sizes": [3], "strides": [1, 2]}
+ENUMERABLE = SearchSpace.from_config(ENUMERABLE_SPACE)  # 16 architectures
+
+
+def _asked(records) -> list[list[tuple[str, int]]]:
+    return [
+        [(item["arch_id"], item["epochs"]) for item in record["proposals"]] for record in records
+    ]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_replay_asks_what_the_live_checkpoints_ask_batch_by_batch(name):
+    """The live path: `ask_next` called as the checkpoint calls it, the strategy rebuilt from
+    the history on disk every batch; the replay builds it once and tells it as it goes."""
+    measured = {
+        (arch.arch_id, 2): ("ok", _score(arch))
+        for arch in (ENUMERABLE.decode(index) for index in range(ENUMERABLE.size))
+    }
+    search = {"strategy": name, "batch_size": 3, "eta": 3, "settings": {}}
+    if name == "regularized_evolution":
+        search["settings"] = {"population_size": 4, "sample_size": 2}
+    given = {"search": search, "search_space": ENUMERABLE_SPACE, "seed": 5, "epochs": 2}
+    live, metrics = [], []
+    while not live or not live[-1]["done"]:
+        live.append(ask_next(len(live), live, metrics, budget=10, **given))
+        for item in live[-1]["proposals"]:
+            status, accuracy = measured[(item["arch_id"], item["epochs"])]
+            metrics.append({**item, "status": status, "val_accuracy": accuracy})
+    replayed = replayed_batches(measured, 10, budget=10, **given)
+    assert _asked(replayed) == _asked(live) and len(live) == 5  # 3 + 3 + 3 + 1, then done
+    assert [record["spent_before"] for record in replayed] == [r["spent_before"] for r in live]
+
+
+ENUMERATED = {
+    **TINY_CONFIG,
+    "run": "enumerated",
+    "num_architectures": "all",
+    "search_space": ENUMERABLE_SPACE,
+    "training": {**TINY_CONFIG["training"], "epochs": 2},
+}
+
+
+def test_a_live_search_on_an_enumerated_space_asks_what_its_replay_asks(workdir, tmp_path):
+    run_snakemake(
+        workdir, write_config(workdir, ENUMERATED), "results/enumerated/candidates.parquet"
+    )
+    table = pd.read_parquet(workdir / "results/enumerated/candidates.parquet")
+    assert len(table) == 16
+    search = {"strategy": "regularized_evolution", "batch_size": 2,
+              "settings": {"population_size": 4, "sample_size": 2}}  # fmt: skip
+    live = {**ENUMERATED, "run": "live", "num_architectures": 7, "search": search}
+    environment, counter = counting_trainings(tmp_path / "hook")
+    configfile = write_config(workdir, live, "live.yaml")
+    run_snakemake(workdir, configfile, "results/live/candidates.parquet", env=environment)
+    assert counter.read_text() == ""  # every training it asked was an entry of the store
+    batches = sorted(
+        (workdir / "results/live/search").glob("batch_*.json"), key=lambda p: int(p.stem[6:])
+    )
+    asked = [json.loads(path.read_text()) for path in batches]
+    measured = {
+        (row.arch_id, int(row.epochs)): (row.status, row.val_accuracy) for row in table.itertuples()
+    }
+    replayed = replayed_batches(
+        measured, 10, search={**search, "eta": 3}, search_space=ENUMERABLE_SPACE,
+        seed=0, epochs=2, budget=7,
+    )  # fmt: skip
+    assert _asked(replayed) == _asked(asked) and len(asked) == 5  # 2 + 2 + 2 + 1, then done

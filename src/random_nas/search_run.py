@@ -17,6 +17,7 @@ from random_nas.strategies.search import (
     observation,
     read_batch,
     rebuild,
+    scored,
 )
 from random_nas.versions import package_versions
 
@@ -36,12 +37,7 @@ def ask_next(
     """Batch `number`'s record, from the earlier batches' records and their trainings'
     metrics: the strategy of `search` rebuilt from `seed` and asked within `budget`, each ask
     checked at the door (ProposalRefused) and stopped after `ask_seconds`."""
-    space = SearchSpace.from_config(search_space)
-    context = SearchContext(
-        space, seed, epochs, search.get("settings") or {}, ladder=(epochs,), eta=search["eta"]
-    )
-    strategy = strategy_class(search["strategy"])(context)
-    door = Door(search["strategy"], space, context.ladder, ask_seconds)
+    strategy, door = _built(search, search_space, seed, epochs, ask_seconds)
     trained = {(item["arch_id"], int(item["epochs"])): item for item in metrics}
     earlier = [read_batch(record) for record in batches]
     rebuild(
@@ -55,6 +51,61 @@ def ask_next(
     spent = sum(cost(batch.proposals, epochs) for batch in earlier)
     batch = next_batch(strategy, number, search["batch_size"], budget, spent, epochs, door)
     return batch_record(batch, spent)
+
+
+def _built(
+    search: Mapping[str, Any],
+    search_space: Mapping[str, Any],
+    seed: int,
+    epochs: int,
+    ask_seconds: float | None,
+) -> tuple[Any, Door]:
+    """The strategy of `search` as a live search builds it from its seed, and its door."""
+    space = SearchSpace.from_config(search_space)
+    context = SearchContext(
+        space, seed, epochs, search.get("settings") or {}, ladder=(epochs,), eta=search["eta"]
+    )
+    strategy = strategy_class(search["strategy"])(context)
+    return strategy, Door(search["strategy"], space, context.ladder, ask_seconds)
+
+
+# What a table holds of one training, by (arch_id, epochs): its status and validation accuracy.
+Measured = Mapping[tuple[str, int], tuple[str, float | None]]
+
+
+def replayed_batches(
+    measured: Measured,
+    classes: int,
+    *,
+    search: Mapping[str, Any],
+    search_space: Mapping[str, Any],
+    seed: int,
+    epochs: int,
+    budget: float,
+) -> list[dict[str, Any]]:
+    """The batch records a live search of `search` writes, with every training read from
+    `measured` instead of trained: its strategy built as `ask_next` builds it, asked through
+    the same door in batches of search.batch_size within `budget`, each batch told before the
+    next is asked (a live search tells it by asking the history again, which a deterministic
+    strategy answers alike). A KeyError names a proposal that `measured` does not hold."""
+    strategy, door = _built(search, search_space, seed, epochs, None)
+    records: list[dict[str, Any]] = []
+    spent = 0.0
+    while not records or not records[-1]["done"]:
+        batch = next_batch(
+            strategy, len(records), search["batch_size"], budget, spent, epochs, door
+        )
+        records.append(batch_record(batch, spent))
+        observations = []
+        for proposal in batch.proposals:
+            key = (proposal.arch.arch_id, proposal.epochs)
+            if key not in measured:
+                raise KeyError(f"the table holds no training of {key[0]} at {key[1]} epochs")
+            observations.append(scored(proposal.arch, proposal.epochs, *measured[key], classes))
+        if observations:
+            strategy.tell(observations)
+        spent += cost(batch.proposals, epochs)
+    return records
 
 
 def strategy_versions() -> dict[str, str]:

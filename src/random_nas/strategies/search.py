@@ -180,14 +180,21 @@ def next_batch(
 
 
 def observation(arch: Architecture, metrics: Mapping[str, Any]) -> Observation:
+    """What a training scored, from its metrics record."""
+    status = metrics["status"]
+    classes = metrics["recipe"]["dataset"]["num_classes"] if status == "diverged" else 0
+    return scored(arch, int(metrics["epochs"]), status, metrics.get("val_accuracy"), classes)
+
+
+def scored(
+    arch: Architecture, epochs: int, status: str, val_accuracy: float | None, classes: int
+) -> Observation:
     """What a training scored, counted as every statistic counts it: a diverged training as
     chance (1 / classes), a failed one as nothing."""
-    status = metrics["status"]
     if status == "ok":
-        score = float(metrics["val_accuracy"])
+        score = float(val_accuracy)
     elif status == "diverged":
-        classes = metrics["recipe"]["dataset"]["num_classes"]
         score = 1.0 / classes
     else:
         score = None
-    return Observation(arch, int(metrics["epochs"]), score, status)
+    return Observation(arch, epochs, score, status)
