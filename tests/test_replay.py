@@ -22,11 +22,12 @@ from conftest import (
     store_entries,
     write_config,
 )
+from scipy import stats
 from test_workflow import planned_jobs
 
 from random_nas.analysis.draws import expected_best
 from random_nas.analysis.fidelity import promote
-from random_nas.analysis.replay import dense_grid, planned_search, shared_orders, simulate
+from random_nas.analysis.replay import Grid, dense_grid, planned_search, shared_orders, simulate
 from random_nas.analysis.replay_table import ReplaySettings, replay
 from random_nas.halving import hyperband_iteration, hyperband_within
 from random_nas.report.replay import render_replay
@@ -670,3 +671,41 @@ def test_the_replay_at_a_glance_is_a_row_per_strategy_and_compute_with_its_verdi
         )
         assert cells[5].startswith(judged["verdict"]) and f"power {judged['power']:.2f}" in cells[5]
     assert "Bonferroni: 2 strategies against random search" in replay_findings(table, grid, 900)[0]
+
+
+def test_the_landscape_of_a_grid_is_its_spread_neighbours_fidelities_and_best():
+    from random_nas.analysis.landscape import landscape
+    from random_nas.space import Architecture, ConvLayer, SearchSpace
+
+    space = SearchSpace.from_config(
+        {"num_layers": 1, "filters": [8, 12], "kernel_sizes": [3], "strides": [1, 2]}
+    )
+    # a (8, stride 1), b (12, 1), c (8, 2), d (12, 2): a-b, a-c, b-d and c-d one setting apart.
+    layers = [(8, 1), (12, 1), (8, 2), (12, 2)]
+    architectures = tuple(Architecture((ConvLayer(f, 3, s),), ()) for f, s in layers)
+    validation = np.array([0.90, 0.80, 0.70, 0.95])
+    again = validation + np.array([0.03, -0.03, 0.02, -0.02])
+    grid = Grid(
+        arch_ids=tuple(arch.arch_id for arch in architectures),
+        budgets=(1, 3),
+        accuracy=np.stack([[0.5, 0.6, 0.4, 0.7], validation], axis=1),
+        scores={"validation": validation, "test": np.array([0.9, 0.96, 0.7, 0.94]),
+                "validation_seed_1": again},
+        flops_order=np.arange(4),
+        train_images=100,
+        architectures=architectures,
+    )  # fmt: skip
+    shape = landscape(grid, space).set_index("measure")["value"]
+    assert shape["architectures"] == 4
+    assert shape["validation sd"] == pytest.approx(np.std(validation, ddof=1))
+    pairs = [(0.90, 0.80), (0.90, 0.70), (0.80, 0.95), (0.70, 0.95)]
+    assert shape["nearest-neighbour correlation"] == pytest.approx(
+        stats.pearsonr(*zip(*pairs, strict=True)).statistic
+    )
+    # Ranks 2 3 1 4 at 1 epoch against 3 2 1 4 at 3: 1 - 6 x 2 / (4 x 15).
+    assert shape["rank correlation, 1 with 3 epochs"] == pytest.approx(0.8)
+    assert shape["best: validation"] == 0.95 and shape["best: rank on test"] == 2
+    assert shape["best: rank at 1 epoch"] == 1
+    seed_sd = np.std([0.03, -0.03, 0.02, -0.02], ddof=1) / np.sqrt(2)
+    assert shape["training seed sd"] == pytest.approx(seed_sd)
+    assert shape["within seed noise of the best"] == 2  # 0.95 and 0.90, within 0.059

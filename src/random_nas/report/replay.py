@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from random_nas.analysis.landscape import landscape
 from random_nas.analysis.replay import TEST, Grid, dense_grid, run_on_grid
 from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, replay
 from random_nas.files import atomic_path, write_text
@@ -16,12 +17,12 @@ from random_nas.halving import config_ladder
 from random_nas.report.plots import Figures, plot_replay, set_style
 from random_nas.report_files import REPLAY_FILES
 from random_nas.results import num_classes, read_table, train_images
+from random_nas.space import SearchSpace
 
 
 def replayed_strategies(grid: Grid, config: dict) -> dict[str, Replayed]:
     """The planned strategies, and those report.replay_strategies names (ASHA, ask/tell)."""
     from random_nas.analysis.replay_search import asha_search, ask_tell_search
-    from random_nas.space import SearchSpace
 
     search, space = config["search"], SearchSpace.from_config(config["search_space"])
     strategies = planned(search["eta"], search["min_epochs"])
@@ -34,6 +35,35 @@ def replayed_strategies(grid: Grid, config: dict) -> dict[str, Replayed]:
     for name in config.get("report", {}).get("replay_strategies", []):
         strategies[name] = searched_by(name)
     return strategies
+
+
+_SHOWN = {
+    "count": lambda value: f"{int(value):,}",
+    "rank": lambda value: f"{int(value):,}",
+    "points": lambda value: f"{100 * value:.2f} points",
+    "accuracy": lambda value: f"{100 * value:.2f} %",
+    "coefficient": lambda value: f"{value:+.2f}",
+}
+
+
+def landscape_lines(shape: pd.DataFrame) -> list[str]:
+    """The landscape (analysis.landscape) as a section of replay.md."""
+    return [
+        "",
+        "## The landscape",
+        "",
+        "What the grid says of its space: the spread of full-budget accuracies beside a training "
+        "seed's noise, how alike the nearest architectures score (what evolution and local "
+        "search count on), how a short training ranks as the full one does (what halving "
+        "counts on), and where the best by validation stands on evidence that did not choose it.",
+        "",
+        "| measure | value | over |",
+        "| --- | --- | --- |",
+        *(
+            f"| {row.measure} | {_SHOWN[row.unit](row.value)} | {row.over} |"
+            for row in shape.itertuples()
+        ),
+    ]
 
 
 def render_replay(
@@ -87,11 +117,13 @@ def render_replay(
     )
     Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
     lines = replay_findings(replayed, grid, full_training)
+    shape = landscape(grid, SearchSpace.from_config(config["search_space"]))
     glance = "".join(f"{line}\n" for line in replay_glance(replayed, grid, full_training))
     write_text(
         out / "replay.md",
         f"# Strategies replayed on the dense grid of {config.get('run')}\n\n## Findings\n\n"
         + "".join(f"- {line}\n" for line in lines)
-        + (f"\nAt a glance:\n\n{glance}" if glance else ""),
+        + (f"\nAt a glance:\n\n{glance}" if glance else "")
+        + "".join(f"{line}\n" for line in landscape_lines(shape)),
     )
     return [out / name for name in REPLAY_FILES]
