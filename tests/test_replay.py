@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from conftest import (
     REPO,
     TINY_CONFIG,
     copy_repository,
+    counting_trainings,
     run_snakemake,
     store_entries,
     write_config,
@@ -709,3 +712,27 @@ def test_the_landscape_of_a_grid_is_its_spread_neighbours_fidelities_and_best():
     seed_sd = np.std([0.03, -0.03, 0.02, -0.02], ddof=1) / np.sqrt(2)
     assert shape["training seed sd"] == pytest.approx(seed_sd)
     assert shape["within seed noise of the best"] == 2  # 0.95 and 0.90, within 0.059
+
+
+@pytest.mark.xdist_group("grid_run")
+def test_a_grid_resumed_elsewhere_from_its_tables_trains_nothing_twice(grid_run, tmp_path):
+    """A published grid's tables are all a fresh machine has of it: imported into a new
+    store, they are the entries a run of the same config finds, and it trains none again."""
+    elsewhere = copy_repository(tmp_path / "elsewhere")
+    (elsewhere / "published").mkdir()
+    for name in ("candidates", "grid", "trials", "curves"):
+        if (grid_run / f"results/tiny/{name}.parquet").exists():
+            shutil.copy(grid_run / f"results/tiny/{name}.parquet", elsewhere / "published")
+    command = Path(sys.executable).with_name("random-nas")
+    result = subprocess.run(
+        [str(command), "migrate", "--from-tables", "published"],
+        cwd=elsewhere, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "published: 12 imported" in result.stdout
+    environment, counter = counting_trainings(tmp_path / "hook")
+    configfile = write_config(elsewhere, GRID_CONFIG)
+    run_snakemake(elsewhere, configfile, "results/tiny/grid.parquet", env=environment)
+    assert counter.read_text() == ""
+    again = read_table(elsewhere / "results/tiny/grid.parquet")[0].to_pandas()
+    first = read_table(grid_run / "results/tiny/grid.parquet")[0].to_pandas()
+    pd.testing.assert_frame_equal(again, first)

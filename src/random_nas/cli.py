@@ -4,7 +4,7 @@
     random-nas store list|check|clean|retire|remove   a look at a store of trainings
     random-nas study STUDY.yaml                render a study from its runs' tables
     random-nas export GRID OUT                 a dense grid as a long table and a Syne Tune blackbox
-    random-nas migrate RUN [RUN ...]           old run folders into the store
+    random-nas migrate [--from-tables] RUN ... old run folders (or a run's tables) into the store
     random-nas compare STUDY.yaml              every search of a study of strategies, rendered
     random-nas plan-study STUDY.yaml [--pilot P]   the searches it needs, and their cost here
     random-nas run [SNAKEMAKE ARGS]            snakemake, its --configfile files checked first
@@ -128,7 +128,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from random_nas.migrate import import_run
 
     for run_dir in args.runs:
-        counts = import_run(run_dir, args.store)
+        counts = import_run(run_dir, args.store, from_tables=args.from_tables)
         print(f"{run_dir}: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
     return 0
 
@@ -274,6 +274,12 @@ def parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="import run folders made before the store")
     migrate.add_argument("runs", nargs="+", type=Path, help="old run folders, e.g. results/default")
+    migrate.add_argument(
+        "--from-tables",
+        action="store_true",
+        help="import the trainings the run's tables record (a published run's, for a run "
+        "resumed on another machine), each rebuilt from its row",
+    )
     _add_store_option(migrate)
     migrate.set_defaults(handler=_migrate)
     return top

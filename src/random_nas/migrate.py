@@ -12,10 +12,14 @@ from what the store recorded for its recipe is refused; the old folders are not 
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from random_nas.data import DataContentError
 from random_nas.files import InputFileError, write_json
@@ -36,14 +40,80 @@ from random_nas.store.records import read_metrics, recorded_content
 RUN_FIELDS = ("draw", "index")
 
 
-def _old_trainings(run_dir: Path) -> Iterator[Path]:
-    yield from sorted(run_dir.glob("candidates/*/metrics.json"))
-    yield from sorted(run_dir.glob("repeats/*/seed_*/metrics.json"))
-    yield from sorted(run_dir.glob("trials/*/epochs_*/metrics.json"))
+def _old_trainings(run_dir: Path) -> Iterator[tuple[str, dict[str, Any], Callable[[Path], None]]]:
+    """Each training an old run folder kept: where, its metrics, and how to write its history."""
+    for source in [
+        *sorted(run_dir.glob("candidates/*/metrics.json")),
+        *sorted(run_dir.glob("repeats/*/seed_*/metrics.json")),
+        *sorted(run_dir.glob("trials/*/epochs_*/metrics.json")),
+    ]:
+        history = source.with_name("history.csv")
+
+        def copy_history(folder: Path, history: Path = history) -> None:
+            if history.exists():
+                shutil.copy2(history, folder / "history.csv")
+
+        yield str(source), read_metrics(source), copy_history
 
 
-def import_run(run_dir: Path, store: Path) -> dict[str, int]:
-    """Copy the trainings of one old run folder into `store`; counts of what was done."""
+# A table's columns that are not a metrics record's own fields (placement, and what
+# results.metrics_row derives from the architecture and recipe).
+_DERIVED = {"draw", "batch", "seed", "index", "torch_version", "num_layers", "num_dense",
+            "dense_widths", "architecture", "recipe"}  # fmt: skip
+_TABLES = ("candidates", "trials", "grid", "repeats")
+
+
+def _table_trainings(
+    run_dir: Path,
+) -> Iterator[tuple[str, dict[str, Any], Callable[[Path], None]]]:
+    """Each training a run's tables record (a published run's, whose store is elsewhere): its
+    metrics record rebuilt from its row, its history from curves.parquet where the run
+    collected one for it (its own seed), else a history of no epochs."""
+    curves = run_dir / "curves.parquet"
+    histories = (
+        dict(iter(pd.read_parquet(curves).groupby(["arch_id", "budget"])))
+        if curves.exists()
+        else {}
+    )
+    own_seed = read_table(run_dir / "candidates.parquet")[1]["config"]["seed"]
+    for name in _TABLES:
+        path = run_dir / f"{name}.parquet"
+        for number, row in enumerate(read_table(path)[0].to_pylist() if path.exists() else ()):
+            where = f"{path}, row {number}"
+            if row.get("recipe") is None or row.get("architecture") is None:
+                raise InputFileError(f"{where} records no recipe or architecture: not an entry")
+            shape = json.loads(row["architecture"])
+            metrics = {
+                key: value
+                for key, value in row.items()
+                if key not in _DERIVED and not key.startswith("layer_")
+            }
+            metrics |= {
+                "layers": shape["layers"],
+                "dense": shape["dense"],
+                "recipe": json.loads(row["recipe"]),
+                "versions": {"torch": row.get("torch_version")},
+                "imported_from": where,
+            }
+            key = (row["arch_id"], row["epochs"])
+            rows = histories.get(key) if row["seed"] == own_seed else None
+            yield where, metrics, lambda folder, rows=rows: _write_history(folder, rows)
+
+
+def _write_history(folder: Path, rows: Any) -> None:
+    fields = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
+              "train_seconds", "images_per_second"]  # fmt: skip
+    with open(folder / "history.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for record in rows.sort_values("epoch").itertuples() if rows is not None else ():
+            writer.writerow(["" if pd.isna(v) else v for v in (getattr(record, f) for f in fields)])
+
+
+def import_run(run_dir: Path, store: Path, from_tables: bool = False) -> dict[str, int]:
+    """Copy the trainings of one old run folder into `store` (or, `from_tables`, the trainings
+    its tables record: a published run's, so that a run resumed elsewhere trains nothing
+    twice); counts of what was done."""
     table_path = run_dir / "candidates.parquet"
     if not table_path.exists():
         raise InputFileError(
@@ -54,8 +124,8 @@ def import_run(run_dir: Path, store: Path) -> dict[str, int]:
     data = canonical({**config["dataset"], "split_seed": config["seed"]})
     data_dir = store / data_key(data)
     counts = {"imported": 0, "already in the store": 0}
-    for source in _old_trainings(run_dir):
-        metrics: dict[str, Any] = read_metrics(source)
+    trainings = _table_trainings(run_dir) if from_tables else _old_trainings(run_dir)
+    for source, metrics, write_history in trainings:
         recipe = metrics.get("recipe")
         if recipe is None:
             raise InputFileError(f"metrics file {source} records no recipe; it cannot be keyed")
@@ -87,9 +157,7 @@ def import_run(run_dir: Path, store: Path) -> dict[str, int]:
             if is_published(target):
                 counts["already in the store"] += 1
                 continue
-            history = source.with_name("history.csv")
-            if history.exists():
-                shutil.copy2(history, claim.folder / "history.csv")
+            write_history(claim.folder)
             write_json(claim.folder / "metrics.json", entry, make_parent=False)
             if not claim.publish():
                 counts["already in the store"] += 1
