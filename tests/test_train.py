@@ -35,6 +35,13 @@ def splits():
     return prepare_splits(dataset_config(val_size=300, train_size=1200, test_size=300), 0)
 
 
+@pytest.fixture(scope="module")
+def few_splits():
+    """For what asks no accuracy of a training, only that it ran (a checkpoint's fingerprint):
+    a quarter of `splits`' images."""
+    return prepare_splits(dataset_config(val_size=100, train_size=300, test_size=100), 0)
+
+
 def small_config(**changes):
     settings = {"epochs": 2, "batch_size": 64, "lr": 0.05, "warmup_epochs": 0, "device": "cpu"}
     return training_config(**{**settings, **changes})
@@ -221,7 +228,10 @@ def _with_one_image_changed(splits):
     )
 
 
-def test_checkpoint_of_other_data_or_precision_or_unreadable_is_ignored(tmp_path, splits, caplog):
+def test_checkpoint_of_other_data_or_precision_or_unreadable_is_ignored(
+    tmp_path, few_splits, caplog
+):
+    splits = few_splits
     checkpoint = tmp_path / "candidate.pt"
     config = small_config(epochs=2)
     train_candidate(SPACE.decode(3), splits, config, checkpoint)

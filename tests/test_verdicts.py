@@ -133,6 +133,7 @@ def sequential_error_rate(looks_counted: int, sims: int = 800, seed: int = 5) ->
     return wrong / sims
 
 
+@pytest.mark.slow  # a Monte-Carlo check of the rule: 800 simulated studies, twice
 def test_a_study_that_grows_until_it_decides_keeps_its_family_error_rate():
     """Judged at each look as one of comparisons x looks (Bonferroni over both), a growing
     study calls a difference that is not there at most at 5 %; judged at each look as if it

@@ -94,6 +94,8 @@ def _monte_carlo_bound(rate: float) -> float:
     return 3 * np.sqrt(rate * (1 - rate) / SIMULATIONS)
 
 
+# A Monte-Carlo check of the statistic (600 simulated verifications each): slow.
+@pytest.mark.slow
 @pytest.mark.parametrize("rho", [0.0, 0.8])
 def test_a_correct_table_is_called_off_at_most_at_the_level_and_the_stated_power_holds(rho):
     """With selection as strong as the run's own and a retraining sharing part of its

@@ -21,6 +21,9 @@ from random_nas.recipes import data_recipe, training_recipe
 from random_nas.space import SearchSpace, sampled_records
 from random_nas.store.layout import data_key, entry_dir, recipe_key
 
+# Every test here starts a warm trainer, a process of its own.
+pytestmark = pytest.mark.slow
+
 TRAIN_SCRIPT = REPO / "scripts" / "train.py"
 # Measured, not computed: what differs between two equal trainings.
 TIMINGS = ("seconds", "per_second", "memory")
