@@ -211,3 +211,36 @@ def test_a_lock_left_by_a_dead_host_under_another_lease_is_held_then_broken(tmp_
     )
     assert not list(root.glob("*/*/*/.seed_0.lock"))
     assert store.obtain(root / ENTRY, lambda claim: finish(claim.folder)) == "trained"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "named"),
+    [
+        ("arch_id", "../../../escaped", "arch_id '../../../escaped' is not its architecture's"),
+        ("recipe", json.dumps({"seed": "0/../../x"}), "seed '0/../../x' is not an integer"),
+    ],
+)
+def test_a_tables_row_that_would_name_a_path_out_of_the_store_is_refused(
+    tmp_path, column, value, named
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from random_nas.migrate import import_run
+
+    published = tmp_path / "published"
+    published.mkdir()
+    source = REPO / "results/published/mnist5k-grid27"
+    shutil.copy(source / "candidates.parquet", published)
+    table = pq.read_table(source / "trials.parquet")
+    values = table[column].to_pylist()
+    if column == "recipe":
+        value = json.dumps({**json.loads(values[0]), "seed": json.loads(value)["seed"]})
+    table = table.set_column(
+        table.schema.get_field_index(column), column, pa.array([value, *values[1:]], pa.string())
+    )
+    pq.write_table(table, published / "trials.parquet")
+    with pytest.raises(InputFileError, match=named):
+        import_run(published, tmp_path / "store", from_tables=True)
+    outside = {path for path in tmp_path.rglob("*") if "store" not in path.parts}
+    assert all(path.is_relative_to(published) for path in outside if path != published)

@@ -25,6 +25,7 @@ from random_nas.data import DataContentError
 from random_nas.files import InputFileError, write_json
 from random_nas.recipes import canonical
 from random_nas.results import read_table
+from random_nas.space import Architecture
 from random_nas.store.entry import Store
 from random_nas.store.layout import (
     DATA_RECORD,
@@ -110,6 +111,23 @@ def _write_history(folder: Path, rows: Any) -> None:
             writer.writerow(["" if pd.isna(v) else v for v in (getattr(record, f) for f in fields)])
 
 
+def _naming_problem(metrics: dict[str, Any], recipe: dict[str, Any]) -> str | None:
+    """Why a training's arch_id or seed cannot name a folder of the store (they become its
+    path), or None: the arch_id must be its architecture's own, the seed an integer."""
+    try:
+        arch = Architecture.from_dict(
+            {"layers": metrics["layers"], "dense": metrics.get("dense", [])}
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        return f"its architecture cannot be read ({error})"
+    if metrics.get("arch_id") != arch.arch_id:
+        return f"arch_id {metrics.get('arch_id')!r} is not its architecture's ({arch.arch_id})"
+    seed = recipe.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        return f"its recipe's seed {seed!r} is not an integer"
+    return None
+
+
 def import_run(run_dir: Path, store: Path, from_tables: bool = False) -> dict[str, int]:
     """Copy the trainings of one old run folder into `store` (or, `from_tables`, the trainings
     its tables record: a published run's, so that a run resumed elsewhere trains nothing
@@ -137,6 +155,8 @@ def import_run(run_dir: Path, store: Path, from_tables: bool = False) -> dict[st
                 f"but the store's entries of this recipe were trained on {recorded[0]} "
                 f"({recorded[1]}); nothing of {run_dir} was imported past this point"
             )
+        if (problem := _naming_problem(metrics, recipe)) is not None:
+            raise InputFileError(f"{source}: {problem}; nothing was imported past this point")
         training = canonical(recipe["training"])
         key = recipe_key(training)
         target = Path(entry_dir(str(store), data_dir.name, key, metrics["arch_id"], recipe["seed"]))
