@@ -31,7 +31,7 @@ from test_workflow import planned_jobs
 from random_nas.analysis.draws import expected_best
 from random_nas.analysis.fidelity import promote
 from random_nas.analysis.replay import Grid, dense_grid, planned_search, shared_orders, simulate
-from random_nas.analysis.replay_table import ReplaySettings, replay
+from random_nas.analysis.replay_table import OVER_REPLAYS, ReplaySettings, replay
 from random_nas.halving import hyperband_iteration, hyperband_within
 from random_nas.report.replay import render_replay
 from random_nas.results import read_table
@@ -266,6 +266,10 @@ def test_all_trains_every_architecture_of_a_small_space_once_at_every_budget(wor
             "kernel_sizes": [3],
             "strides": [1, 2],
         },
+        "report": {
+            "replay_simulations": 50,
+            "replay_strategies": ["regularized_evolution", "local_search"],
+        },
     }
     configfile = write_config(workdir, enumerated)
     run_snakemake(workdir, configfile, "results/tiny-all/grid.parquet")
@@ -274,6 +278,13 @@ def test_all_trains_every_architecture_of_a_small_space_once_at_every_budget(wor
     assert sorted(set(grid["index"].astype(int))) == [0, 1, 2, 3] and (grid["status"] == "ok").all()
     # Enumerated whole, the space has nothing left to train.
     assert planned_jobs(workdir, configfile, "results/tiny-all/grid.parquet") == {}
+    # Its replay: the strategies that move through the space act on it, as many times as
+    # random search, each judged over its paired replays.
+    render_replay(workdir / "results/tiny-all/grid.parquet", workdir / "replay")
+    replayed = pd.read_csv(workdir / "replay/replay.csv")
+    moving = replayed[replayed["strategy"].isin(["regularized_evolution", "local_search"])]
+    assert set(moving["strategy"]) == {"regularized_evolution", "local_search"}
+    assert (moving["simulations"] == 50).all() and (moving["judged_over"] == OVER_REPLAYS).all()
 
 
 @pytest.mark.xdist_group("grid_run")
@@ -631,7 +642,10 @@ def test_a_model_based_strategy_replays_on_the_grid_and_mutation_is_refused(tmp_
     )
     assert (tpe[:, 2] == 8).all()
     assert set(tpe[:, 0]) <= set(range(grid.size))
-    with pytest.raises(StrategyError, match="cannot be replayed on a dense grid: it mutates"):
+    with pytest.raises(
+        StrategyError,
+        match="cannot be replayed on a dense grid of sampled architectures: it mutates",
+    ):
         ask_tell_search(grid, "regularized_evolution", {}, space, 72)
 
 
@@ -736,3 +750,101 @@ def test_a_grid_resumed_elsewhere_from_its_tables_trains_nothing_twice(grid_run,
     again = read_table(elsewhere / "results/tiny/grid.parquet")[0].to_pandas()
     first = read_table(grid_run / "results/tiny/grid.parquet")[0].to_pandas()
     pd.testing.assert_frame_equal(again, first)
+
+
+ENUMERABLE = {"num_layers": 2, "filters": [8, 12], "kernel_sizes": [3], "strides": [1, 2]}
+
+
+def _enumerated_grid(missing: int = 0):
+    """Every architecture of a 16-architecture space at 1, 3 and 9 epochs (a lattice of
+    accuracies that neighbours share in part, so that a walk can climb), a second training
+    seed at 9 epochs; `missing` architectures left out."""
+    from random_nas.analysis.replay import enumerated_grid
+    from random_nas.space import SearchSpace
+
+    space = SearchSpace.from_config(ENUMERABLE)
+    archs = [space.decode(index) for index in range(space.size - missing)]
+    full = {a.arch_id: 0.9 + 0.01 * (a.layers[0].filters == 12) + 0.02 * (a.layers[1].stride == 1)
+            + 0.001 * index for index, a in enumerate(archs)}  # fmt: skip
+    trials = grid_trials({a: [v - 0.04, v - 0.02, v] for a, v in full.items()}, [1, 3, 9])
+    trials["architecture"] = trials["arch_id"].map(
+        {a.arch_id: json.dumps(a.to_dict()) for a in archs}
+    )
+    repeats = trials[trials["epochs"] == 9].assign(
+        seed=1,
+        val_accuracy=lambda frame: (
+            frame["val_accuracy"] + np.tile([0.004, -0.004], 8)[: len(frame)]
+        ),
+    )
+    grid = dense_grid(trials, [1, 3, 9], train_images=100, classes=10, repeats=repeats)
+    return enumerated_grid(grid, space, test_images=1000), space
+
+
+def test_on_an_enumerated_grid_every_strategy_replays_as_its_live_search_paired_by_seed():
+    from random_nas.analysis.intervals import mean_interval
+    from random_nas.analysis.replay_search import LiveReplay
+    from random_nas.analysis.replay_table import OVER_REPLAYS, orders_for, planned
+    from random_nas.analysis.verdicts import judge
+    from random_nas.search_run import replayed_batches
+
+    sampled, _ = _enumerated_grid(missing=1)
+    assert not sampled.enumerated  # one architecture short of its space
+    grid, space = _enumerated_grid()
+    assert grid.enumerated
+    # A seed's noise: half the variance of the two seeds' differences; test adds its images'.
+    seed_variance = np.var(np.tile([0.004, -0.004], 8), ddof=1) / 2
+    assert grid.noise["validation_seed_1"] == pytest.approx(seed_variance)
+    test = grid.scores["test"]
+    assert grid.noise["test"] == pytest.approx(seed_variance + np.mean(test * (1 - test)) / 1000)
+    # Simulation r is the live search of sampling seed r: random search trains its stream.
+    orders = orders_for(grid, 40, 0)
+    for seed, order in zip(orders.seeds, orders.permutations, strict=True):
+        assert [grid.arch_ids[d] for d in order[:5]] == [
+            a.arch_id for a in space.sample(5, int(seed))
+        ]
+    # Evolution and local search act on the space, through the live code, and a search within
+    # less compute asks what the one within more asks first.
+    measured = {(a, 9): ("ok", float(v)) for a, v in zip(grid.arch_ids, grid.outcome, strict=True)}
+    settings = {"population_size": 4, "sample_size": 2}
+    evolution = LiveReplay({"strategy": "regularized_evolution", "settings": settings, "eta": 3},
+                           ENUMERABLE, classes=10)  # fmt: skip
+    eight = simulate(grid, evolution(grid, 9 * 8), orders)
+    for seed, (pick, spent, met) in zip(orders.seeds[:5], eight[:5], strict=True):
+        search = {"strategy": "regularized_evolution", "settings": settings, "batch_size": 1}
+        live = replayed_batches(measured, 10, search={**search, "eta": 3}, search_space=ENUMERABLE,
+                                seed=int(seed), epochs=9, budget=8)  # fmt: skip
+        asked = [item["arch_id"] for record in live for item in record["proposals"]]
+        assert met == 8 and spent == 72 and grid.arch_ids[pick] in asked
+        assert grid.outcome[pick] == max(grid.outcome[grid.arch_ids.index(a)] for a in asked)
+    four = simulate(grid, evolution(grid, 9 * 4), orders)
+    assert (four[:, 2] == 4).all() and (grid.outcome[four[:, 0]] <= grid.outcome[eight[:, 0]]).all()
+    # The replay judges each comparison over its paired replays, with the held-out noise of
+    # the architectures the two strategies pick as an error every replay shares.
+    local = LiveReplay({"strategy": "local_search", "settings": {"num_init": 3}, "eta": 3},
+                       ENUMERABLE, classes=10)  # fmt: skip
+    strategies = {**planned(3, 1), "regularized_evolution": (evolution, False),
+                  "local_search": (local, False)}  # fmt: skip
+    table = replay(
+        grid, 3, 1, ReplaySettings(simulations=200), points=[36, 72], strategies=strategies
+    )
+    assert set(table["strategy"]) == {"random_search", "successive_halving", "hyperband",
+                                      "regularized_evolution", "local_search"}  # fmt: skip
+    row = table[(table["strategy"] == "local_search") & (table["evidence"] == "validation_seed_1")
+                & (table["compute_epoch_images"] == 72 * 100)].iloc[0]  # fmt: skip
+    assert (
+        row["simulations"] == 200 and row["resamples"] == 0 and row["judged_over"] == OVER_REPLAYS
+    )
+    orders = orders_for(grid, 200, 0)
+    ours = simulate(grid, local(grid, 72), orders)[:, 0]
+    theirs = simulate(grid, planned(3, 1)["random_search"][0](grid, 72), orders)[:, 0]
+    held = grid.scores["validation_seed_1"]
+    shares = np.bincount(ours, minlength=16) / 200 - np.bincount(theirs, minlength=16) / 200
+    shared = grid.noise["validation_seed_1"] * np.sum(shares**2)
+    interval = mean_interval(held[ours] - held[theirs], 0.95, -1, 1, shared)
+    assert (row["difference_low"], row["difference_high"]) == pytest.approx(
+        (interval.low, interval.high)
+    )
+    verdict = judge(held[ours] - held[theirs], 0.003, 4, shared_variance=shared)
+    assert (row["verdict"], row["power"]) == (verdict.outcome, pytest.approx(verdict.power))
+    # Regret to the space's known best on the evidence, beside the accuracy.
+    assert row["median_regret"] == pytest.approx(np.median(held.max() - held[ours]))

@@ -197,7 +197,7 @@ def test_a_strategy_of_ones_own_from_the_docs_runs_live_and_in_replay(tmp_path):
     refused = {**grid, "report": {**grid["report"], "replay_strategies": ["local_search"]}}
     result = run_snakemake(workdir, write_config(workdir, refused, "r.yaml"), "-n", check=False)
     assert result.returncode != 0
-    assert "cannot be replayed on a dense grid: it walks to neighbouring" in (
+    assert "cannot be replayed on a dense grid of sampled architectures: it walks" in (
         result.stdout + result.stderr
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from random_nas.datasets import missing_dataset, split_problem
 from random_nas.halving import Schedule, budget_ladder, hyperband_slices
-from random_nas.recipes import sampling_seed
+from random_nas.recipes import draw_size, sampling_seed
 from random_nas.space import SearchSpace, sampled_records
 from random_nas.strategies.registry import is_live, replay_problem, strategy_problem
 
@@ -130,8 +130,9 @@ def _check_strategies(config: Mapping[str, Any]) -> None:
             f"config search.dense_grid trains every draw at every budget, which a search by "
             f"{search['strategy']!r} does not draw: replay strategies on a grid of its own run"
         )
+    enumerated = draw_size(config) == SearchSpace.from_config(config["search_space"]).size
     for name in config["report"]["replay_strategies"] if search["dense_grid"] else ():
-        if (problem := replay_problem(name)) is not None:
+        if (problem := replay_problem(name, enumerated)) is not None:
             raise ConfigError(problem)
 
 

@@ -16,7 +16,11 @@ REPORT_TABLES = (
 PLOTS = ("cost_vs_accuracy", "edf", "expected_max", "seeds", "curves", "choices", "val_vs_test")
 PLOT_FORMATS = ("svg", "png")
 # A dense grid's replay of search strategies (random_nas.report.replay), beside the report.
-REPLAY_FILES = ["replay.csv", "replay.md", *(f"replay.{fmt}" for fmt in PLOT_FORMATS)]
+REPLAY_FILES = [
+    "replay.csv",
+    "replay.md",
+    *(f"{plot}.{fmt}" for plot in ("replay", "replay_differences") for fmt in PLOT_FORMATS),
+]
 # A study's report (random_nas.report.render_study), in report/ beside its study.yaml.
 STUDY_FILES = [
     "study.md",

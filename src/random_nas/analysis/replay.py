@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from random_nas.halving import (
     hyperband_within,
     schedule_epochs,
 )
-from random_nas.space import Architecture
+from random_nas.space import Architecture, SearchSpace
 
 PLANNED = ("random_search", "successive_halving", "hyperband")
 SELECTING = "validation"
@@ -62,6 +62,16 @@ class Grid:
     flops_order: np.ndarray
     train_images: int
     architectures: tuple[Architecture, ...] = ()
+    # The space the grid holds whole, where it does (enumerated_grid); `noise[evidence]`,
+    # there, the variance of one architecture's held-out measurement (training seed, images).
+    space: SearchSpace | None = None
+    noise: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def enumerated(self) -> bool:
+        """Whether the grid holds every architecture of its space: strategies that move
+        through the space act on it, and replays pair by sampling seed (stream_orders)."""
+        return self.space is not None
 
     @property
     def outcome(self) -> np.ndarray:
@@ -128,13 +138,35 @@ def dense_grid(
                 architectures)  # fmt: skip
 
 
+def enumerated_grid(grid: Grid, space: SearchSpace, test_images: int | None) -> Grid:
+    """`grid` marked as its space's whole, where it holds every architecture of `space`, with
+    each held-out evidence's measurement variance for one architecture: a training seed's
+    (half the variance of the difference between two seeds' validation accuracies), and on
+    test the binomial variance of its images besides (each architecture's errors taken as
+    independent: the same images make them alike, so this overstates a difference's)."""
+    held = {arch.arch_id for arch in grid.architectures}
+    if len(held) != space.size or held != {space.decode(i).arch_id for i in range(space.size)}:
+        return grid
+    seeds = [name for name in grid.scores if name.startswith("validation_seed_")]
+    pairs = [grid.scores[name] - grid.outcome for name in seeds]
+    seed_variance = float(np.mean([pair.var(ddof=1) / 2 for pair in pairs])) if pairs else 0.0
+    noise = {name: seed_variance for name in seeds}
+    if TEST in grid.scores:
+        test = grid.scores[TEST]
+        images = float(np.mean(test * (1 - test)) / test_images) if test_images else 0.0
+        noise[TEST] = seed_variance + images
+    return replace(grid, space=space, noise=noise)
+
+
 @dataclass(frozen=True)
 class Orders:
-    """One simulation per row: the order the draws are met in, and each draw's tie-breaker
-    (higher wins a tie). Shared by every strategy at every compute."""
+    """One simulation per row: the order the draws are met in, each draw's tie-breaker
+    (higher wins a tie), and the sampling seed an ask/tell strategy is built with. Shared by
+    every strategy at every compute."""
 
     permutations: np.ndarray
     tiebreaks: np.ndarray
+    seeds: np.ndarray
 
     def __len__(self) -> int:
         return len(self.permutations)
@@ -149,7 +181,20 @@ def shared_orders(grid: Grid, simulations: int, seed: int, ties: str = "random")
         tiebreaks = np.tile(1 - grid.flops_order / max(1, grid.size), (simulations, 1))
     else:
         tiebreaks = rng.random((simulations, grid.size))
-    return Orders(permutations, tiebreaks)
+    seeds = np.array([np.random.default_rng(order).integers(2**31) for order in permutations])
+    return Orders(permutations, tiebreaks, seeds)
+
+
+def stream_orders(grid: Grid, space: SearchSpace, simulations: int, seed: int) -> Orders:
+    """On an enumerated grid, simulation r is the live search of sampling seed `seed + r`: its
+    order is that seed's stream of the space (space.sample), the architectures random search
+    trains and an ask/tell strategy draws first; ties broken at random."""
+    place = np.empty(space.size, dtype=int)
+    place[[space.encode(arch) for arch in grid.architectures]] = np.arange(grid.size)
+    seeds = seed + np.arange(simulations)
+    permutations = np.stack([place[space.sample_indices(space.size, int(s))] for s in seeds])
+    tiebreaks = np.random.default_rng([seed, 11]).random((simulations, grid.size))
+    return Orders(permutations, tiebreaks, seeds)
 
 
 def _keys(grid: Grid, tiebreak: np.ndarray) -> np.ndarray:
@@ -196,8 +241,9 @@ def epochs_spent(grid: Grid, strategy: str, epochs: int, eta: int, min_epochs: i
     return sum(schedule_epochs(bracket) for bracket in brackets)
 
 
-# One simulated search: (order, keys) -> (its pick, the epochs it trained, the draws it met).
-Search = Callable[[np.ndarray, np.ndarray], tuple[int, int, int]]
+# One simulated search: (order, keys, sampling seed) -> (its pick, the epochs it trained, the
+# draws it met).
+Search = Callable[[np.ndarray, np.ndarray, int], tuple[int, int, int]]
 
 
 def planned_search(
@@ -210,17 +256,17 @@ def planned_search(
         return None
     spent = epochs_spent(grid, strategy, epochs, eta, min_epochs)
     if strategy == "random_search":
-        return lambda order, keys: (_pick(keys, order[:draws]), spent, draws)
+        return lambda order, keys, seed: (_pick(keys, order[:draws]), spent, draws)
     if strategy == "successive_halving":
         rungs = halving_schedule(draws, list(grid.budgets), eta)
-        return lambda order, keys: (
+        return lambda order, keys, seed: (
             _halving(keys, order[:draws], rungs, grid.budgets),
             spent,
             draws,
         )
     brackets = hyperband_within(epochs, min_epochs, eta, grid.budgets[-1])
 
-    def hyperband(order: np.ndarray, keys: np.ndarray) -> tuple[int, int, int]:
+    def hyperband(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
         picks, start = [], 0
         for bracket in brackets:
             picks.append(_halving(keys, order[start : start + bracket[0][0]], bracket,
@@ -238,8 +284,10 @@ def simulate(grid: Grid, search: Search | None, orders: Orders) -> np.ndarray | 
         return None
     return np.array(
         [
-            search(order, _keys(grid, tiebreak))
-            for order, tiebreak in zip(orders.permutations, orders.tiebreaks, strict=True)
+            search(order, _keys(grid, tiebreak), int(seed))
+            for order, tiebreak, seed in zip(
+                orders.permutations, orders.tiebreaks, orders.seeds, strict=True
+            )
         ]
     )
 

@@ -15,9 +15,10 @@ import logging
 import numpy as np
 
 from random_nas.analysis.replay import SELECTING, Grid, Search, _pick
+from random_nas.search_run import replayed_batches
 from random_nas.space import SearchSpace
 from random_nas.strategies.protocol import Observation, SearchContext
-from random_nas.strategies.registry import StrategyError, strategy_class
+from random_nas.strategies.registry import StrategyError, replay_problem, strategy_class
 
 # A diverged training, as ASHA is told it: below every accuracy.
 _DIVERGED = -1.0
@@ -39,7 +40,7 @@ def asha_search(grid: Grid, epochs: int, eta: int) -> Search | None:
     space = {"draw": choice(list(range(grid.size)))}
     created = datetime.datetime(2000, 1, 1)
 
-    def run(order: np.ndarray, keys: np.ndarray) -> tuple[int, int, int]:
+    def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
         scheduler = ASHA(space, metric="accuracy", time_attr="epochs", max_t=budgets[-1],
                          do_minimize=False, random_seed=0, grace_period=budgets[0],
                          reduction_factor=eta,
@@ -72,21 +73,18 @@ def _best_reached(keys: np.ndarray, reached: dict[int, int]) -> int:
 def ask_tell_search(
     grid: Grid, name: str, settings: dict, space: SearchSpace, epochs: int
 ) -> Search | None:
-    """An ask/tell strategy within `epochs`, asked one training at a time; its candidates are
-    the grid's architectures in the simulation's order, and it is seeded from that order.
-    A strategy that cannot act on a grid is refused in one line (StrategyError)."""
+    """An ask/tell strategy within `epochs`, asked one training at a time, seeded by the
+    simulation; its candidates are the grid's architectures in the simulation's order. A
+    strategy that moves through the space is refused in one line (StrategyError): on an
+    enumerated grid every strategy replays as the live search itself (LiveReplay)."""
     kind = strategy_class(name)
-    if not getattr(kind, "REPLAYABLE", True):
-        raise StrategyError(
-            f"config report.replay_strategies names {name!r}, which cannot be replayed on a "
-            f"dense grid: {kind.WHY_NOT_REPLAYABLE}"
-        )
+    if (problem := replay_problem(name)) is not None:
+        raise StrategyError(problem)
     full = grid.budgets[-1]
     if epochs < full or not grid.architectures:
         return None
 
-    def run(order: np.ndarray, keys: np.ndarray) -> tuple[int, int, int]:
-        seed = int(np.random.default_rng(order).integers(2**31))
+    def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
         candidates = tuple(grid.architectures[d] for d in order)
         context = SearchContext(space, seed, full, settings, grid.budgets, candidates=candidates)
         strategy = kind(context)
@@ -116,3 +114,46 @@ def ask_tell_search(
         return _pick(keys, np.array(trained)), spent, len(trained)
 
     return run
+
+
+class LiveReplay:
+    """On an enumerated grid, the live search of `search` (strategy, settings, eta) with each
+    simulation's sampling seed, in batches of one, every training read from the grid
+    (search_run.replayed_batches: the strategy built, asked through the door and told as the
+    live checkpoints do). Asked one at a time, a search within less compute asks a prefix of
+    what it asks within more: each seed's search runs once, to the most compute asked of it."""
+
+    def __init__(self, search: dict, search_space: dict, classes: int) -> None:
+        self.search = {**search, "batch_size": 1}
+        self.search_space = search_space
+        self.classes = classes
+        self.searched: dict[int, tuple[int, list[str]]] = {}
+
+    def __call__(self, grid: Grid, epochs: int) -> Search | None:
+        full = grid.budgets[-1]
+        if epochs < full:
+            return None
+        place = {arch_id: draw for draw, arch_id in enumerate(grid.arch_ids)}
+        measured = {
+            (arch_id, full): ("ok", float(value)) if np.isfinite(value) else ("diverged", None)
+            for arch_id, value in zip(grid.arch_ids, grid.accuracy[:, -1], strict=True)
+        }
+
+        def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
+            draws = [place[arch_id] for arch_id in self._asked(measured, seed, epochs // full)]
+            pick = _pick(keys, np.array(draws)) if draws else int(order[0])
+            return pick, len(draws) * full, len(draws)
+
+        return run
+
+    def _asked(self, measured: dict, seed: int, trainings: int) -> list[str]:
+        """The architectures the search of `seed` trains within `trainings`, in order."""
+        done = self.searched.get(seed)
+        if done is None or (done[0] < trainings and len(done[1]) == done[0]):
+            full = next(iter(measured))[1]
+            records = replayed_batches(measured, self.classes, search=self.search,
+                                       search_space=self.search_space, seed=seed, epochs=full,
+                                       budget=trainings)  # fmt: skip
+            done = (trainings, [item["arch_id"] for r in records for item in r["proposals"]])
+            self.searched[seed] = done
+        return done[1][:trainings]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from random_nas.analysis.intervals import mean_interval
 from random_nas.analysis.replay import (
     PLANNED,
     Grid,
@@ -22,8 +23,9 @@ from random_nas.analysis.replay import (
     planned_search,
     shared_orders,
     simulate,
+    stream_orders,
 )
-from random_nas.analysis.verdicts import judge_resampled
+from random_nas.analysis.verdicts import judge, judge_resampled
 
 BASELINE = "random_search"
 # Searches that others implement (ASHA, ask/tell strategies) cost far more per simulation:
@@ -38,8 +40,13 @@ REPLAY_COLUMNS = [
     "p_beats_random_search_se", "p_beats_low", "p_beats_high", "p_beats_flops_ties",
     "baseline_mean_best_accuracy", "mean_difference", "mean_difference_se", "difference_low",
     "difference_high", "p_no_gain", "family_level", "family_low", "family_high", "delta",
-    "verdict", "power", "draws_needed", "median_regret",
+    "verdict", "power", "draws_needed", "median_regret", "judged_over",
 ]  # fmt: skip
+# What a verdict's interval is taken over: which architectures a sampled grid drew, or, on an
+# enumerated grid, the paired replays (each a live search of its own sampling seed) with the
+# held-out measurements' noise, the table that chose held fixed.
+OVER_ARCHITECTURES = "resampled architectures"
+OVER_REPLAYS = "paired replays, held-out noise"
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,25 @@ def planned(eta: int, min_epochs: int) -> dict[str, Replayed]:
     }
 
 
+def orders_for(grid: Grid, simulations: int, seed: int, ties: str = "random") -> Orders:
+    """The replay's shared orders: sampling seeds' streams on an enumerated grid, random
+    orders of its draws on a sampled one."""
+    if grid.enumerated and ties == "random":
+        return stream_orders(grid, grid.space, simulations, seed)
+    if grid.enumerated:
+        streams = stream_orders(grid, grid.space, simulations, seed)
+        rule = np.tile(1 - grid.flops_order / max(1, grid.size), (simulations, 1))
+        return Orders(streams.permutations, rule, streams.seeds)
+    return shared_orders(grid, simulations, seed, ties)
+
+
 def _outcomes(grid: Grid, search: Search | None, orders: Orders) -> dict[str, np.ndarray] | None:
     rows = simulate(grid, search, orders)
     if rows is None:
         return None
     picks = rows[:, 0]
     return {
+        "pick": picks.astype(int),
         "spent": rows[:, 1].astype(float),
         "draws": rows[:, 2].astype(float),
         **{evidence: scores[picks] for evidence, scores in grid.scores.items()},
@@ -131,10 +151,12 @@ def _interval(values: np.ndarray | None) -> tuple[float, float]:
 
 def _judged(
     values: np.ndarray, baseline: np.ndarray, resampled: np.ndarray | None, units: int,
-    settings: ReplaySettings, comparisons: int,
+    settings: ReplaySettings, comparisons: int, shared: float | None = None,
 ) -> dict:  # fmt: skip
     """A strategy's picks against the baseline's in the same orders: win rate, difference,
-    their intervals over resampled architectures, and the difference's verdict."""
+    their intervals and the difference's verdict, over resampled architectures, or where
+    `shared` is given (an enumerated grid) over the paired replays with `shared`, the variance
+    of the held-out measurements every replay's difference shares."""
     wins, differences = _against(values, baseline)
     row = {
         "p_beats_random_search": float(wins.mean()),
@@ -145,10 +167,16 @@ def _judged(
         "p_no_gain": float((resampled <= 0).mean()) if resampled is not None else np.nan,
     }
     row["difference_low"], row["difference_high"] = _interval(resampled)
-    if resampled is not None and len(resampled) >= 2:
+    verdict = None
+    if shared is not None:
+        interval = mean_interval(differences, LEVEL, -1.0, 1.0, shared)
+        row["difference_low"], row["difference_high"] = interval.low, interval.high
+        verdict = judge(differences, settings.delta, comparisons, shared_variance=shared)
+    elif resampled is not None and len(resampled) >= 2:
         verdict = judge_resampled(
             row["mean_difference"], resampled, units, settings.delta, comparisons
         )
+    if verdict is not None:
         row |= {
             "family_level": verdict.level,
             "family_low": verdict.interval.low,
@@ -159,6 +187,12 @@ def _judged(
             "draws_needed": verdict.needed,
         }
     return row
+
+
+def _pick_shares(picks: np.ndarray, size: int) -> np.ndarray:
+    """How often each architecture is the pick, over the replays: a held-out measurement's
+    error moves the mean best by its architecture's share."""
+    return np.bincount(picks, minlength=size) / len(picks)
 
 
 def _rows(
@@ -188,10 +222,21 @@ def _rows(
             "median_regret": float(np.median(scores.max() - values)),
         }
         row["mean_best_low"], row["mean_best_high"] = _interval(resampled.get(f"best {evidence}"))
+        shared = None
+        if grid.enumerated:
+            row["judged_over"] = OVER_REPLAYS
+            noise, share = grid.noise.get(evidence, 0.0), _pick_shares(ours["pick"], grid.size)
+            best = mean_interval(values, LEVEL, 0.0, 1.0, noise * float(np.sum(share**2)))
+            row["mean_best_low"], row["mean_best_high"] = best.low, best.high
+            if theirs is not None:
+                apart = share - _pick_shares(theirs["pick"], grid.size)
+                shared = noise * float(np.sum(apart**2))
+        elif theirs is not None:
+            row["judged_over"] = OVER_ARCHITECTURES
         if theirs is not None:
             row |= _judged(
                 values, theirs[evidence], resampled.get(f"difference {evidence}"), grid.size,
-                settings, comparisons,
+                settings, comparisons, shared,
             )  # fmt: skip
             row["p_beats_low"], row["p_beats_high"] = _interval(resampled.get(f"wins {evidence}"))
             if flops is not None:
@@ -219,18 +264,17 @@ def replay(
     for epochs in points or compute_points(grid):
         for name, replayed in strategies.items():
             own = settings.costly() if replayed[1] else settings
-            orders = shared_orders(grid, own.simulations, own.seed)
+            orders = orders_for(grid, own.simulations, own.seed)
             ours = _outcomes(grid, replayed[0](grid, epochs), orders)
             if ours is None:
                 continue
             theirs = flops = None
-            resampled: dict[str, np.ndarray] = {}
             if name != BASELINE:
                 theirs = _outcomes(grid, baseline[0](grid, epochs), orders)
                 if theirs is not None:
                     flops = _flops_tied(grid, replayed, baseline, epochs, own)
-                    resampled = _resampled_statistics(grid, replayed, epochs, own, baseline)
-            else:
+            resampled: dict[str, np.ndarray] = {}
+            if not grid.enumerated and (name == BASELINE or theirs is not None):
                 resampled = _resampled_statistics(grid, replayed, epochs, own, baseline)
             rows += _rows(
                 name, grid, epochs, ours, theirs, flops, resampled, own, eta, min_epochs,
@@ -244,7 +288,7 @@ def _flops_tied(
 ) -> dict[str, np.ndarray]:
     """The same orders with ties broken by the run's own rule (fewer FLOPs, then arch_id):
     how much the tie rule moves the win rate."""
-    orders = shared_orders(grid, settings.simulations, settings.seed, ties="flops")
+    orders = orders_for(grid, settings.simulations, settings.seed, ties="flops")
     ours = _outcomes(grid, replayed[0](grid, epochs), orders)
     theirs = _outcomes(grid, baseline[0](grid, epochs), orders)
     return {**ours, **{f"baseline {key}": value for key, value in theirs.items()}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from random_nas.analysis.replay import SELECTING, TEST, Grid, held_out
+from random_nas.analysis.replay_table import OVER_REPLAYS
 from random_nas.analysis.verdicts import INCONCLUSIVE, MOST_REPETITIONS, TARGET_POWER
 from random_nas.findings.common import _slashed, evidence_name
 
@@ -13,6 +14,9 @@ SHORT_NAMES = {
     "successive_halving": "successive halving",
     "hyperband": "Hyperband",
     "asha": "ASHA (Syne Tune)",
+    "regularized_evolution": "regularized evolution",
+    "local_search": "local search",
+    "tpe": "TPE",
 }
 # How the replay names what it simulates.
 NAMES = {
@@ -21,10 +25,15 @@ NAMES = {
     "hyperband": "Hyperband (synchronous halving in Li et al.'s brackets)",
     "asha": "Asynchronous successive halving (Syne Tune's ASHA scheduler, one trial at a time, "
     "a promoted trial retrained from scratch at its next budget)",
+    "regularized_evolution": "Regularized evolution (its live search, replayed)",
+    "local_search": "Local search (its live search, replayed)",
+    "tpe": "TPE (its live search, replayed)",
 }
 
 
 def replay_preamble(table: pd.DataFrame, grid: Grid) -> str:
+    if grid.enumerated:
+        return enumerated_preamble(table, grid)
     simulations = int(table["simulations"].max()) if len(table) else 0
     resamples = int(table["resamples"].max()) if len(table) else 0
     return (
@@ -47,6 +56,34 @@ def replay_preamble(table: pd.DataFrame, grid: Grid) -> str:
     )
 
 
+def enumerated_preamble(table: pd.DataFrame, grid: Grid) -> str:
+    simulations = int(table["simulations"].max()) if len(table) else 0
+    return (
+        f"Replayed on the whole space, all {grid.size:,} of its architectures trained at "
+        f"{', '.join(map(str, grid.budgets))} epochs: {simulations:,} replays per compute, "
+        "replay r the search of sampling seed r, shared by every strategy (outcomes are "
+        "paired): random search trains that seed's first draws, as a live run of it does, and "
+        "an ask/tell strategy is built, asked one training at a time through the door and told "
+        "as a live search's checkpoints do, each training read from the table "
+        "(search_run.replayed_batches); ties between equal validation accuracies are broken at "
+        "random. A pick is made on the full-budget validation accuracy and scored on evidence "
+        f"that did not choose it: {' and '.join(map(evidence_name, held_out(grid)))}; regret is "
+        "its distance to the space's best on that evidence (replay.csv). The table that chose "
+        "is held fixed: each difference from random search is judged over the paired replays "
+        "(which architectures each search met), its error adding the noise of the held-out "
+        f"measurements the picks are scored on ({_noise_text(grid)}), weighed by how often "
+        f"each architecture is picked: {_family_text(table)} Shown: the computes at which no "
+        "strategy met more "
+        "than half the space (replay.csv has every compute)."
+    )
+
+
+def _noise_text(grid: Grid) -> str:
+    if any(name.startswith("validation_seed_") for name in grid.scores):
+        return "a training seed's, from the two seeds at the full budget, and on test the images'"
+    return "on test its images'; with one training seed, a seed's noise is not in it"
+
+
 def _family_text(table: pd.DataFrame) -> str:
     judged = table.dropna(subset=["family_level"])
     if judged.empty:
@@ -58,9 +95,14 @@ def _family_text(table: pd.DataFrame) -> str:
         "random search hold at once with 95 %) says better or worse where it excludes zero, "
         f"equivalent where it lies within ±{100 * delta:.2f} points (about one training's seed "
         "noise), else inconclusive, with its power against a true difference of that size and "
-        "the size of a grid whose replay would decide (the verdicts of the studies, "
-        "analysis.verdicts)."
+        f"{_deciding(table)} (the verdicts of the studies, analysis.verdicts)."
     )
+
+
+def _deciding(table: pd.DataFrame) -> str:
+    if (table.get("judged_over") == OVER_REPLAYS).any():
+        return "the replays that would decide"
+    return "the size of a grid whose replay would decide"
 
 
 def verdict_text(row: pd.Series) -> str:
@@ -73,19 +115,34 @@ def verdict_text(row: pd.Series) -> str:
     # delta, likely; a larger grid is not what it lacks.
     if row["verdict"] == INCONCLUSIVE and not row["power"] >= TARGET_POWER:
         needed = row["draws_needed"]
-        said.append(
-            f"a grid of about {needed:,.0f} draws would decide"
-            if pd.notna(needed)
-            else f"a grid of more than {MOST_REPETITIONS:,} draws would decide"
-        )
+        if row.get("judged_over") == OVER_REPLAYS:
+            said.append(
+                f"about {needed:,.0f} replays would decide"
+                if pd.notna(needed)
+                else "no number of replays would: the held-out measurements' noise stays"
+            )
+        else:
+            said.append(
+                f"a grid of about {needed:,.0f} draws would decide"
+                if pd.notna(needed)
+                else f"a grid of more than {MOST_REPETITIONS:,} draws would decide"
+            )
     return row["verdict"] + (f" ({'; '.join(said)})" if said else "")
 
 
 def _evidence_part(judged: pd.DataFrame, evidence: str) -> str:
+    regret = ""
+    if (judged.get("judged_over") == OVER_REPLAYS).all():
+        regret = (
+            ", median regret to the space's best "
+            + _slashed(100 * judged["median_regret"], "{:.2f}")
+            + " points"
+        )
     return (
         f"on {evidence_name(evidence)}, it picks better in "
         + " / ".join(
-            f"{100 * p:.0f} % ({100 * low:.0f} to {100 * high:.0f})"
+            f"{100 * p:.0f} %"
+            + (f" ({100 * low:.0f} to {100 * high:.0f})" if pd.notna(low) else "")
             for p, low, high in zip(
                 judged["p_beats_random_search"],
                 judged["p_beats_low"],
@@ -98,6 +155,7 @@ def _evidence_part(judged: pd.DataFrame, evidence: str) -> str:
         + " % against "
         + _slashed(100 * judged["baseline_mean_best_accuracy"], "{:.2f}")
         + " % (random search in the same orders)"
+        + regret
     )
 
 

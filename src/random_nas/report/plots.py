@@ -314,6 +314,9 @@ STRATEGY_LABELS = {
     "successive_halving": "synchronous halving",
     "hyperband": "Hyperband",
     "asha": "ASHA (Syne Tune)",
+    "regularized_evolution": "regularized evolution",
+    "local_search": "local search",
+    "tpe": "TPE",
 }
 # Each strategy its own marker, and its points nudged apart on the log axis, so that two that
 # score alike at one compute do not hide one another.
@@ -355,6 +358,36 @@ def plot_replay(table: pd.DataFrame, full_training: int, runs: pd.DataFrame) -> 
         "compute (full-budget trainings' worth of epoch-images)",
         "accuracy of the pick (%)",
         "Strategies replayed on the dense grid",
+    )
+
+
+def plot_replay_differences(table: pd.DataFrame, full_training: int) -> plt.Figure:
+    """Each strategy's mean paired difference from random search on test against compute,
+    with its family-level interval, beside the margin of "equivalent"."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    judged = table[(table["evidence"] == TEST) & table["family_low"].notna()]
+    strategies = [name for name in dict.fromkeys(table["strategy"]) if name != "random_search"]
+    for number, strategy in enumerate(strategies, start=1):
+        rows = judged[judged["strategy"] == strategy]
+        nudge = NUDGE ** (number - len(strategies) / 2)
+        middle = 100 * rows["mean_difference"]
+        axis.errorbar(rows["compute_epoch_images"] / full_training * nudge, middle,
+                      yerr=[middle - 100 * rows["family_low"], 100 * rows["family_high"] - middle],
+                      color=f"C{number}", marker=MARKERS[number % len(MARKERS)], markersize=4,
+                      capsize=2, label=STRATEGY_LABELS.get(strategy, strategy))  # fmt: skip
+    delta = 100 * judged["delta"].iloc[0] if len(judged) else 0.0
+    axis.axhspan(-delta, delta, color="grey", alpha=0.15, linewidth=0, label="± the margin")
+    axis.axhline(0, color="black", linewidth=0.8)
+    if len(judged):  # with no resamples nothing is judged: an empty frame
+        axis.set_xscale("log", base=2)
+        computes = judged["compute_epoch_images"] / full_training
+        label_log_axis(axis.xaxis, computes.min(), computes.max())
+    return labelled(
+        figure,
+        axis,
+        "compute (full-budget trainings' worth of epoch-images)",
+        "test: difference from random search (points)",
+        "Each strategy's paired difference from random search",
     )
 
 

@@ -9,20 +9,22 @@ import numpy as np
 import pandas as pd
 
 from random_nas.analysis.landscape import landscape
-from random_nas.analysis.replay import TEST, Grid, dense_grid, run_on_grid
+from random_nas.analysis.replay import TEST, Grid, dense_grid, enumerated_grid, run_on_grid
 from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, replay
 from random_nas.files import atomic_path, write_text
 from random_nas.findings import replay_findings, replay_glance
 from random_nas.halving import config_ladder
-from random_nas.report.plots import Figures, plot_replay, set_style
+from random_nas.report.plots import Figures, plot_replay, plot_replay_differences, set_style
 from random_nas.report_files import REPLAY_FILES
-from random_nas.results import num_classes, read_table, train_images
+from random_nas.results import num_classes, read_table, test_images, train_images
 from random_nas.space import SearchSpace
 
 
-def replayed_strategies(grid: Grid, config: dict) -> dict[str, Replayed]:
-    """The planned strategies, and those report.replay_strategies names (ASHA, ask/tell)."""
-    from random_nas.analysis.replay_search import asha_search, ask_tell_search
+def replayed_strategies(grid: Grid, config: dict, classes: int) -> dict[str, Replayed]:
+    """The planned strategies, and those report.replay_strategies names (ASHA, ask/tell):
+    on an enumerated grid an ask/tell strategy is its live search (LiveReplay), as many
+    times as the planned ones; on a sampled grid it meets the grid's draws, a tenth as many."""
+    from random_nas.analysis.replay_search import LiveReplay, asha_search, ask_tell_search
 
     search, space = config["search"], SearchSpace.from_config(config["search_space"])
     strategies = planned(search["eta"], search["min_epochs"])
@@ -30,6 +32,9 @@ def replayed_strategies(grid: Grid, config: dict) -> dict[str, Replayed]:
     def searched_by(name: str) -> Replayed:
         if name == "asha":
             return (lambda g, e: asha_search(g, e, search["eta"]), True)
+        if grid.enumerated:
+            live = {"strategy": name, "settings": {}, "eta": search["eta"]}
+            return (LiveReplay(live, config["search_space"], classes), False)
         return (lambda g, e: ask_tell_search(g, name, {}, space, e), True)
 
     for name in config.get("report", {}).get("replay_strategies", []):
@@ -84,6 +89,9 @@ def render_replay(
     images = train_images(trials)
     classes = num_classes(trials, config["dataset"]["name"])
     grid = dense_grid(trials, ladder, images, classes, repeats)
+    grid = enumerated_grid(
+        grid, SearchSpace.from_config(config["search_space"]), test_images(trials)
+    )
     search = config["search"]
     report = config.get("report", {})
     settings = ReplaySettings(
@@ -92,7 +100,7 @@ def render_replay(
         seed=int(config["seed"]),
         delta=float(report.get("replay_delta", 0.003)),
     )
-    strategies = replayed_strategies(grid, config)
+    strategies = replayed_strategies(grid, config, classes)
     replayed = replay(grid, search["eta"], search["min_epochs"], settings, None, strategies)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,6 +124,7 @@ def render_replay(
         ]
     )
     Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
+    Figures(out).save(plot_replay_differences(replayed, full_training), "replay_differences")
     lines = replay_findings(replayed, grid, full_training)
     shape = landscape(grid, SearchSpace.from_config(config["search_space"]))
     glance = "".join(f"{line}\n" for line in replay_glance(replayed, grid, full_training))
@@ -123,7 +132,11 @@ def render_replay(
         out / "replay.md",
         f"# Strategies replayed on the dense grid of {config.get('run')}\n\n## Findings\n\n"
         + "".join(f"- {line}\n" for line in lines)
-        + (f"\nAt a glance:\n\n{glance}" if glance else "")
+        + (
+            f"\nAt a glance (plotted over every compute: replay_differences.svg):\n\n{glance}"
+            if glance
+            else ""
+        )
         + "".join(f"{line}\n" for line in landscape_lines(shape)),
     )
     return [out / name for name in REPLAY_FILES]

@@ -93,8 +93,9 @@ def strategy_problem(name: str, settings: Mapping[str, Any]) -> str | None:
     return None
 
 
-def replay_problem(name: str) -> str | None:
-    """Why `name` cannot be replayed on a dense grid (report.replay_strategies), or None."""
+def replay_problem(name: str, enumerated: bool = False) -> str | None:
+    """Why `name` cannot be replayed on a dense grid (report.replay_strategies), or None; on
+    a grid that enumerates its space every ask/tell strategy can act."""
     if name == "asha":
         if importlib.util.find_spec("syne_tune") is None:
             return f"config report.replay_strategies: asha is Syne Tune's, not installed: {EXTRA}"
@@ -105,9 +106,10 @@ def replay_problem(name: str) -> str | None:
         kind = strategy_class(name)
     except StrategyError as error:
         return str(error).replace("search.strategy", "report.replay_strategies")
-    if not getattr(kind, "REPLAYABLE", True):
+    if not enumerated and not getattr(kind, "REPLAYABLE", True):
         return (
             f"config report.replay_strategies names {name!r}, which cannot be replayed on a "
-            f"dense grid: {kind.WHY_NOT_REPLAYABLE}"
+            f"dense grid of sampled architectures: {kind.WHY_NOT_REPLAYABLE}, or on a grid "
+            "that enumerates its space (num_architectures: all)"
         )
     return None
