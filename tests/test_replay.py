@@ -242,7 +242,7 @@ def test_a_dense_grid_run_replays_its_strategies_and_shares_its_trainings(grid_r
     assert "6 draws are measured at 3 epochs" in report
     assert '<a href="replay.md">replay.md</a>' in (run / "report/index.html").read_text()
     # From the table alone, byte for byte (what published_reports does).
-    written = {path.name: path.read_bytes() for path in (run / "report").glob("replay.*")}
+    written = {path.name: path.read_bytes() for path in (run / "report").glob("replay*.*")}
     render_replay(run / "grid.parquet", workdir / "again")
     assert written == {path.name: path.read_bytes() for path in (workdir / "again").iterdir()}
     # A plain run at the full budget and a halving run on the ladder are parts of the grid.
@@ -848,3 +848,104 @@ def test_on_an_enumerated_grid_every_strategy_replays_as_its_live_search_paired_
     assert (row["verdict"], row["power"]) == (verdict.outcome, pytest.approx(verdict.power))
     # Regret to the space's known best on the evidence, beside the accuracy.
     assert row["median_regret"] == pytest.approx(np.median(held.max() - held[ours]))
+
+
+def _enumerated_grid_file(folder: Path) -> tuple[Path, pd.DataFrame, dict]:
+    """A grid.parquet of every architecture of a 512-architecture space at 1 and 3 epochs (a
+    table as a run writes it, its config in the metadata), each setting of each layer adding
+    to the accuracy, as mutation and local moves count on."""
+    from random_nas.results import METADATA_PREFIX, write_table
+    from random_nas.space import SearchSpace
+
+    search_space = {"num_layers": 3, "filters": [8, 12], "kernel_sizes": [3, 5],
+                    "strides": [1, 2]}  # fmt: skip
+    space = SearchSpace.from_config(search_space)
+    noise = np.random.default_rng(3).normal(0, 0.002, space.size)
+    rows = []
+    for index in range(space.size):
+        arch = space.decode(index)
+        gains = [0.006 * (layer.filters == 12) + 0.004 * (layer.kernel_size == 5)
+                 + 0.008 * (layer.stride == 1) for layer in arch.layers]  # fmt: skip
+        full = round(0.9 + sum(gains) + noise[index], 3)
+        layers = {
+            f"layer_{n:02d}_{key}": value
+            for n, layer in enumerate(arch.layers, start=1)
+            for key, value in layer.to_dict().items()
+        }
+        for epochs, short in ((1, 0.04), (3, 0.0)):
+            rows.append({"arch_id": arch.arch_id, "draw": index, "seed": 0, "epochs": epochs,
+                         "status": "ok", "val_accuracy": full - short, "val_loss": 1.0,
+                         "test_accuracy": full - short - 0.01, "test_loss": 1.0,
+                         "train_seconds": float(epochs), "flops": 1000 + index, "params": 10,
+                         "peak_memory_bytes": 1, "architecture": json.dumps(arch.to_dict()),
+                         **layers})  # fmt: skip
+    config = {"run": "enumerated", "dataset": {"name": "mnist5k"}, "seed": 0,
+              "search_space": search_space, "training": {"epochs": 3},
+              "search": {"min_epochs": 1, "eta": 3}}  # fmt: skip
+    table = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+    path = folder / "grid.parquet"
+    write_table(
+        table.replace_schema_metadata({f"{METADATA_PREFIX}config": json.dumps(config)}), path
+    )
+    return path, pd.DataFrame(rows), config
+
+
+def test_syne_tunes_own_regularized_evolution_on_the_export_agrees_with_the_replay(tmp_path):
+    """The export of a grid of the whole space, checked by its checksums, loads in Syne Tune,
+    whose own regularized evolution (its searcher and scheduler, run by its simulator) finds
+    on it what this project's replay of regularized evolution finds, within Monte-Carlo error."""
+    blackbox_tabular = pytest.importorskip(
+        "syne_tune.blackbox_repository.blackbox_tabular",
+        reason="syne-tune is a test extra: pip install -e '.[test]'",
+    )
+    import logging
+
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+    from syne_tune.optimizer.baselines import RegularizedEvolution, SingleObjectiveScheduler
+
+    from random_nas.analysis.replay import enumerated_grid
+    from random_nas.analysis.replay_search import LiveReplay
+    from random_nas.analysis.replay_table import orders_for
+    from random_nas.export import export_grid
+    from random_nas.space import SearchSpace
+
+    path, trials, config = _enumerated_grid_file(tmp_path)
+    out = export_grid(path, tmp_path / "export")
+    listed = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    assert "table.parquet: OK" in listed and "objectives_evaluations.npy: OK" in listed
+    (blackbox,) = blackbox_tabular.deserialize(str(out)).values()
+    assert len(blackbox.all_configurations()) == 512
+    logging.getLogger("syne_tune").setLevel(logging.ERROR)
+    trainings, theirs = 40, []
+    for seed in range(120):
+        space = blackbox.configuration_space
+        searcher = RegularizedEvolution(space, population_size=10, sample_size=3, random_seed=seed)
+        scheduler = SingleObjectiveScheduler(
+            space, metric="val_accuracy", do_minimize=False, searcher=searcher, random_seed=seed
+        )
+        tuner = Tuner(
+            trial_backend=UserBlackboxBackend(blackbox=blackbox, elapsed_time_attr="train_seconds"),
+            scheduler=scheduler,
+            stop_criterion=StoppingCriterion(max_num_trials_finished=trainings),
+            n_workers=1, sleep_time=0, callbacks=[SimulatorCallback()], save_tuner=False,
+            results_update_interval=10**6, print_update_interval=10**6,
+        )  # fmt: skip
+        tuner.run()
+        found = tuner.tuning_status.get_dataframe()
+        theirs.append(found[found["trial_id"] < trainings]["val_accuracy"].max())
+    space = SearchSpace.from_config(config["search_space"])
+    grid = enumerated_grid(dense_grid(trials, [1, 3], 100, 10), space, None)
+    settings = {"population_size": 10, "sample_size": 3}
+    ours = LiveReplay({"strategy": "regularized_evolution", "settings": settings, "eta": 3},
+                      config["search_space"], classes=10)  # fmt: skip
+    orders = orders_for(grid, 400, 0)
+    mine = grid.outcome[simulate(grid, ours(grid, 3 * trainings), orders)[:, 0]]
+    error = np.hypot(np.std(theirs, ddof=1) / np.sqrt(120), mine.std(ddof=1) / np.sqrt(400))
+    assert abs(mine.mean() - np.mean(theirs)) < 4 * error
+    # Where evolution is far from random search, so that agreeing says something.
+    random_search = planned_search(grid, "random_search", 3 * trainings, 3, 1)
+    drawn = grid.outcome[simulate(grid, random_search, orders)[:, 0]]
+    assert mine.mean() - drawn.mean() > 10 * error

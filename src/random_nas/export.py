@@ -8,11 +8,13 @@ serializer (`syne_tune.blackbox_repository.blackbox_tabular.serialize`; install 
 extra), so that `deserialize(OUT_DIR)` loads it without this package. The
 configuration space is the run's search space, one categorical choice per layer; only the
 grid's architectures are tabulated, so a searcher is restricted to
-`blackbox.all_configurations()` (or given a surrogate).
+`blackbox.all_configurations()` (or given a surrogate), save on a grid of the whole space.
+SHA256SUMS lists every file's checksum (`sha256sum -c SHA256SUMS`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from random_nas.analysis.draws import counted
-from random_nas.files import atomic_path
+from random_nas.files import atomic_path, write_text
 from random_nas.halving import config_ladder
 from random_nas.results import num_classes, read_table
 
@@ -40,6 +42,7 @@ COUNTING = (
     "a diverged training counts as a chance-level classifier (1 / classes) on validation and "
     "test accuracy; a failed one measured nothing and is NaN"
 )
+CHECKSUMS = "SHA256SUMS"
 CHOICES = {"filters": "filters", "kernel_size": "kernel_sizes", "stride": "strides"}
 
 
@@ -130,4 +133,15 @@ def export_grid(grid_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
             "counting": COUNTING,
         },
     )
+    write_checksums(out)
     return out
+
+
+def write_checksums(out: Path) -> None:
+    """SHA256SUMS beside the export, one line per file as `sha256sum` writes it, so that
+    `sha256sum -c SHA256SUMS` in OUT says whether a copy is the export as written."""
+    lines = []
+    for path in sorted(p for p in out.iterdir() if p.is_file() and p.name != CHECKSUMS):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {path.name}\n")
+    write_text(out / CHECKSUMS, "".join(lines))
