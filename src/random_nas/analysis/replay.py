@@ -304,9 +304,10 @@ def run_on_grid(grid: Grid, strategy: str, eta: int) -> tuple[int, int] | None:
 
 def compute_points(grid: Grid) -> list[int]:
     """Compute budgets to replay at, in epochs: 1, 2, 4, ... full-budget trainings, up to the
-    grid's size."""
+    grid's size (half of it on an enumerated grid, where random search at the whole space's
+    worth trains all of it, and searches that never end early cost most)."""
     points, trainings = [], 1
-    while trainings <= grid.size:
+    while trainings <= (grid.size // 2 if grid.enumerated else grid.size):
         points.append(trainings * grid.budgets[-1])
         trainings *= 2
     return points
