@@ -285,6 +285,14 @@ def test_all_trains_every_architecture_of_a_small_space_once_at_every_budget(wor
     moving = replayed[replayed["strategy"].isin(["regularized_evolution", "local_search"])]
     assert set(moving["strategy"]) == {"regularized_evolution", "local_search"}
     assert (moving["simulations"] == 50).all() and (moving["judged_over"] == OVER_REPLAYS).all()
+    # A training that failed leaves the space short: its replay names what it lacks.
+    table = pq.read_table(workdir / "results/tiny-all/grid.parquet")
+    lost = table["arch_id"][0].as_py()
+    short = pa.compute.or_(pa.compute.not_equal(table["arch_id"], lost),
+                           pa.compute.not_equal(table["epochs"], 1))  # fmt: skip
+    pq.write_table(table.filter(short), workdir / "short.parquet")
+    with pytest.raises(ValueError, match=f"space of 4 architectures, but 1 lack .*{lost}"):
+        render_replay(workdir / "short.parquet", workdir / "short")
 
 
 @pytest.mark.xdist_group("grid_run")

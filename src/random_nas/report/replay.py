@@ -14,6 +14,7 @@ from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, 
 from random_nas.files import atomic_path, write_text
 from random_nas.findings import replay_findings, replay_glance
 from random_nas.halving import config_ladder
+from random_nas.recipes import draw_size
 from random_nas.report.plots import Figures, plot_replay, plot_replay_differences, set_style
 from random_nas.report_files import REPLAY_FILES
 from random_nas.results import num_classes, read_table, test_images, train_images
@@ -49,6 +50,18 @@ _SHOWN = {
     "accuracy": lambda value: f"{100 * value:.2f} %",
     "coefficient": lambda value: f"{value:+.2f}",
 }
+
+
+def unmeasured(grid_path: str | os.PathLike[str], grid: Grid, space: SearchSpace) -> str:
+    """Why an enumeration's table is not its whole space: the architectures it lacks at some
+    budget (a training that failed), which a replay of its space cannot do without."""
+    lacking = sorted({space.decode(i).arch_id for i in range(space.size)} - set(grid.arch_ids))
+    return (
+        f"{grid_path}: the run enumerates its space of {space.size:,} architectures, but "
+        f"{len(lacking):,} lack a measured training at some budget of {list(grid.budgets)} "
+        f"({', '.join(lacking[:5])}{', ...' if len(lacking) > 5 else ''}): run the workflow "
+        "again to retrain what failed, then replay"
+    )
 
 
 def landscape_lines(shape: pd.DataFrame) -> list[str]:
@@ -88,10 +101,11 @@ def render_replay(
     ladder = config_ladder(config)
     images = train_images(trials)
     classes = num_classes(trials, config["dataset"]["name"])
-    grid = dense_grid(trials, ladder, images, classes, repeats)
-    grid = enumerated_grid(
-        grid, SearchSpace.from_config(config["search_space"]), test_images(trials)
-    )
+    space = SearchSpace.from_config(config["search_space"])
+    grid = enumerated_grid(dense_grid(trials, ladder, images, classes, repeats), space,
+                           test_images(trials))  # fmt: skip
+    if draw_size(config) == space.size and not grid.enumerated:
+        raise ValueError(unmeasured(grid_path, grid, space))
     search = config["search"]
     report = config.get("report", {})
     settings = ReplaySettings(
