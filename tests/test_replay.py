@@ -957,3 +957,15 @@ def test_syne_tunes_own_regularized_evolution_on_the_export_agrees_with_the_repl
     random_search = planned_search(grid, "random_search", 3 * trainings, 3, 1)
     drawn = grid.outcome[simulate(grid, random_search, orders)[:, 0]]
     assert mine.mean() - drawn.mean() > 10 * error
+
+
+def test_local_searchs_reach_is_how_many_settings_its_pick_lies_from_where_it_began():
+    from random_nas.analysis.landscape import local_reach
+
+    grid, space = _enumerated_grid()
+    ids = [space.decode(index).arch_id for index in range(6)]
+    # Architectures 1 and 5 differ in the second layer's filters; 5 scores highest of the six.
+    walks = {0: ids, 1: [ids[5], *ids[:5]]}
+    (row,) = local_reach(grid, space, walks, start=3).itertuples()
+    assert row.measure == "local search: settings moved in 6 trainings"
+    assert row.value == 0.5 and "over 2 replays (most 1)" in row.over

@@ -7,6 +7,8 @@ it rests on."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -112,4 +114,31 @@ def landscape(grid: Grid, space: SearchSpace) -> pd.DataFrame:
         rows.append(
             ("within seed noise of the best", within, "count", "less than 2 sd of a difference")
         )
+    return pd.DataFrame(rows, columns=LANDSCAPE_COLUMNS)
+
+
+def local_reach(
+    grid: Grid, space: SearchSpace, walks: Mapping[int, Sequence[str]], start: int
+) -> pd.DataFrame:
+    """How far local search's budget lets it move: in each replayed walk (the architectures
+    a local search of one seed trained, in order), how many settings its pick lies from the
+    best of its first `start` draws, where it began walking; the median over walks, at 2, 4
+    and 8 times `start` trainings (those within half the grid)."""
+    place = {arch_id: draw for draw, arch_id in enumerate(grid.arch_ids)}
+    settings, accuracy = _settings_matrix(grid, space), grid.scores[SELECTING]
+    rows = []
+    for trainings in (2 * start, 4 * start, 8 * start):
+        moved = []
+        for walk in walks.values():
+            if len(walk) < trainings or trainings > grid.size // 2:
+                continue
+            draws = np.array([place[arch_id] for arch_id in walk[:trainings]])
+            first = draws[np.argmax(accuracy[draws[:start]])]
+            pick = draws[np.argmax(accuracy[draws])]
+            moved.append(int((settings[first] != settings[pick]).sum()))
+        if moved:
+            rows.append((f"local search: settings moved in {trainings} trainings",
+                         float(np.median(moved)), "settings",
+                         f"median over {len(moved)} replays (most {max(moved)}), from the best "
+                         f"of its first {start} draws to its pick"))  # fmt: skip
     return pd.DataFrame(rows, columns=LANDSCAPE_COLUMNS)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from random_nas.analysis.landscape import landscape
+from random_nas.analysis.landscape import landscape, local_reach
 from random_nas.analysis.replay import TEST, Grid, dense_grid, enumerated_grid, run_on_grid
 from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, replay
 from random_nas.files import atomic_path, write_text
@@ -49,7 +49,23 @@ _SHOWN = {
     "points": lambda value: f"{100 * value:.2f} points",
     "accuracy": lambda value: f"{100 * value:.2f} %",
     "coefficient": lambda value: f"{value:+.2f}",
+    "settings": lambda value: f"{value:g}",
 }
+
+
+def _local_reach(grid: Grid, space: SearchSpace, strategies: dict[str, Replayed]) -> pd.DataFrame:
+    """How far the replayed local searches moved (analysis.landscape.local_reach), where local
+    search was replayed as its live search."""
+    from random_nas.analysis.replay_search import LiveReplay
+    from random_nas.strategies.protocol import resolved_settings
+    from random_nas.strategies.registry import strategy_class
+
+    walker = strategies.get("local_search", (None,))[0]
+    if not isinstance(walker, LiveReplay):
+        return pd.DataFrame()
+    start = resolved_settings(strategy_class("local_search"), walker.search["settings"])
+    walks = {seed: asked for seed, (_, asked) in walker.searched.items()}
+    return local_reach(grid, space, walks, start["num_init"])
 
 
 def unmeasured(grid_path: str | os.PathLike[str], grid: Grid, space: SearchSpace) -> str:
@@ -140,7 +156,9 @@ def render_replay(
     Figures(out).save(plot_replay(replayed, full_training, runs), "replay")
     Figures(out).save(plot_replay_differences(replayed, full_training), "replay_differences")
     lines = replay_findings(replayed, grid, full_training)
-    shape = landscape(grid, SearchSpace.from_config(config["search_space"]))
+    shape, reach = landscape(grid, space), _local_reach(grid, space, strategies)
+    if len(reach):
+        shape = pd.concat([shape, reach], ignore_index=True)
     glance = "".join(f"{line}\n" for line in replay_glance(replayed, grid, full_training))
     write_text(
         out / "replay.md",
