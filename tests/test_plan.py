@@ -67,6 +67,19 @@ def test_all_enumerates_the_space_in_a_seeded_order_at_every_budget_of_a_dense_g
     assert plan.arch_ids != plan_run({**grid, "sampling_seed": 7}, gpu=False).arch_ids
 
 
+def test_the_published_enumeration_replays_every_strategy_and_a_prefix_of_it_is_refused_them():
+    published = yaml.safe_load((REPO / "config/published/mnist5k-space512.yaml").read_text())
+    given = config(**published)
+    plan = plan_run(given, gpu=False)
+    assert plan.config["num_architectures"] == plan.space.size == 512 and plan.ladder == [1, 3, 9]
+    # Its first 256, the part one sitting trains, is a sampled grid: evolution is refused there.
+    with pytest.raises(ConfigError, match="'regularized_evolution', which cannot be replayed on"):
+        plan_run({**given, "num_architectures": 256}, gpu=False)
+    unreplayed = {**given["report"], "replay_strategies": []}
+    prefix = plan_run({**given, "num_architectures": 256, "report": unreplayed}, gpu=False)
+    assert prefix.arch_ids == plan.arch_ids[:256]
+
+
 def test_halving_hyperband_and_a_dense_grid_plan_their_budgets():
     halving = plan_run(
         config(training={"epochs": 9}, search={"strategy": "successive_halving"}), gpu=False
