@@ -953,10 +953,12 @@ def test_syne_tunes_own_regularized_evolution_on_the_export_agrees_with_the_repl
     mine = grid.outcome[simulate(grid, ours(grid, 3 * trainings), orders)[:, 0]]
     error = np.hypot(np.std(theirs, ddof=1) / np.sqrt(120), mine.std(ddof=1) / np.sqrt(400))
     assert abs(mine.mean() - np.mean(theirs)) < 4 * error
-    # Where evolution is far from random search, so that agreeing says something.
+    # Where evolution is far from random search, so that agreeing says something: a searcher
+    # that found what random search finds would miss the agreement by two errors or more.
+    # (Syne Tune's simulator does not repeat its runs exactly, so `error` varies a little.)
     random_search = planned_search(grid, "random_search", 3 * trainings, 3, 1)
     drawn = grid.outcome[simulate(grid, random_search, orders)[:, 0]]
-    assert mine.mean() - drawn.mean() > 10 * error
+    assert mine.mean() - drawn.mean() > 6 * error
 
 
 def test_local_searchs_reach_is_how_many_settings_its_pick_lies_from_where_it_began():
