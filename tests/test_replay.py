@@ -858,6 +858,29 @@ def test_on_an_enumerated_grid_every_strategy_replays_as_its_live_search_paired_
     assert row["median_regret"] == pytest.approx(np.median(held.max() - held[ours]))
 
 
+def test_on_an_enumerated_grid_asha_runs_once_per_seed_and_stops_where_a_fresh_run_would(
+    monkeypatch,
+):
+    """ASHA decides without knowing its cap: run once per sampling seed to the most compute,
+    the prefix that fits a smaller one is exactly what ASHA run afresh within it trains."""
+    from random_nas.analysis import replay_search
+    from random_nas.analysis.replay_table import orders_for
+
+    grid, _ = _enumerated_grid()
+    orders = orders_for(grid, 12, 0)
+    fresh = {epochs: simulate(grid, replay_search.asha_search(grid, epochs, 3), orders)
+             for epochs in (1, 9, 20, 36, 72)}  # fmt: skip
+    runs = []
+    started = replay_search._asha_trainings
+    monkeypatch.setattr(replay_search, "_asha_trainings",
+                        lambda *args: runs.append(args[-1]) or started(*args))  # fmt: skip
+    once = replay_search.AshaReplay(3, most=72)
+    for epochs, expected in fresh.items():
+        np.testing.assert_array_equal(simulate(grid, once(grid, epochs), orders), expected)
+    assert runs == [72] * 12
+    assert once(grid, 0) is None
+
+
 def _enumerated_grid_file(folder: Path) -> tuple[Path, pd.DataFrame, dict]:
     """A grid.parquet of every architecture of a 512-architecture space at 1 and 3 epochs (a
     table as a run writes it, its config in the metadata), each setting of each layer adding

@@ -123,14 +123,14 @@ def local_reach(
     """How far local search's budget lets it move: in each replayed walk (the architectures
     a local search of one seed trained, in order), how many settings its pick lies from the
     best of its first `start` draws, where it began walking; the median over walks, at 2, 4
-    and 8 times `start` trainings (those within half the grid)."""
+    and 8 times `start` trainings (those its walks reach)."""
     place = {arch_id: draw for draw, arch_id in enumerate(grid.arch_ids)}
     settings, accuracy = _settings_matrix(grid, space), grid.scores[SELECTING]
     rows = []
     for trainings in (2 * start, 4 * start, 8 * start):
         moved = []
         for walk in walks.values():
-            if len(walk) < trainings or trainings > grid.size // 2:
+            if len(walk) < trainings:
                 continue
             draws = np.array([place[arch_id] for arch_id in walk[:trainings]])
             first = draws[np.argmax(accuracy[draws[:start]])]

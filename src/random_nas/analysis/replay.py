@@ -302,12 +302,18 @@ def run_on_grid(grid: Grid, strategy: str, eta: int) -> tuple[int, int] | None:
     return schedule_epochs(rungs), _halving(keys, np.arange(grid.size), rungs, grid.budgets)
 
 
+# An enumerated grid is replayed up to this share of its space's worth of trainings.
+ENUMERATED_SHARE = 4
+
+
 def compute_points(grid: Grid) -> list[int]:
     """Compute budgets to replay at, in epochs: 1, 2, 4, ... full-budget trainings, up to the
-    grid's size (half of it on an enumerated grid, where random search at the whole space's
-    worth trains all of it, and searches that never end early cost most)."""
+    grid's size (a quarter of it on an enumerated grid, where random search at the whole
+    space's worth trains all of it, a search of a sizeable share of the space is no longer a
+    search, and the replays of model-based strategies cost most there: TPE's ask grows with
+    what it was told)."""
     points, trainings = [], 1
-    while trainings <= (grid.size // 2 if grid.enumerated else grid.size):
+    while trainings <= (grid.size // ENUMERATED_SHARE if grid.enumerated else grid.size):
         points.append(trainings * grid.budgets[-1])
         trainings *= 2
     return points

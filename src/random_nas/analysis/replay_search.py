@@ -28,40 +28,83 @@ def asha_search(grid: Grid, epochs: int, eta: int) -> Search | None:
     """Syne Tune's ASHA (one bracket, grace period the ladder's first budget, reduction
     factor eta, stopping type) within `epochs`, one trial at a time, new trials taking the
     order's draws; its pick is the best at the highest budget a trial reached."""
-    budgets = grid.budgets
-    if epochs < budgets[0]:
+    if epochs < grid.budgets[0]:
         return None
+
+    def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
+        return _within(grid, _asha_trainings(grid, order, eta, epochs), keys, epochs)
+
+    return run
+
+
+class AshaReplay:
+    """ASHA on an enumerated grid, where a simulation's order is its sampling seed's stream:
+    each seed's ASHA runs once, to `most` epochs, and a search within less compute is the
+    prefix of its trainings that fits (ASHA decides without knowing the cap)."""
+
+    def __init__(self, eta: int, most: int) -> None:
+        self.eta = eta
+        self.most = most
+        self.trainings: dict[tuple[int, bytes], list[tuple[int, int]]] = {}
+
+    def __call__(self, grid: Grid, epochs: int) -> Search | None:
+        if epochs < grid.budgets[0]:
+            return None
+        if epochs > self.most:
+            self.most, self.trainings = epochs, {}
+
+        def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
+            known = (seed, order.tobytes())
+            if known not in self.trainings:
+                self.trainings[known] = _asha_trainings(grid, order, self.eta, self.most)
+            return _within(grid, self.trainings[known], keys, epochs)
+
+        return run
+
+
+def _asha_trainings(grid: Grid, order: np.ndarray, eta: int, epochs: int) -> list[tuple[int, int]]:
+    """The trainings (draw, budget's column) ASHA asks for, in order, until the next one
+    would pass `epochs` or every draw has stopped."""
     from syne_tune.backend.trial_status import Trial
     from syne_tune.config_space import choice
     from syne_tune.optimizer.baselines import ASHA
     from syne_tune.optimizer.scheduler import SchedulerDecision
 
     logging.getLogger("syne_tune").setLevel(logging.ERROR)
-    space = {"draw": choice(list(range(grid.size)))}
+    budgets = grid.budgets
     created = datetime.datetime(2000, 1, 1)
+    scheduler = ASHA({"draw": choice(list(range(grid.size)))}, metric="accuracy",
+                     time_attr="epochs", max_t=budgets[-1], do_minimize=False, random_seed=0,
+                     grace_period=budgets[0], reduction_factor=eta,
+                     points_to_evaluate=[{"draw": int(d)} for d in order])  # fmt: skip
+    spent, trainings = 0, []
+    for trial_id in range(grid.size):
+        draw = int(scheduler.suggest().config["draw"])
+        trial = Trial(trial_id=trial_id, config={"draw": draw}, creation_time=created)
+        scheduler.on_trial_add(trial)
+        for column, budget in enumerate(budgets):
+            if spent + budget > epochs:
+                return trainings
+            spent += budget
+            trainings.append((draw, column))
+            value = grid.accuracy[draw, column]
+            result = {"epochs": budget, "accuracy": value if np.isfinite(value) else _DIVERGED}
+            if scheduler.on_trial_result(trial, result) == SchedulerDecision.STOP:
+                break
+    return trainings
 
-    def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
-        scheduler = ASHA(space, metric="accuracy", time_attr="epochs", max_t=budgets[-1],
-                         do_minimize=False, random_seed=0, grace_period=budgets[0],
-                         reduction_factor=eta,
-                         points_to_evaluate=[{"draw": int(d)} for d in order])  # fmt: skip
-        spent, reached = 0, {}
-        for trial_id in range(grid.size):
-            draw = int(scheduler.suggest().config["draw"])
-            trial = Trial(trial_id=trial_id, config={"draw": draw}, creation_time=created)
-            scheduler.on_trial_add(trial)
-            for column, budget in enumerate(budgets):
-                if spent + budget > epochs:
-                    return _best_reached(keys, reached), spent, len(reached)
-                spent += budget
-                reached[draw] = column
-                value = grid.accuracy[draw, column]
-                result = {"epochs": budget, "accuracy": value if np.isfinite(value) else _DIVERGED}
-                if scheduler.on_trial_result(trial, result) == SchedulerDecision.STOP:
-                    break
-        return _best_reached(keys, reached), spent, len(reached)
 
-    return run
+def _within(
+    grid: Grid, trainings: list[tuple[int, int]], keys: np.ndarray, epochs: int
+) -> tuple[int, int, int]:
+    """ASHA's search within `epochs`: its trainings up to the first that would pass it."""
+    spent, reached = 0, {}
+    for draw, column in trainings:
+        if spent + grid.budgets[column] > epochs:
+            break
+        spent += grid.budgets[column]
+        reached[draw] = column
+    return _best_reached(keys, reached), spent, len(reached)
 
 
 def _best_reached(keys: np.ndarray, reached: dict[int, int]) -> int:
@@ -121,12 +164,14 @@ class LiveReplay:
     simulation's sampling seed, in batches of one, every training read from the grid
     (search_run.replayed_batches: the strategy built, asked through the door and told as the
     live checkpoints do). Asked one at a time, a search within less compute asks a prefix of
-    what it asks within more: each seed's search runs once, to the most compute asked of it."""
+    what it asks within more: each seed's search runs once, to `most` trainings or the most
+    compute asked of it."""
 
-    def __init__(self, search: dict, search_space: dict, classes: int) -> None:
+    def __init__(self, search: dict, search_space: dict, classes: int, most: int = 0) -> None:
         self.search = {**search, "batch_size": 1}
         self.search_space = search_space
         self.classes = classes
+        self.most = most
         self.searched: dict[int, tuple[int, list[str]]] = {}
 
     def __call__(self, grid: Grid, epochs: int) -> Search | None:
@@ -151,9 +196,10 @@ class LiveReplay:
         done = self.searched.get(seed)
         if done is None or (done[0] < trainings and len(done[1]) == done[0]):
             full = next(iter(measured))[1]
+            budget = max(trainings, self.most)
             records = replayed_batches(measured, self.classes, search=self.search,
                                        search_space=self.search_space, seed=seed, epochs=full,
-                                       budget=trainings)  # fmt: skip
-            done = (trainings, [item["arch_id"] for r in records for item in r["proposals"]])
+                                       budget=budget)  # fmt: skip
+            done = (budget, [item["arch_id"] for r in records for item in r["proposals"]])
             self.searched[seed] = done
         return done[1][:trainings]

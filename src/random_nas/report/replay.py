@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from random_nas.analysis.landscape import landscape, local_reach
-from random_nas.analysis.replay import TEST, Grid, dense_grid, enumerated_grid, run_on_grid
+from random_nas.analysis.replay import (
+    TEST,
+    Grid,
+    compute_points,
+    dense_grid,
+    enumerated_grid,
+    run_on_grid,
+)
 from random_nas.analysis.replay_table import Replayed, ReplaySettings, planned, replay
 from random_nas.files import atomic_path, write_text
 from random_nas.findings import replay_findings, replay_glance
@@ -23,19 +30,30 @@ from random_nas.space import SearchSpace
 
 def replayed_strategies(grid: Grid, config: dict, classes: int) -> dict[str, Replayed]:
     """The planned strategies, and those report.replay_strategies names (ASHA, ask/tell):
-    on an enumerated grid an ask/tell strategy is its live search (LiveReplay), as many
-    times as the planned ones; on a sampled grid it meets the grid's draws, a tenth as many."""
-    from random_nas.analysis.replay_search import LiveReplay, asha_search, ask_tell_search
+    on an enumerated grid an ask/tell strategy is its live search (LiveReplay) and ASHA runs
+    once per sampling seed (AshaReplay), as many times as the planned ones; on a sampled grid
+    they meet the grid's draws, a tenth as many."""
+    from random_nas.analysis.replay_search import (
+        AshaReplay,
+        LiveReplay,
+        asha_search,
+        ask_tell_search,
+    )
 
     search, space = config["search"], SearchSpace.from_config(config["search_space"])
     strategies = planned(search["eta"], search["min_epochs"])
 
+    most = max(compute_points(grid), default=0)
+
     def searched_by(name: str) -> Replayed:
+        if name == "asha" and grid.enumerated:
+            return (AshaReplay(search["eta"], most), False)
         if name == "asha":
             return (lambda g, e: asha_search(g, e, search["eta"]), True)
         if grid.enumerated:
             live = {"strategy": name, "settings": {}, "eta": search["eta"]}
-            return (LiveReplay(live, config["search_space"], classes), False)
+            trainings = most // grid.budgets[-1]
+            return (LiveReplay(live, config["search_space"], classes, trainings), False)
         return (lambda g, e: ask_tell_search(g, name, {}, space, e), True)
 
     for name in config.get("report", {}).get("replay_strategies", []):

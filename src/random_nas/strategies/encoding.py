@@ -5,6 +5,7 @@ one candidate is a constant. Stdlib only."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from random_nas.space import Architecture, ConvLayer, SearchSpace
@@ -77,5 +78,11 @@ def neighbours(space: SearchSpace, arch: Architecture) -> list[Architecture]:
 
 def distance(space: SearchSpace, first: Architecture, second: Architecture) -> int:
     """How many settings two architectures differ in."""
-    one, two = to_settings(space, first), to_settings(space, second)
-    return sum(one[name] != two[name] for name in one)
+    one, two = _setting_values(space, first), _setting_values(space, second)
+    return sum(mine != theirs for mine, theirs in zip(one, two, strict=True))
+
+
+# A search measures distances between the same few hundred architectures again and again.
+@lru_cache(maxsize=1 << 16)
+def _setting_values(space: SearchSpace, arch: Architecture) -> tuple[Any, ...]:
+    return tuple(to_settings(space, arch).values())
