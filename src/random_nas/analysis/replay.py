@@ -62,10 +62,10 @@ class Grid:
     flops_order: np.ndarray
     train_images: int
     architectures: tuple[Architecture, ...] = ()
-    # The space the grid holds whole, where it does (enumerated_grid); `noise[evidence]`,
-    # there, the variance of one architecture's held-out measurement (training seed, images).
+    # The space the grid holds whole, where it does (enumerated_grid); `noise[evidence][d]`,
+    # there, the variance of draw d's held-out measurement (training seed, images).
     space: SearchSpace | None = None
-    noise: Mapping[str, float] = field(default_factory=dict)
+    noise: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def enumerated(self) -> bool:
@@ -140,21 +140,23 @@ def dense_grid(
 
 def enumerated_grid(grid: Grid, space: SearchSpace, test_images: int | None) -> Grid:
     """`grid` marked as its space's whole, where it holds every architecture of `space`, with
-    each held-out evidence's measurement variance for one architecture: a training seed's
-    (half the variance of the difference between two seeds' validation accuracies), and on
-    test the binomial variance of its images besides (each architecture's errors taken as
-    independent: the same images make them alike, so this overstates a difference's)."""
+    the variance of each architecture's held-out measurements: its own training seed's (from
+    its seeds' validation accuracies at the full budget: half the squared difference of two,
+    unbiased, one degree of freedom per seed added; a small network can be far noisier than a
+    large one, so the noise is not pooled over the space), and on test the binomial variance
+    of its images besides (its errors taken as independent of another's: the same images make
+    them alike, so this overstates a difference's)."""
     held = {arch.arch_id for arch in grid.architectures}
     if len(held) != space.size or held != {space.decode(i).arch_id for i in range(space.size)}:
         return grid
     seeds = [name for name in grid.scores if name.startswith("validation_seed_")]
     pairs = [grid.scores[name] - grid.outcome for name in seeds]
-    seed_variance = float(np.mean([pair.var(ddof=1) / 2 for pair in pairs])) if pairs else 0.0
+    seed_variance = np.mean([pair**2 / 2 for pair in pairs], axis=0) if pairs else 0.0
     noise = {name: seed_variance for name in seeds}
     if TEST in grid.scores:
         test = grid.scores[TEST]
-        images = float(np.mean(test * (1 - test)) / test_images) if test_images else 0.0
-        noise[TEST] = seed_variance + images
+        images = test * (1 - test) / test_images if test_images else 0.0
+        noise[TEST] = np.zeros(grid.size) + seed_variance + images
     return replace(grid, space=space, noise=noise)
 
 

@@ -226,11 +226,11 @@ def _rows(
         if grid.enumerated:
             row["judged_over"] = OVER_REPLAYS
             noise, share = grid.noise.get(evidence, 0.0), _pick_shares(ours["pick"], grid.size)
-            best = mean_interval(values, LEVEL, 0.0, 1.0, noise * float(np.sum(share**2)))
+            best = mean_interval(values, LEVEL, 0.0, 1.0, float(np.sum(noise * share**2)))
             row["mean_best_low"], row["mean_best_high"] = best.low, best.high
             if theirs is not None:
                 apart = share - _pick_shares(theirs["pick"], grid.size)
-                shared = noise * float(np.sum(apart**2))
+                shared = float(np.sum(noise * apart**2))
         elif theirs is not None:
             row["judged_over"] = OVER_ARCHITECTURES
         if theirs is not None:

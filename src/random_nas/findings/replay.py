@@ -83,7 +83,10 @@ def enumerated_preamble(table: pd.DataFrame, grid: Grid) -> str:
 
 def _noise_text(grid: Grid) -> str:
     if any(name.startswith("validation_seed_") for name in grid.scores):
-        return "a training seed's, from the two seeds at the full budget, and on test the images'"
+        return (
+            "each architecture's own: its training seed's, from its seeds at the full "
+            "budget, and on test its images' besides"
+        )
     return "on test its images'; with one training seed, a seed's noise is not in it"
 
 
