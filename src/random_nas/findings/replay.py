@@ -178,7 +178,8 @@ def strategy_line(rows: pd.DataFrame, random_search: pd.DataFrame, strategy: str
         at = random_search[random_search["evidence"] == evidence]
         return at.set_index("compute_epoch_images").loc[chosen["compute_epoch_images"]]
 
-    baseline_spent = base(SELECTING)["compute_spent_epoch_images"]
+    spent = chosen["compute_spent_epoch_images"] / full_training
+    baseline_spent = base(SELECTING)["compute_spent_epoch_images"] / full_training
     brackets = (
         f"; brackets run (by s, | ends an iteration): {_slashed(chosen['brackets'], '{}')}"
         if strategy == "hyperband"
@@ -187,8 +188,8 @@ def strategy_line(rows: pd.DataFrame, random_search: pd.DataFrame, strategy: str
     head = (
         f"{NAMES.get(strategy, strategy)} against random search at equal compute (cap "
         f"{_slashed(chosen['compute_epoch_images'] / full_training, '{:g}')} full trainings, "
-        f"spent {_slashed(chosen['compute_spent_epoch_images'] / full_training, '{:.2g}')} "
-        f"against {_slashed(baseline_spent / full_training, '{:.2g}')}; "
+        f"spent {' / '.join(map(_trainings, spent))} "
+        f"against {' / '.join(map(_trainings, baseline_spent))}; "
         f"{_slashed(chosen['draws'], '{:.3g}')} draws against "
         f"{_slashed(base(SELECTING)['draws'], '{:.3g}')}{brackets})"
     )
@@ -261,7 +262,7 @@ def replay_glance(table: pd.DataFrame, grid: Grid, full_training: int) -> list[s
             cells = [
                 SHORT_NAMES.get(strategy, strategy),
                 f"{compute / full_training:g}",
-                f"{chosen['compute_spent_epoch_images'] / full_training:.2g}",
+                _trainings(chosen["compute_spent_epoch_images"] / full_training),
                 f"{chosen['draws']:.3g}",
             ]
             for evidence in evidences:
@@ -269,3 +270,8 @@ def replay_glance(table: pd.DataFrame, grid: Grid, full_training: int) -> list[s
                 cells += [_difference_cell(row), verdict_text(row)]
             lines.append("| " + " | ".join(cells) + " |")
     return lines if len(lines) > 2 else []
+
+
+def _trainings(spent: float) -> str:
+    """Trainings' worth spent, to two significant digits below a hundred, whole above."""
+    return f"{spent:.2g}" if spent < 100 else f"{spent:.0f}"
