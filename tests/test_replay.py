@@ -877,7 +877,7 @@ def test_on_an_enumerated_grid_asha_runs_once_per_seed_and_stops_where_a_fresh_r
     started = replay_search._asha_trainings
     monkeypatch.setattr(replay_search, "_asha_trainings",
                         lambda *args: runs.append(args[-1]) or started(*args))  # fmt: skip
-    once = replay_search.AshaReplay(3, most=72)
+    once = replay_search.AshaReplay(3, most_epochs=72)
     for epochs, expected in fresh.items():
         np.testing.assert_array_equal(simulate(grid, once(grid, epochs), orders), expected)
     assert runs == [72] * 12

@@ -39,24 +39,24 @@ def asha_search(grid: Grid, epochs: int, eta: int) -> Search | None:
 
 class AshaReplay:
     """ASHA on an enumerated grid, where a simulation's order is its sampling seed's stream:
-    each seed's ASHA runs once, to `most` epochs, and a search within less compute is the
+    each seed's ASHA runs once, to `most_epochs`, and a search within less compute is the
     prefix of its trainings that fits (ASHA decides without knowing the cap)."""
 
-    def __init__(self, eta: int, most: int) -> None:
+    def __init__(self, eta: int, most_epochs: int) -> None:
         self.eta = eta
-        self.most = most
+        self.most_epochs = most_epochs
         self.trainings: dict[tuple[int, bytes], list[tuple[int, int]]] = {}
 
     def __call__(self, grid: Grid, epochs: int) -> Search | None:
         if epochs < grid.budgets[0]:
             return None
-        if epochs > self.most:
-            self.most, self.trainings = epochs, {}
+        if epochs > self.most_epochs:
+            self.most_epochs, self.trainings = epochs, {}
 
         def run(order: np.ndarray, keys: np.ndarray, seed: int) -> tuple[int, int, int]:
             known = (seed, order.tobytes())
             if known not in self.trainings:
-                self.trainings[known] = _asha_trainings(grid, order, self.eta, self.most)
+                self.trainings[known] = _asha_trainings(grid, order, self.eta, self.most_epochs)
             return _within(grid, self.trainings[known], keys, epochs)
 
         return run
@@ -164,14 +164,16 @@ class LiveReplay:
     simulation's sampling seed, in batches of one, every training read from the grid
     (search_run.replayed_batches: the strategy built, asked through the door and told as the
     live checkpoints do). Asked one at a time, a search within less compute asks a prefix of
-    what it asks within more: each seed's search runs once, to `most` trainings or the most
+    what it asks within more: each seed's search runs once, to `most_trainings` or the most
     compute asked of it."""
 
-    def __init__(self, search: dict, search_space: dict, classes: int, most: int = 0) -> None:
+    def __init__(
+        self, search: dict, search_space: dict, classes: int, most_trainings: int = 0
+    ) -> None:
         self.search = {**search, "batch_size": 1}
         self.search_space = search_space
         self.classes = classes
-        self.most = most
+        self.most_trainings = most_trainings
         self.searched: dict[int, tuple[int, list[str]]] = {}
 
     def __call__(self, grid: Grid, epochs: int) -> Search | None:
@@ -196,7 +198,7 @@ class LiveReplay:
         done = self.searched.get(seed)
         if done is None or (done[0] < trainings and len(done[1]) == done[0]):
             full = next(iter(measured))[1]
-            budget = max(trainings, self.most)
+            budget = max(trainings, self.most_trainings)
             records = replayed_batches(measured, self.classes, search=self.search,
                                        search_space=self.search_space, seed=seed, epochs=full,
                                        budget=budget)  # fmt: skip

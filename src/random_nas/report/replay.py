@@ -43,16 +43,16 @@ def replayed_strategies(grid: Grid, config: dict, classes: int) -> dict[str, Rep
     search, space = config["search"], SearchSpace.from_config(config["search_space"])
     strategies = planned(search["eta"], search["min_epochs"])
 
-    most = max(compute_points(grid), default=0)
+    most_epochs = max(compute_points(grid), default=0)
 
     def searched_by(name: str) -> Replayed:
         if name == "asha" and grid.enumerated:
-            return (AshaReplay(search["eta"], most), False)
+            return (AshaReplay(search["eta"], most_epochs), False)
         if name == "asha":
             return (lambda g, e: asha_search(g, e, search["eta"]), True)
         if grid.enumerated:
             live = {"strategy": name, "settings": {}, "eta": search["eta"]}
-            trainings = most // grid.budgets[-1]
+            trainings = most_epochs // grid.budgets[-1]
             return (LiveReplay(live, config["search_space"], classes, trainings), False)
         return (lambda g, e: ask_tell_search(g, name, {}, space, e), True)
 
