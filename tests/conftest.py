@@ -129,6 +129,8 @@ def _start_published_reports(
     workdir = copy_repository(folder)
     (workdir / ".venv").symlink_to(Path(sys.prefix))
     shutil.copytree(REPO / "results/published", workdir / "results/published")
+    # A published replay may name a strategy of one's own, as mnist5k-space512 names the docs'.
+    shutil.copytree(REPO / "docs/examples", workdir / "docs/examples")
     for report in (workdir / "results/published").glob("*/report"):
         shutil.rmtree(report)
     (workdir / "results/default/report").mkdir(parents=True)

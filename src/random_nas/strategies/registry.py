@@ -39,7 +39,11 @@ def _from_file(reference: str) -> type:
     path_text, _, class_name = reference.rpartition(":")
     path = Path(path_text)
     if not path.is_file():
-        raise StrategyError(f"config search.strategy names {path}, which is not a file")
+        raise StrategyError(
+            f"strategy {reference!r} names {path}, which is not a file (a strategy of one's "
+            "own, in search.strategy or report.replay_strategies, is path/to/file.py:ClassName "
+            "relative to the directory Snakemake runs in)"
+        )
     module_name = f"random_nas_user_strategy_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
